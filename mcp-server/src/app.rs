@@ -1,0 +1,89 @@
+//! The state every HTTP route shares, and the rmcp service behind `/mcp`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use http_body_util::{Full, combinators::BoxBody};
+use rmcp::ServerHandler;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::streams::StreamTracker;
+
+/// rmcp's `handle`, with the handler type erased so routes need not be generic.
+type McpHandle = dyn Fn(http::Request<Full<Bytes>>) -> BoxFuture<'static, http::Response<BoxBody<Bytes, Infallible>>>
+    + Send
+    + Sync;
+
+/// Shared state of the HTTP server.
+pub struct App {
+    /// The configuration read at start-up.
+    pub config: Arc<Config>,
+    /// Open SSE streams, and the switch that ends them.
+    pub streams: Arc<StreamTracker>,
+    /// Legacy sessions, read for `/health` and the session cap.
+    pub sessions: Arc<LocalSessionManager>,
+    /// Ends rmcp's sessions and streams at shutdown.
+    pub mcp_shutdown: CancellationToken,
+    /// When the process started, for `uptime`.
+    pub started: Instant,
+    mcp: Box<McpHandle>,
+}
+
+impl App {
+    /// Builds the state around an MCP handler; `handler` is cloned for every session and every
+    /// stateless request, so it should be cheap to clone (an `Arc` inside).
+    pub fn new<H>(config: Arc<Config>, handler: H) -> Arc<Self>
+    where
+        H: ServerHandler + Clone + Send + Sync + 'static,
+    {
+        let mut sessions = LocalSessionManager::default();
+        sessions.session_config.keep_alive = Some(config.legacy_session_idle_timeout);
+        sessions.session_config.sse_retry = Some(config.sse_retry);
+        let sessions = Arc::new(sessions);
+        let mcp_shutdown = CancellationToken::new();
+        // Origin and Host are checked before a request reaches rmcp (see `origin`), with
+        // subdomain wildcards and a deployment-friendly Host default; rmcp's own checks would
+        // refuse an ALB's public host name, so they are off here.
+        let rmcp_config = StreamableHttpServerConfig::default()
+            .disable_allowed_hosts()
+            .disable_allowed_origins()
+            .with_sse_keep_alive(Some(config.sse_keepalive))
+            .with_sse_retry(Some(config.sse_retry))
+            .with_json_response(true)
+            .with_max_request_body_bytes(config.max_request_body)
+            .with_cancellation_token(mcp_shutdown.clone());
+        let service =
+            StreamableHttpService::new(move || Ok(handler.clone()), sessions.clone(), rmcp_config);
+        let mcp: Box<McpHandle> = Box::new(move |request| {
+            let service = service.clone();
+            Box::pin(async move { service.handle(request).await })
+        });
+        Arc::new(App {
+            streams: Arc::new(StreamTracker::new(config.sse_retry, config.request_timeout)),
+            config,
+            sessions,
+            mcp_shutdown,
+            started: Instant::now(),
+            mcp,
+        })
+    }
+
+    /// Hands a fully read request to rmcp.
+    pub fn handle_mcp(
+        &self,
+        request: http::Request<Full<Bytes>>,
+    ) -> BoxFuture<'static, http::Response<BoxBody<Bytes, Infallible>>> {
+        (self.mcp)(request)
+    }
+
+    /// Legacy sessions held now.
+    pub async fn legacy_sessions(&self) -> usize {
+        self.sessions.sessions.read().await.len()
+    }
+}

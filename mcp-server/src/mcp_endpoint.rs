@@ -1,0 +1,266 @@
+//! `/mcp`: policy first, then rmcp, then stream tracking on the way out.
+//!
+//! Order matters: Host and Origin are checked before the body is read (no work for a refused
+//! caller); the body is read once, under `MAX_REQUEST_BODY`, so the request can be classified
+//! (its JSON-RPC id and method) before rmcp sees it; rmcp answers; an SSE answer is wrapped so it
+//! is counted and ends on time; CORS headers go on last.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::{Buf, Bytes, BytesMut};
+use futures::{Stream, StreamExt};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http_body_util::Full;
+use serde::Deserialize;
+use serde_json::Value;
+use warp::reply::Response;
+
+use crate::app::App;
+use crate::cors;
+use crate::origin::OriginRefusal;
+use crate::replies::{INVALID_REQUEST, SERVER_ERROR, jsonrpc_error, unavailable};
+use crate::streams::{REQUEST_TIMEOUT_CODE, StreamKind};
+
+/// The peer's address, put on every request by the accept loop (warp's own `addr::remote()` only
+/// works under `warp::serve`).
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// The two fields of a JSON-RPC message this layer needs; rmcp parses the rest.
+#[derive(Deserialize)]
+struct Peek {
+    #[serde(default)]
+    id: Option<Value>,
+    #[serde(default)]
+    method: Option<String>,
+}
+
+/// Handles one request to `/mcp`.
+pub async fn handle<S, B>(
+    app: Arc<App>,
+    method: Method,
+    headers: HeaderMap,
+    peer: Option<PeerAddr>,
+    body: S,
+) -> Response
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let peer = peer.map(|p| p.0);
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if !app.config.hosts.allows(host) {
+        tracing::warn!(host, peer = peer.map(|p| p.to_string()), "Host refused");
+        return jsonrpc_error(
+            StatusCode::FORBIDDEN,
+            None,
+            SERVER_ERROR,
+            &format!("Forbidden: Host {host:?} is not allowed (ALLOWED_HOSTS)"),
+        );
+    }
+    let origin = match headers.get(header::ORIGIN) {
+        None => None,
+        Some(value) => match app.config.origins.check(value.as_bytes()) {
+            Ok(_) => Some(value.clone()),
+            Err(refusal) => {
+                let shown = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                let why = match refusal {
+                    OriginRefusal::Malformed => "is malformed",
+                    OriginRefusal::NotAllowed => "is not allowed (ALLOWED_ORIGINS)",
+                };
+                tracing::warn!(origin = %shown, peer = peer.map(|p| p.to_string()), "Origin refused");
+                return jsonrpc_error(
+                    StatusCode::FORBIDDEN,
+                    None,
+                    SERVER_ERROR,
+                    &format!("Forbidden: Origin {shown:?} {why}"),
+                );
+            }
+        },
+    };
+
+    let mut response = match method {
+        Method::OPTIONS => {
+            return cors::preflight(
+                origin.as_ref(),
+                headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS),
+            );
+        }
+        Method::POST => post(&app, headers, peer, body).await,
+        Method::GET | Method::DELETE => {
+            forward(&app, method, headers, peer, Bytes::new(), None).await
+        }
+        _ => {
+            let mut response = jsonrpc_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                None,
+                INVALID_REQUEST,
+                "Method not allowed: use POST, GET or DELETE",
+            );
+            response.headers_mut().insert(
+                header::ALLOW,
+                HeaderValue::from_static("GET, POST, DELETE, OPTIONS"),
+            );
+            response
+        }
+    };
+    cors::decorate(&mut response, origin.as_ref());
+    response
+}
+
+async fn post<S, B>(
+    app: &Arc<App>,
+    headers: HeaderMap,
+    peer: Option<SocketAddr>,
+    body: S,
+) -> Response
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let limit = app.config.max_request_body;
+    let bytes = match read_limited(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(ReadError::TooLarge) => {
+            return jsonrpc_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                None,
+                INVALID_REQUEST,
+                &format!("Request body exceeds {limit} bytes (MAX_REQUEST_BODY)"),
+            );
+        }
+        Err(ReadError::Broken(error)) => {
+            tracing::warn!(%error, "request body could not be read");
+            return jsonrpc_error(
+                StatusCode::BAD_REQUEST,
+                None,
+                INVALID_REQUEST,
+                "Request body could not be read",
+            );
+        }
+    };
+    // A body that is not a JSON object is left for rmcp to refuse with its parse error.
+    let peek = serde_json::from_slice::<Peek>(&bytes).ok();
+    let id = peek.as_ref().and_then(|p| p.id.clone());
+    let rpc_method = peek.and_then(|p| p.method);
+    if rpc_method.as_deref() == Some("initialize")
+        && app.legacy_sessions().await >= app.config.max_legacy_sessions
+    {
+        tracing::warn!(
+            limit = app.config.max_legacy_sessions,
+            "legacy session limit reached; initialize refused"
+        );
+        return unavailable(
+            id.as_ref(),
+            "Too many sessions on this server (MAX_LEGACY_SESSIONS); retry later",
+            app.config.sse_retry,
+        );
+    }
+    let kind = match (rpc_method.as_deref(), id) {
+        (Some("subscriptions/listen"), _) => Some(StreamKind::Listen),
+        (Some(_), Some(id)) => Some(StreamKind::Request(id)),
+        _ => None,
+    };
+    forward(app, Method::POST, headers, peer, bytes, kind).await
+}
+
+/// Sends the request to rmcp and wraps an SSE answer.
+async fn forward(
+    app: &Arc<App>,
+    method: Method,
+    headers: HeaderMap,
+    peer: Option<SocketAddr>,
+    body: Bytes,
+    kind: Option<StreamKind>,
+) -> Response {
+    let mut request = http::Request::new(Full::new(body));
+    *request.method_mut() = method.clone();
+    *request.uri_mut() = http::Uri::from_static("/mcp");
+    *request.headers_mut() = headers;
+    if let Some(peer) = peer {
+        request.extensions_mut().insert(PeerAddr(peer));
+    }
+    let timeout = app.config.request_timeout;
+    // A stateless request's answer head waits for the handler's first message; bound that wait.
+    let answer = match tokio::time::timeout(timeout, app.handle_mcp(request)).await {
+        Ok(answer) => answer,
+        Err(_) => {
+            let id = match &kind {
+                Some(StreamKind::Request(id)) => Some(id),
+                _ => None,
+            };
+            tracing::warn!(
+                timeout_ms = timeout.as_millis() as u64,
+                "request timed out before answering"
+            );
+            return jsonrpc_error(
+                StatusCode::OK,
+                id,
+                REQUEST_TIMEOUT_CODE,
+                &format!(
+                    "Request timed out after {} ms (REQUEST_TIMEOUT)",
+                    timeout.as_millis()
+                ),
+            );
+        }
+    };
+    let (parts, body) = answer.into_parts();
+    if parts.status.is_server_error() {
+        tracing::error!(status = parts.status.as_u16(), %method, "Error answering MCP request");
+    }
+    let is_sse = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    let body: Response = if is_sse {
+        let kind = kind.unwrap_or(StreamKind::Get);
+        warp_body(app.streams.track(body, kind, peer))
+    } else {
+        let bytes = http_body_util::BodyExt::collect(body)
+            .await
+            .map(|c| c.to_bytes())
+            .unwrap_or_else(|never| match never {});
+        Response::new(bytes.into())
+    };
+    let (_, body) = body.into_parts();
+    http::Response::from_parts(parts, body)
+}
+
+fn warp_body<S>(stream: S) -> Response
+where
+    S: Stream<Item = Result<Bytes, std::convert::Infallible>> + Send + Sync + 'static,
+{
+    warp::reply::Reply::into_response(warp::reply::stream(stream))
+}
+
+enum ReadError {
+    TooLarge,
+    Broken(warp::Error),
+}
+
+async fn read_limited<S, B>(body: S, limit: usize) -> Result<Bytes, ReadError>
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let mut body = std::pin::pin!(body);
+    let mut collected = BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let mut chunk = chunk.map_err(ReadError::Broken)?;
+        if collected.len() + chunk.remaining() > limit {
+            return Err(ReadError::TooLarge);
+        }
+        while chunk.has_remaining() {
+            let piece = chunk.chunk();
+            collected.extend_from_slice(piece);
+            let n = piece.len();
+            chunk.advance(n);
+        }
+    }
+    Ok(collected.freeze())
+}

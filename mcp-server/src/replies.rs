@@ -1,0 +1,47 @@
+//! Responses the server writes itself (rmcp writes the rest): JSON-RPC error bodies with the
+//! right HTTP status, so clients see what was wrong whichever layer refused them.
+
+use std::time::Duration;
+
+use http::{HeaderValue, StatusCode, header};
+use serde_json::{Value, json};
+use warp::reply::Response;
+
+/// JSON-RPC "server error" code used for transport-level refusals (bad Origin or Host, limits).
+pub const SERVER_ERROR: i64 = -32000;
+/// JSON-RPC "invalid request".
+pub const INVALID_REQUEST: i64 = -32600;
+
+/// A JSON-RPC error response; `id` is `None` when the request's id is unknown (then the body has
+/// no `id`, as MCP allows for errors not tied to a request).
+pub fn jsonrpc_error(status: StatusCode, id: Option<&Value>, code: i64, message: &str) -> Response {
+    let mut body = json!({
+        "jsonrpc": "2.0",
+        "error": { "code": code, "message": message },
+    });
+    if let Some(id) = id {
+        body["id"] = id.clone();
+    }
+    json_response(status, &body)
+}
+
+/// 503 with `Retry-After`, for a limit the client can simply wait out.
+pub fn unavailable(id: Option<&Value>, message: &str, retry_after: Duration) -> Response {
+    let mut response = jsonrpc_error(StatusCode::SERVICE_UNAVAILABLE, id, SERVER_ERROR, message);
+    let seconds = retry_after.as_secs().max(1);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
+/// A JSON body with a status.
+pub fn json_response(status: StatusCode, body: &Value) -> Response {
+    let mut response = Response::new(body.to_string().into());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

@@ -1,0 +1,357 @@
+//! The accept loop: our own, because `warp::serve` has no header-read timeout, no idle
+//! keep-alive control, no peer address under a custom loop, and a graceful shutdown that waits
+//! forever on an open SSE stream.
+//!
+//! Each connection is served by hyper-util's HTTP/1 + HTTP/2 builder and watched by a small
+//! timer with two limits hyper cannot tell apart: `HEADER_READ_TIMEOUT` from the first byte of a
+//! request to its last header, and `HTTP_IDLE_TIMEOUT` between requests. (hyper's own
+//! `header_read_timeout` also runs while a keep-alive connection sits idle, 30 s by default,
+//! which would close connections the ALB still considers open and cause 502s; it is off.)
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http_body::Body;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use pin_project_lite::pin_project;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use tower_service::Service;
+
+use crate::app::App;
+use crate::mcp_endpoint::PeerAddr;
+use crate::routes::routes;
+
+/// Serves `listener` until `shutdown` completes, then ends every SSE stream and gives in-flight
+/// requests `SHUTDOWN_TIMEOUT` to finish.
+pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
+    let service = warp::service(routes(app.clone()));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(None)
+        .keep_alive(true);
+    builder.http2().timer(TokioTimer::new());
+    let builder = Arc::new(builder);
+    let graceful = GracefulShutdown::new();
+    let open_connections = Arc::new(AtomicUsize::new(0));
+    let limits = Limits {
+        idle: app.config.http_idle_timeout,
+        header_read: app.config.header_read_timeout,
+    };
+
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut accept_errors = 0u32;
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => { accept_errors = 0; pair }
+                Err(error) => {
+                    // Out of file descriptors and the like: back off rather than spin.
+                    accept_errors = (accept_errors + 1).min(6);
+                    tracing::error!(%error, "Error accepting a connection");
+                    tokio::time::sleep(Duration::from_millis(10 << accept_errors)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let activity = Arc::new(Activity::new());
+        let io = TokioIo::new(WatchedIo {
+            inner: stream,
+            activity: activity.clone(),
+        });
+        let service = service.clone();
+        let request_activity = activity.clone();
+        let hyper_service =
+            hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
+                request.extensions_mut().insert(PeerAddr(peer));
+                let guard = request_activity.request_started();
+                let mut service = service.clone();
+                async move {
+                    let response = service.call(request).await?;
+                    Ok::<_, std::convert::Infallible>(response.map(|body| GuardedBody {
+                        inner: body,
+                        _guard: guard,
+                    }))
+                }
+            });
+        let builder = builder.clone();
+        let connection = graceful.watch(builder.serve_connection(io, hyper_service).into_owned());
+        let open_connections = open_connections.clone();
+        open_connections.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(async move {
+            tokio::select! {
+                result = connection => {
+                    if let Err(error) = result {
+                        tracing::debug!(%error, %peer, "connection ended with an error");
+                    }
+                }
+                expired = activity.watch(limits) => {
+                    tracing::debug!(%peer, limit = expired, "connection closed by timeout");
+                }
+            }
+            open_connections.fetch_sub(1, Ordering::Relaxed);
+        });
+    }
+
+    drop(listener);
+    let deadline = app.config.shutdown_timeout;
+    tracing::info!(
+        open_streams = app.streams.open(),
+        open_connections = open_connections.load(Ordering::Relaxed),
+        deadline_ms = deadline.as_millis() as u64,
+        "shutting down: listener closed, ending SSE streams"
+    );
+    app.streams.close_all();
+    match tokio::time::timeout(deadline, graceful.shutdown()).await {
+        Ok(()) => tracing::info!("shutdown complete: every connection finished"),
+        Err(_) => tracing::warn!(
+            open_connections = open_connections.load(Ordering::Relaxed),
+            "shutdown deadline reached; closing the remaining connections"
+        ),
+    }
+    app.mcp_shutdown.cancel();
+}
+
+/// Binds the configured address.
+pub async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}
+
+#[derive(Clone, Copy)]
+struct Limits {
+    idle: Duration,
+    header_read: Duration,
+}
+
+const IDLE: u8 = 0;
+const READING_HEADERS: u8 = 1;
+const BUSY: u8 = 2;
+
+/// What one connection is doing, as seen from its socket reads and its requests.
+struct Activity {
+    phase: AtomicU8,
+    /// When the phase began, in ms since `epoch`.
+    since_ms: AtomicU64,
+    /// Requests whose responses are not finished.
+    in_flight: AtomicUsize,
+    epoch: Instant,
+    changed: Notify,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            phase: AtomicU8::new(IDLE),
+            since_ms: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+            epoch: Instant::now(),
+            changed: Notify::new(),
+        }
+    }
+
+    fn set(&self, phase: u8) {
+        self.since_ms
+            .store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+        self.phase.store(phase, Ordering::Release);
+        self.changed.notify_one();
+    }
+
+    /// Bytes arrived: if nothing was in flight, a new request has begun.
+    fn bytes_read(&self) {
+        if self.phase.load(Ordering::Acquire) == IDLE && self.in_flight.load(Ordering::Acquire) == 0
+        {
+            self.set(READING_HEADERS);
+        }
+    }
+
+    fn request_started(self: &Arc<Self>) -> RequestGuard {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.set(BUSY);
+        RequestGuard(self.clone())
+    }
+
+    /// Resolves when a limit expires, with its name.
+    async fn watch(&self, limits: Limits) -> &'static str {
+        loop {
+            let phase = self.phase.load(Ordering::Acquire);
+            let since = self.epoch + Duration::from_millis(self.since_ms.load(Ordering::Relaxed));
+            let (limit, name) = match phase {
+                IDLE => (limits.idle, "HTTP_IDLE_TIMEOUT"),
+                READING_HEADERS => (limits.header_read, "HEADER_READ_TIMEOUT"),
+                _ => {
+                    self.changed.notified().await;
+                    continue;
+                }
+            };
+            tokio::select! {
+                () = tokio::time::sleep_until(since + limit) => {
+                    if self.phase.load(Ordering::Acquire) == phase {
+                        return name;
+                    }
+                }
+                () = self.changed.notified() => {}
+            }
+        }
+    }
+}
+
+/// Marks a request finished when its response body is done (or dropped).
+struct RequestGuard(Arc<Activity>);
+
+impl Drop for RequestGuard {
+    fn drop(&mut self) {
+        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.set(IDLE);
+        }
+    }
+}
+
+pin_project! {
+    /// A response body that keeps its request counted as in flight until it is finished.
+    struct GuardedBody<B> {
+        #[pin]
+        inner: B,
+        _guard: RequestGuard,
+    }
+}
+
+impl<B: Body> Body for GuardedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        self.project().inner.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+pin_project! {
+    /// The TCP stream, reporting reads to the connection's `Activity`.
+    struct WatchedIo {
+        #[pin]
+        inner: TcpStream,
+        activity: Arc<Activity>,
+    }
+}
+
+impl AsyncRead for WatchedIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.project();
+        let before = buf.filled().len();
+        let result = this.inner.poll_read(cx, buf);
+        if buf.filled().len() > before {
+            this.activity.bytes_read();
+        }
+        result
+    }
+}
+
+impl AsyncWrite for WatchedIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.project().inner.poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.project().inner.poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.project().inner.poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.project().inner.poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: Limits = Limits {
+        idle: Duration::from_secs(620),
+        header_read: Duration::from_secs(30),
+    };
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_connection_lasts_the_idle_timeout_not_the_header_timeout() {
+        let activity = Arc::new(Activity::new());
+        let started = Instant::now();
+        assert_eq!(activity.watch(LIMITS).await, "HTTP_IDLE_TIMEOUT");
+        assert_eq!(started.elapsed(), Duration::from_secs(620));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_started_request_must_finish_its_headers_in_time() {
+        let activity = Arc::new(Activity::new());
+        tokio::time::advance(Duration::from_secs(100)).await;
+        activity.bytes_read();
+        let started = Instant::now();
+        assert_eq!(activity.watch(LIMITS).await, "HEADER_READ_TIMEOUT");
+        assert_eq!(started.elapsed(), Duration::from_secs(30));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_in_flight_is_never_timed_out_and_idle_restarts_after_it() {
+        let activity = Arc::new(Activity::new());
+        activity.bytes_read();
+        let guard = activity.request_started();
+        let watcher = {
+            let activity = activity.clone();
+            tokio::spawn(async move {
+                let name = activity.watch(LIMITS).await;
+                (name, Instant::now())
+            })
+        };
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        assert!(!watcher.is_finished());
+        // Bytes read while busy (a request body) do not start a header timer.
+        activity.bytes_read();
+        let finished = Instant::now();
+        drop(guard);
+        let (name, at) = watcher.await.unwrap();
+        assert_eq!(name, "HTTP_IDLE_TIMEOUT");
+        assert_eq!(at - finished, Duration::from_secs(620));
+    }
+}

