@@ -19,7 +19,7 @@ use warp::reply::Response;
 use crate::app::App;
 use crate::cors;
 use crate::origin::OriginRefusal;
-use crate::replies::{INVALID_REQUEST, SERVER_ERROR, jsonrpc_error, unavailable};
+use crate::replies::{INVALID_REQUEST, PARSE_ERROR, SERVER_ERROR, jsonrpc_error, unavailable};
 use crate::streams::{REQUEST_TIMEOUT_CODE, StreamKind};
 
 /// The peer's address, put on every request by the accept loop (warp's own `addr::remote()` only
@@ -160,12 +160,45 @@ where
             app.config.sse_retry,
         );
     }
+    let json_content = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
     let kind = match (rpc_method.as_deref(), id) {
         (Some("subscriptions/listen"), _) => Some(StreamKind::Listen),
         (Some(_), Some(id)) => Some(StreamKind::Request(id)),
         _ => None,
     };
-    forward(app, Method::POST, headers, peer, bytes, kind).await
+    let response = forward(app, Method::POST, headers, peer, bytes.clone(), kind).await;
+    // rmcp answers a JSON body it cannot read as a JSON-RPC message with 415 and plain text;
+    // JSON-RPC clients expect a parse error (-32700) or an invalid request (-32600), as JSON.
+    if response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE && json_content {
+        return match serde_json::from_slice::<Value>(&bytes) {
+            Err(error) => jsonrpc_error(
+                StatusCode::BAD_REQUEST,
+                None,
+                PARSE_ERROR,
+                &format!("Parse error: the body is not JSON ({error})"),
+            ),
+            Ok(Value::Array(_)) => jsonrpc_error(
+                StatusCode::BAD_REQUEST,
+                None,
+                INVALID_REQUEST,
+                "Invalid Request: JSON-RPC batches are not supported (removed in MCP 2025-06-18)",
+            ),
+            Ok(_) => jsonrpc_error(
+                StatusCode::BAD_REQUEST,
+                None,
+                INVALID_REQUEST,
+                "Invalid Request: the body is not a JSON-RPC 2.0 request, notification or response",
+            ),
+        };
+    }
+    response
 }
 
 /// Sends the request to rmcp and wraps an SSE answer.

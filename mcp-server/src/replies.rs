@@ -9,6 +9,8 @@ use warp::reply::Response;
 
 /// JSON-RPC "server error" code used for transport-level refusals (bad Origin or Host, limits).
 pub const SERVER_ERROR: i64 = -32000;
+/// JSON-RPC "parse error".
+pub const PARSE_ERROR: i64 = -32700;
 /// JSON-RPC "invalid request".
 pub const INVALID_REQUEST: i64 = -32600;
 

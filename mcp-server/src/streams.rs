@@ -293,7 +293,7 @@ mod tests {
         let stream = futures::stream::iter(events)
             .chain(tokio_stream_from(rx))
             .map(|e| Ok::<_, Infallible>(http_body::Frame::data(Bytes::from(e))));
-        (StreamBody::new(stream).boxed(), tx)
+        (BodyExt::boxed(StreamBody::new(stream)), tx)
     }
 
     fn tokio_stream_from(
@@ -306,7 +306,7 @@ mod tests {
     async fn a_long_stream_ends_with_a_retry_field_at_its_deadline() {
         let tracker = tracker(10_000);
         let (body, _tx) = body(vec!["data: a\n\n"]);
-        let mut stream = tracker.track(body, StreamKind::Get, None);
+        let mut stream = Box::pin(tracker.track(body, StreamKind::Get, None));
         assert_eq!(tracker.open(), 1);
         assert_eq!(stream.next().await.unwrap().unwrap(), "data: a\n\n");
         let started = tokio::time::Instant::now();
@@ -322,7 +322,8 @@ mod tests {
     async fn a_request_stream_answers_its_request_with_an_error_at_its_deadline() {
         let tracker = tracker(5_000);
         let (body, _tx) = body(vec![]);
-        let mut stream = tracker.track(body, StreamKind::Request(serde_json::json!(7)), None);
+        let mut stream =
+            Box::pin(tracker.track(body, StreamKind::Request(serde_json::json!(7)), None));
         let event = stream.next().await.unwrap().unwrap();
         let text = std::str::from_utf8(&event).unwrap();
         let data = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
@@ -336,12 +337,12 @@ mod tests {
     async fn close_all_ends_open_and_later_streams_with_a_retry_field() {
         let tracker = tracker(1_000_000);
         let (body_a, _tx_a) = body(vec![]);
-        let mut a = tracker.track(body_a, StreamKind::Listen, None);
+        let mut a = Box::pin(tracker.track(body_a, StreamKind::Listen, None));
         tracker.close_all();
         assert_eq!(a.next().await.unwrap().unwrap(), "retry: 1500\n\n");
         assert!(a.next().await.is_none());
         let (body_b, _tx_b) = body(vec![]);
-        let mut b = tracker.track(body_b, StreamKind::Get, None);
+        let mut b = Box::pin(tracker.track(body_b, StreamKind::Get, None));
         assert_eq!(b.next().await.unwrap().unwrap(), "retry: 1500\n\n");
         drop((a, b));
         assert_eq!(tracker.open(), 0);
@@ -351,7 +352,7 @@ mod tests {
     async fn pending_events_go_out_before_the_stream_is_cut() {
         let tracker = tracker(1_000);
         let (body, tx) = body(vec![]);
-        let mut stream = tracker.track(body, StreamKind::Get, None);
+        let mut stream = Box::pin(tracker.track(body, StreamKind::Get, None));
         tokio::time::advance(Duration::from_millis(2_000)).await;
         tx.send("data: late\n\n").await.unwrap();
         assert_eq!(stream.next().await.unwrap().unwrap(), "data: late\n\n");
@@ -362,9 +363,9 @@ mod tests {
     async fn normal_end_and_disconnect_both_bring_the_count_back_down() {
         let tracker = tracker(1_000_000);
         let (body_a, tx_a) = body(vec!["data: x\n\n"]);
-        let mut a = tracker.track(body_a, StreamKind::Get, None);
+        let mut a = Box::pin(tracker.track(body_a, StreamKind::Get, None));
         let (body_b, _tx_b) = body(vec![]);
-        let b = tracker.track(body_b, StreamKind::Get, None);
+        let b = Box::pin(tracker.track(body_b, StreamKind::Get, None));
         assert_eq!(tracker.open(), 2);
         drop(tx_a);
         assert!(a.next().await.is_some());

@@ -1,0 +1,181 @@
+//! SSE streams over real sockets: keep-alive timing, the REQUEST_TIMEOUT end with a retry hint,
+//! resumption after it, open-stream counts in /health, and shutdown with streams open.
+
+use std::time::{Duration, Instant};
+
+use http::{Method, StatusCode};
+use tests::Server;
+use tests::http::{LEGACY_VERSION, health, legacy_session, request, wait_for_streams};
+
+async fn open_get_stream(server: &Server, session: &str) -> tests::http::SseStream {
+    let response = request(
+        server.addr,
+        Method::GET,
+        "/mcp",
+        &[
+            ("accept", "text/event-stream"),
+            ("mcp-session-id", session),
+            ("mcp-protocol-version", LEGACY_VERSION),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.header("content-type"), Some("text/event-stream"));
+    assert_eq!(response.header("x-accel-buffering"), Some("no"));
+    response.sse()
+}
+
+#[tokio::test]
+async fn every_stream_gets_keepalive_comments_at_the_configured_interval() {
+    let server = Server::start(&[("SSE_KEEPALIVE_INTERVAL", "200")]);
+    let session = legacy_session(server.addr).await;
+    let mut stream = open_get_stream(&server, &session).await;
+    let opened = Instant::now();
+    let mut comments = Vec::new();
+    while comments.len() < 5 {
+        let event = stream
+            .next_event(Duration::from_secs(5))
+            .await
+            .expect("stream open");
+        if event.is_comment() {
+            comments.push(event.at);
+        }
+    }
+    let gaps: Vec<Duration> = comments.windows(2).map(|w| w[1] - w[0]).collect();
+    for gap in &gaps {
+        assert!(
+            *gap >= Duration::from_millis(120) && *gap <= Duration::from_millis(600),
+            "keep-alive gaps {gaps:?} are not ~200 ms"
+        );
+    }
+    assert!(opened.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn a_stream_older_than_request_timeout_ends_after_a_retry_field_and_the_client_can_resume() {
+    let server = Server::start(&[
+        ("REQUEST_TIMEOUT", "800"),
+        ("SSE_RETRY_INTERVAL", "1234"),
+        ("SSE_KEEPALIVE_INTERVAL", "5000"),
+    ]);
+    let session = legacy_session(server.addr).await;
+    let mut stream = open_get_stream(&server, &session).await;
+    let opened = Instant::now();
+    let events = stream.until_end(Duration::from_secs(5)).await;
+    let lasted = opened.elapsed();
+    assert!(
+        lasted >= Duration::from_millis(750),
+        "ended after {lasted:?}"
+    );
+    let last = events.last().expect("events before the end");
+    assert_eq!(last.retry(), Some(1234), "last block {:?}", last.raw);
+    let primed_id = events
+        .iter()
+        .find_map(|e| e.id())
+        .expect("priming event id");
+
+    // The client reconnects with Last-Event-ID; the session is still there.
+    let resumed = request(
+        server.addr,
+        Method::GET,
+        "/mcp",
+        &[
+            ("accept", "text/event-stream"),
+            ("mcp-session-id", &session),
+            ("mcp-protocol-version", LEGACY_VERSION),
+            ("last-event-id", &primed_id),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(resumed.status, StatusCode::OK);
+    // And a plain new GET stream works again after the old one ended.
+    let mut again = open_get_stream(&server, &session).await;
+    assert!(again.next_event(Duration::from_secs(5)).await.is_some());
+    server.wait_for_log("request timeout", Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn health_counts_streams_up_and_back_to_zero() {
+    let server = Server::start(&[("SSE_KEEPALIVE_INTERVAL", "100")]);
+    assert_eq!(health(server.addr).await["activeConnections"], 0);
+    let mut streams = Vec::new();
+    for _ in 0..5 {
+        let session = legacy_session(server.addr).await;
+        streams.push(open_get_stream(&server, &session).await);
+    }
+    let health_now = wait_for_streams(server.addr, 5, Duration::from_secs(5)).await;
+    assert_eq!(health_now["ok"], true);
+    assert_eq!(health_now["draining"], false);
+    assert!(health_now["uptime"].as_f64().unwrap() > 0.0);
+    assert_eq!(health_now["legacySessions"], 5);
+
+    // Clients go away without a word: the count still comes back down.
+    streams.truncate(2);
+    wait_for_streams(server.addr, 2, Duration::from_secs(5)).await;
+    streams.clear();
+    wait_for_streams(server.addr, 0, Duration::from_secs(5)).await;
+    let logs = server.logs();
+    assert_eq!(
+        logs.iter()
+            .filter(|l| l.contains("SSE stream initiated"))
+            .count(),
+        5
+    );
+    assert_eq!(
+        logs.iter()
+            .filter(|l| l.contains("client disconnected"))
+            .count(),
+        5
+    );
+}
+
+#[tokio::test]
+async fn sigterm_ends_streams_with_a_retry_hint_and_exits_0_within_the_deadline() {
+    let mut server = Server::start(&[("SHUTDOWN_TIMEOUT", "2000"), ("SSE_RETRY_INTERVAL", "777")]);
+    let session = legacy_session(server.addr).await;
+    let mut stream = open_get_stream(&server, &session).await;
+    stream
+        .next_event(Duration::from_secs(5))
+        .await
+        .expect("priming event");
+    server.signal(libc::SIGTERM);
+    let events = stream.until_end(Duration::from_secs(5)).await;
+    assert_eq!(
+        events.last().and_then(|e| e.retry()),
+        Some(777),
+        "{events:?}"
+    );
+    let (code, took) = server.wait_exit(Duration::from_secs(10));
+    assert_eq!(code, Some(0));
+    assert!(took < Duration::from_secs(3), "exit took {took:?}");
+    server.wait_for_log("server closing", Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn the_shutdown_deadline_holds_against_a_client_that_never_finishes() {
+    let mut server = Server::start(&[("SHUTDOWN_TIMEOUT", "1000")]);
+    // A request that never finishes sending its body keeps its connection busy.
+    let mut stalled = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    use tokio::io::AsyncWriteExt;
+    stalled
+        .write_all(
+            format!(
+                "POST /mcp HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: 1000\r\n\r\n{{",
+                server.addr
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.signal(libc::SIGTERM);
+    let (code, took) = server.wait_exit(Duration::from_secs(10));
+    assert_eq!(code, Some(0));
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_millis(3000),
+        "exit took {took:?}"
+    );
+    server.wait_for_log("shutdown deadline reached", Duration::from_secs(1));
+}
