@@ -7,10 +7,12 @@
 //! - [`origin`] and [`cors`]: who may call `/mcp`.
 //! - [`mcp_endpoint`]: body limits, request classification, the hand-off to rmcp.
 //! - [`streams`]: counting SSE streams and ending them on time.
-//! - [`handler`]: the MCP handler; [`stdio`] serves it without HTTP.
+//! - [`handler`]: the MCP handler; [`stdio`] serves it without HTTP; [`changes`] tells
+//!   clients of both eras what changed.
 //! - [`app`], [`replies`], [`logging`]: shared state, error bodies, log setup.
 
 pub mod app;
+pub mod changes;
 pub mod config;
 pub mod cors;
 pub mod handler;

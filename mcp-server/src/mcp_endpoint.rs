@@ -64,7 +64,10 @@ where
     }
     let origin = match headers.get(header::ORIGIN) {
         None => None,
-        Some(value) => match app.config.origins.check(value.as_bytes()) {
+        Some(value) => match app.config.origins.check(
+            value.as_bytes(),
+            (!app.config.hosts.allows_any()).then_some(host),
+        ) {
             Ok(_) => Some(value.clone()),
             Err(refusal) => {
                 let shown = String::from_utf8_lossy(value.as_bytes()).into_owned();

@@ -92,17 +92,30 @@ impl OriginPolicy {
         self.patterns.is_empty()
     }
 
-    /// Checks a request's `Origin` header value.
-    pub fn check(&self, origin: &[u8]) -> Result<Origin, OriginRefusal> {
+    /// Checks a request's `Origin` header value. `same_origin_host` is the request's `Host` when
+    /// it was checked against an explicit host list: a page served from that very host and port
+    /// is the server's own origin and is allowed (with an allow-everything host policy it could
+    /// be an attacker's rebound name, so then it is not passed).
+    pub fn check(
+        &self,
+        origin: &[u8],
+        same_origin_host: Option<&str>,
+    ) -> Result<Origin, OriginRefusal> {
         let origin = std::str::from_utf8(origin).map_err(|_| OriginRefusal::Malformed)?;
         let (scheme, host, port) = split_origin(origin).ok_or(OriginRefusal::Malformed)?;
         if validate_host(&host).is_err() {
             return Err(OriginRefusal::Malformed);
         }
-        let allowed = self
-            .patterns
-            .iter()
-            .any(|p| p.scheme == scheme && p.port == port && p.host.matches(&host));
+        let same_origin = same_origin_host.and_then(split_authority).is_some_and(
+            |(request_host, request_port)| {
+                request_host == host && request_port.unwrap_or(port) == port
+            },
+        );
+        let allowed = same_origin
+            || self
+                .patterns
+                .iter()
+                .any(|p| p.scheme == scheme && p.port == port && p.host.matches(&host));
         if allowed {
             Ok(Origin { scheme, host, port })
         } else {
@@ -250,30 +263,33 @@ mod tests {
     #[test]
     fn exact_origins_match_scheme_host_and_port() {
         let p = policy("https://app.example.com, http://localhost:6274");
-        assert!(p.check(b"https://app.example.com").is_ok());
-        assert!(p.check(b"https://APP.example.com").is_ok());
-        assert!(p.check(b"https://app.example.com:443").is_ok());
-        assert!(p.check(b"http://localhost:6274").is_ok());
+        assert!(p.check(b"https://app.example.com", None).is_ok());
+        assert!(p.check(b"https://APP.example.com", None).is_ok());
+        assert!(p.check(b"https://app.example.com:443", None).is_ok());
+        assert!(p.check(b"http://localhost:6274", None).is_ok());
         assert_eq!(
-            p.check(b"http://app.example.com"),
+            p.check(b"http://app.example.com", None),
             Err(OriginRefusal::NotAllowed)
         );
         assert_eq!(
-            p.check(b"https://app.example.com:8443"),
+            p.check(b"https://app.example.com:8443", None),
             Err(OriginRefusal::NotAllowed)
         );
         assert_eq!(
-            p.check(b"http://localhost:6275"),
+            p.check(b"http://localhost:6275", None),
             Err(OriginRefusal::NotAllowed)
         );
-        assert_eq!(p.check(b"http://localhost"), Err(OriginRefusal::NotAllowed));
+        assert_eq!(
+            p.check(b"http://localhost", None),
+            Err(OriginRefusal::NotAllowed)
+        );
     }
 
     #[test]
     fn wildcards_match_subdomains_at_a_label_boundary_only() {
         let p = policy("https://*.journium.app");
-        assert!(p.check(b"https://docs.journium.app").is_ok());
-        assert!(p.check(b"https://a.b.journium.app").is_ok());
+        assert!(p.check(b"https://docs.journium.app", None).is_ok());
+        assert!(p.check(b"https://a.b.journium.app", None).is_ok());
         for refused in [
             "https://journium.app",
             "https://evil-journium.app",
@@ -283,7 +299,10 @@ mod tests {
             "https://docs.journium.app:8443",
             "https://.journium.app",
         ] {
-            assert!(p.check(refused.as_bytes()).is_err(), "{refused} passed");
+            assert!(
+                p.check(refused.as_bytes(), None).is_err(),
+                "{refused} passed"
+            );
         }
     }
 
@@ -305,12 +324,12 @@ mod tests {
             "https://app..example.com",
         ] {
             assert_eq!(
-                p.check(bad.as_bytes()),
+                p.check(bad.as_bytes(), None),
                 Err(OriginRefusal::Malformed),
                 "{bad:?}"
             );
         }
-        assert_eq!(p.check(&[0xff, 0xfe]), Err(OriginRefusal::Malformed));
+        assert_eq!(p.check(&[0xff, 0xfe], None), Err(OriginRefusal::Malformed));
     }
 
     #[test]
@@ -318,7 +337,7 @@ mod tests {
         let p = policy("");
         assert!(p.is_empty());
         assert_eq!(
-            p.check(b"http://localhost:3000"),
+            p.check(b"http://localhost:3000", None),
             Err(OriginRefusal::NotAllowed)
         );
     }
@@ -338,10 +357,36 @@ mod tests {
     }
 
     #[test]
+    fn the_servers_own_origin_passes_only_when_its_host_was_checked() {
+        let p = policy("");
+        assert!(
+            p.check(b"http://127.0.0.1:3100", Some("127.0.0.1:3100"))
+                .is_ok()
+        );
+        assert!(
+            p.check(b"http://localhost:3100", Some("localhost:3100"))
+                .is_ok()
+        );
+        assert!(
+            p.check(b"https://docs.example.com", Some("docs.example.com"))
+                .is_ok()
+        );
+        assert!(
+            p.check(b"http://localhost:3101", Some("localhost:3100"))
+                .is_err()
+        );
+        assert!(
+            p.check(b"http://evil.example:3100", Some("localhost:3100"))
+                .is_err()
+        );
+        assert!(p.check(b"http://127.0.0.1:3100", None).is_err());
+    }
+
+    #[test]
     fn ipv6_origins_work() {
         let p = policy("http://[::1]:3000");
-        assert!(p.check(b"http://[::1]:3000").is_ok());
-        assert!(p.check(b"http://[::1]:3001").is_err());
+        assert!(p.check(b"http://[::1]:3000", None).is_ok());
+        assert!(p.check(b"http://[::1]:3001", None).is_err());
     }
 
     #[test]

@@ -49,3 +49,62 @@ pub fn python() -> PathBuf {
         "the Python venv with `mcp`",
     )
 }
+
+/// Runs a command (bounded by `timeout`), returning its exit code and combined output.
+pub fn run(
+    mut command: std::process::Command,
+    timeout: std::time::Duration,
+) -> (Option<i32>, String) {
+    use std::io::Read;
+    let mut child = command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut stderr = child.stderr.take().expect("piped");
+    let out = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text
+    });
+    let err = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if started.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{command:?} still running after {timeout:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let output = format!(
+        "{}{}",
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default()
+    );
+    (status.code(), output)
+}
+
+/// A `node` command for an installed npm CLI.
+pub fn node_cli(package: &str, script: &str) -> std::process::Command {
+    let node = node();
+    let mut command = std::process::Command::new(&node);
+    command.arg(npm_cli(package, script));
+    // Child tools that spawn `node` themselves find Node 22 first.
+    let path = format!(
+        "{}:{}",
+        node.parent().expect("bin dir").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    command.env("PATH", path);
+    command
+}

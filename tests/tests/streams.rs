@@ -4,8 +4,11 @@
 use std::time::{Duration, Instant};
 
 use http::{Method, StatusCode};
+use serde_json::json;
 use tests::Server;
-use tests::http::{LEGACY_VERSION, health, legacy_session, request, wait_for_streams};
+use tests::http::{
+    LEGACY_VERSION, health, legacy_session, modern_request, post, request, wait_for_streams,
+};
 
 async fn open_get_stream(server: &Server, session: &str) -> tests::http::SseStream {
     let response = request(
@@ -178,4 +181,113 @@ async fn the_shutdown_deadline_holds_against_a_client_that_never_finishes() {
         "exit took {took:?}"
     );
     server.wait_for_log("shutdown deadline reached", Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn modern_listen_streams_get_keepalives_and_change_notifications() {
+    let server = Server::start_fixtures(&[("SSE_KEEPALIVE_INTERVAL", "200")]);
+    let listen = modern_request(
+        server.addr,
+        7,
+        "subscriptions/listen",
+        json!({ "notifications": { "toolsListChanged": true } }),
+        None,
+    )
+    .await;
+    assert_eq!(listen.status, StatusCode::OK);
+    let mut listen = listen.sse();
+    let first = listen.next_event(Duration::from_secs(5)).await.unwrap();
+    assert!(
+        first
+            .raw
+            .contains("notifications/subscriptions/acknowledged"),
+        "{first:?}"
+    );
+    let mut comments = 0;
+    while comments < 2 {
+        if listen
+            .next_event(Duration::from_secs(5))
+            .await
+            .unwrap()
+            .is_comment()
+        {
+            comments += 1;
+        }
+    }
+    wait_for_streams(server.addr, 1, Duration::from_secs(5)).await;
+    let trigger = modern_request(
+        server.addr,
+        8,
+        "tools/call",
+        json!({ "name": "test_trigger_tool_change", "arguments": {} }),
+        Some("test_trigger_tool_change"),
+    )
+    .await;
+    assert_eq!(trigger.status, StatusCode::OK);
+    loop {
+        let event = listen
+            .next_event(Duration::from_secs(5))
+            .await
+            .expect("listen stays open");
+        if let Some(data) = event.data() {
+            let message: serde_json::Value = serde_json::from_str(&data).unwrap();
+            assert_eq!(message["method"], "notifications/tools/list_changed");
+            break;
+        }
+    }
+    drop(listen);
+    wait_for_streams(server.addr, 0, Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn a_request_running_past_request_timeout_gets_a_jsonrpc_error_in_both_eras() {
+    let server = Server::start_fixtures(&[("REQUEST_TIMEOUT", "700")]);
+    let call = |id: i64| json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call", "params": { "name": "fixture_sleep", "arguments": { "ms": 5000 } } });
+    // Legacy: the answer is an SSE stream; the error arrives on it, for this request's id.
+    let session = legacy_session(server.addr).await;
+    let started = Instant::now();
+    let legacy = post(
+        server.addr,
+        &[
+            ("mcp-session-id", &session),
+            ("mcp-protocol-version", LEGACY_VERSION),
+        ],
+        &call(41),
+    )
+    .await;
+    assert_eq!(legacy.status, StatusCode::OK);
+    let answer = legacy.message().await;
+    assert_eq!(answer["id"], 41, "{answer}");
+    assert_eq!(answer["error"]["code"], -32001, "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    // Modern: the answer head waits for the handler; the timeout answers instead.
+    let started = Instant::now();
+    let modern = modern_request(
+        server.addr,
+        42,
+        "tools/call",
+        json!({ "name": "fixture_sleep", "arguments": { "ms": 5000 } }),
+        Some("fixture_sleep"),
+    )
+    .await;
+    let answer = modern.message().await;
+    assert_eq!(answer["id"], 42, "{answer}");
+    assert_eq!(answer["error"]["code"], -32001, "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    // A quick call still works, and nothing is left open.
+    let quick = modern_request(
+        server.addr,
+        43,
+        "tools/call",
+        json!({ "name": "fixture_sleep", "arguments": { "ms": 10 } }),
+        Some("fixture_sleep"),
+    )
+    .await;
+    assert_eq!(
+        quick.message().await["result"]["content"][0]["text"],
+        "slept 10 ms"
+    );
+    wait_for_streams(server.addr, 0, Duration::from_secs(5)).await;
 }

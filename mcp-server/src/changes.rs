@@ -1,0 +1,107 @@
+//! Change notifications: one feed, delivered to both eras.
+//!
+//! When what a server offers changes (its tools, prompts or resources, or one resource's
+//! content), clients are told: modern clients on the `subscriptions/listen` streams they opened,
+//! each only what its filter accepted (rmcp's subscription sink enforces the filter and tags each
+//! notification with the subscription id); legacy clients on their session, through their peer.
+//! Handlers publish a [`Change`]; everything else is here.
+
+use rmcp::model::SubscriptionFilter;
+use rmcp::service::{Peer, SubscriptionContext, SubscriptionSendError};
+use rmcp::{ErrorData, RoleServer};
+use tokio::sync::broadcast;
+
+/// Something a client may want to hear about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// `notifications/tools/list_changed`.
+    ToolsListChanged,
+    /// `notifications/prompts/list_changed`.
+    PromptsListChanged,
+    /// `notifications/resources/list_changed`.
+    ResourcesListChanged,
+    /// `notifications/resources/updated` for one URI.
+    ResourceUpdated(String),
+}
+
+/// Changes in flight at once per receiver before a slow one starts missing them.
+const CAPACITY: usize = 256;
+
+/// The broadcast every subscription and legacy session listens to.
+#[derive(Debug, Clone)]
+pub struct ChangeFeed {
+    sender: broadcast::Sender<Change>,
+}
+
+impl Default for ChangeFeed {
+    fn default() -> Self {
+        ChangeFeed {
+            sender: broadcast::channel(CAPACITY).0,
+        }
+    }
+}
+
+impl ChangeFeed {
+    /// Tells every listener; returns how many received it.
+    pub fn publish(&self, change: Change) -> usize {
+        self.sender.send(change).unwrap_or(0)
+    }
+
+    /// The filter a modern `subscriptions/listen` gets: what it asked for (rmcp then narrows it
+    /// to what the server advertises).
+    pub fn accept(requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {
+        Some(requested.clone())
+    }
+
+    /// Serves one modern subscription until the client cancels it (closes its stream).
+    pub async fn serve(&self, subscription: SubscriptionContext) -> Result<(), ErrorData> {
+        let mut changes = self.sender.subscribe();
+        let sink = subscription.sink();
+        loop {
+            let change = tokio::select! {
+                () = subscription.cancelled() => return Ok(()),
+                change = changes.recv() => change,
+            };
+            let change = match change {
+                Ok(change) => change,
+                // Missed some: a list-changed is idempotent, so carry on with the next.
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return Ok(()),
+            };
+            let sent = match change {
+                Change::ToolsListChanged => sink.notify_tool_list_changed().await,
+                Change::PromptsListChanged => sink.notify_prompt_list_changed().await,
+                Change::ResourcesListChanged => sink.notify_resource_list_changed().await,
+                Change::ResourceUpdated(uri) => sink.notify_resource_updated(uri).await,
+            };
+            match sent {
+                Ok(()) | Err(SubscriptionSendError::NotificationNotAccepted(_)) => {}
+                Err(_) => return Ok(()),
+            }
+        }
+    }
+
+    /// Forwards list changes to one legacy session until it goes away. Resource updates are
+    /// left to the handler, which knows the session's `resources/subscribe` list.
+    pub fn follow_legacy_session(&self, peer: Peer<RoleServer>) {
+        let mut changes = self.sender.subscribe();
+        tokio::spawn(async move {
+            loop {
+                let change = match changes.recv().await {
+                    Ok(change) => change,
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                };
+                let sent = match change {
+                    Change::ToolsListChanged => peer.notify_tool_list_changed().await,
+                    Change::PromptsListChanged => peer.notify_prompt_list_changed().await,
+                    Change::ResourcesListChanged => peer.notify_resource_list_changed().await,
+                    Change::ResourceUpdated(_) => Ok(()),
+                };
+                if sent.is_err() || peer.is_transport_closed() {
+                    return;
+                }
+            }
+        });
+    }
+}
