@@ -126,7 +126,14 @@ fn empty_schema() -> Value {
     json!({ "type": "object", "properties": {} })
 }
 
-fn tools() -> Vec<Tool> {
+/// The fixture tools, built once: rmcp looks a tool up on every modern `tools/call` (to check
+/// `Mcp-Param-*` headers against its schema).
+fn tools() -> &'static [Tool] {
+    static TOOLS: std::sync::OnceLock<Vec<Tool>> = std::sync::OnceLock::new();
+    TOOLS.get_or_init(build_tools)
+}
+
+fn build_tools() -> Vec<Tool> {
     let plain = |name: &str, description: &str| {
         wire::<Tool>(
             json!({ "name": name, "description": description, "inputSchema": empty_schema() }),
@@ -626,11 +633,11 @@ impl ServerHandler for Fixtures {
         _request: Option<PaginatedRequestParams>,
         _cx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(tools()))
+        Ok(ListToolsResult::with_all_items(tools().to_vec()))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        tools().into_iter().find(|t| t.name == name)
+        tools().iter().find(|t| t.name == name).cloned()
     }
 
     async fn call_tool(

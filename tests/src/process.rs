@@ -19,26 +19,32 @@ pub fn workspace_root() -> PathBuf {
 fn ensure_built() -> &'static PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
+        // Tests run from target/<profile>/deps/, the benchmark from target/<profile>/; the
+        // server binaries of the same profile live in target/<profile>/.
+        let exe = std::env::current_exe().expect("test executable path");
+        let mut dir = exe.parent().expect("executable has a folder").to_path_buf();
+        if dir.ends_with("deps") {
+            dir.pop();
+        }
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "mcp-server",
-                "--bins",
-                "--examples",
-            ])
+        let mut build = Command::new(cargo);
+        build.args([
+            "build",
+            "--quiet",
+            "-p",
+            "mcp-server",
+            "--bins",
+            "--examples",
+        ]);
+        if dir.ends_with("release") {
+            build.arg("--release");
+        }
+        let status = build
             .current_dir(workspace_root())
             .status()
             .expect("cargo runs");
         assert!(status.success(), "building mcp-server failed");
-        // Tests run from target/<profile>/deps/; binaries live one level up.
-        let exe = std::env::current_exe().expect("test executable path");
-        exe.parent()
-            .and_then(|deps| deps.parent())
-            .expect("target/<profile>")
-            .to_path_buf()
+        dir
     })
 }
 
@@ -70,7 +76,11 @@ impl Server {
 
     /// Starts `binary` with `env` over a clean base (loopback, port 0, JSON logs).
     pub fn start_binary(name: &str, env: &[(&str, &str)]) -> Server {
-        let mut command = Command::new(binary(name));
+        Self::start_command(Command::new(binary(name)), env)
+    }
+
+    /// Starts a prepared command (e.g. under `taskset`) the same way.
+    pub fn start_command(mut command: Command, env: &[(&str, &str)]) -> Server {
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -143,6 +153,23 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Resident memory of the process in bytes (from /proc).
+    pub fn rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("/proc/PID/status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+            .expect("VmRSS line")
     }
 
     /// Sends a signal (e.g. `libc::SIGTERM`).

@@ -1,0 +1,380 @@
+//! Benchmark: tool calls per second and latency in each protocol era, and memory per held SSE
+//! stream and per legacy session, against the real release server on loopback.
+//!
+//! ```sh
+//! cargo run --release -p tests --bin bench -- [--clients 64] [--seconds 5] [--streams 1000] [--server-cpus 0]
+//! ```
+//!
+//! The server runs the conformance fixtures (`test_simple_text` is the tool called). With
+//! `--server-cpus` (default `0` when `taskset` exists and the machine has more than one core) the
+//! server is pinned to those CPUs and the load generator runs on the others, so "one core" means
+//! one core. Every loop is bounded by `--seconds` or by a count.
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tests::Server;
+use tests::http::{LEGACY_VERSION, MODERN_VERSION, modern_meta};
+
+struct Options {
+    clients: usize,
+    seconds: u64,
+    streams: usize,
+    server_cpus: Option<String>,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        clients: 64,
+        seconds: 5,
+        streams: 1000,
+        server_cpus: (std::thread::available_parallelism().map_or(1, |n| n.get()) > 1
+            && Command::new("taskset").arg("-V").output().is_ok())
+        .then(|| "0".to_string()),
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < args.len() {
+        let value = args.get(i + 1).cloned().unwrap_or_default();
+        match args[i].as_str() {
+            "--clients" => options.clients = value.parse().expect("--clients N"),
+            "--seconds" => options.seconds = value.parse().expect("--seconds N"),
+            "--streams" => options.streams = value.parse().expect("--streams N"),
+            "--server-cpus" => {
+                options.server_cpus = (value != "none").then_some(value);
+            }
+            other => panic!("unknown argument {other}; see the header of tests/src/bin/bench.rs"),
+        }
+        i += 2;
+    }
+    options
+}
+
+/// Lets the benchmark and the server it spawns hold thousands of sockets.
+fn raise_fd_limit() {
+    // SAFETY: getrlimit/setrlimit on our own process with a valid struct.
+    unsafe {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
+/// One keep-alive connection.
+async fn connect(addr: SocketAddr) -> SendRequest<Full<Bytes>> {
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.set_nodelay(true).ok();
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(connection);
+    sender
+}
+
+fn post(addr: SocketAddr, headers: &[(&str, &str)], body: &Value) -> http::Request<Full<Bytes>> {
+    let mut builder = http::Request::post("/mcp")
+        .header("host", addr.to_string())
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream");
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    builder
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("request")
+}
+
+/// Sends one request and reads the whole answer; `Ok` when it carries a JSON-RPC result.
+async fn exchange(
+    sender: &mut SendRequest<Full<Bytes>>,
+    request: http::Request<Full<Bytes>>,
+) -> Result<(http::HeaderMap, String), String> {
+    sender.ready().await.map_err(|e| e.to_string())?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    let text = String::from_utf8_lossy(&body).into_owned();
+    if status.is_success() && text.contains("\"result\"") {
+        Ok((headers, text))
+    } else {
+        Err(format!("{status}: {text}"))
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Era {
+    Modern,
+    Legacy,
+}
+
+struct Report {
+    requests: usize,
+    errors: usize,
+    latencies_us: Vec<u32>,
+    elapsed: Duration,
+}
+
+async fn legacy_session(sender: &mut SendRequest<Full<Bytes>>, addr: SocketAddr) -> String {
+    let initialize = json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": LEGACY_VERSION, "capabilities": {}, "clientInfo": { "name": "bench", "version": "1" } } });
+    let (headers, _) = exchange(sender, post(addr, &[], &initialize))
+        .await
+        .expect("initialize");
+    let session = headers["mcp-session-id"].to_str().unwrap().to_string();
+    let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+    sender.ready().await.unwrap();
+    let response = sender
+        .send_request(post(
+            addr,
+            &[
+                ("mcp-session-id", &session),
+                ("mcp-protocol-version", LEGACY_VERSION),
+            ],
+            &initialized,
+        ))
+        .await
+        .unwrap();
+    let _ = response.into_body().collect().await;
+    session
+}
+
+async fn load(addr: SocketAddr, era: Era, clients: usize, duration: Duration) -> Report {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        tasks.push(tokio::spawn(async move {
+            let mut sender = connect(addr).await;
+            let session = match era {
+                Era::Legacy => Some(legacy_session(&mut sender, addr).await),
+                Era::Modern => None,
+            };
+            let mut latencies = Vec::with_capacity(100_000);
+            let mut errors = 0usize;
+            let mut id = 0u64;
+            while Instant::now() < deadline {
+                id += 1;
+                let mut params = json!({ "name": "test_simple_text", "arguments": {} });
+                let request = match (&session, era) {
+                    (Some(session), _) => post(
+                        addr,
+                        &[
+                            ("mcp-session-id", session),
+                            ("mcp-protocol-version", LEGACY_VERSION),
+                        ],
+                        &json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params }),
+                    ),
+                    (None, _) => {
+                        params["_meta"] = modern_meta();
+                        post(
+                            addr,
+                            &[
+                                ("mcp-protocol-version", MODERN_VERSION),
+                                ("mcp-method", "tools/call"),
+                                ("mcp-name", "test_simple_text"),
+                            ],
+                            &json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params }),
+                        )
+                    }
+                };
+                let sent = Instant::now();
+                match exchange(&mut sender, request).await {
+                    Ok(_) => latencies.push(sent.elapsed().as_micros() as u32),
+                    Err(error) => {
+                        errors += 1;
+                        if errors == 1 {
+                            eprintln!("client {client}: first error: {error}");
+                        }
+                        sender = connect(addr).await;
+                    }
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut report = Report {
+        requests: 0,
+        errors: 0,
+        latencies_us: Vec::new(),
+        elapsed: Duration::ZERO,
+    };
+    for task in tasks {
+        let (latencies, errors) = task.await.expect("client task");
+        report.requests += latencies.len();
+        report.errors += errors;
+        report.latencies_us.extend(latencies);
+    }
+    report.elapsed = started.elapsed();
+    report.latencies_us.sort_unstable();
+    report
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index] as f64 / 1000.0
+}
+
+/// Opens `count` streams of one kind (legacy GET streams use `sessions`) and keeps them while
+/// the server's RSS is read; returns the growth per stream.
+async fn held_streams(server: &Server, what: &str, count: usize, sessions: &[String]) -> f64 {
+    let addr = server.addr;
+    let before = server.rss_bytes();
+    let mut held = Vec::with_capacity(count);
+    for (i, session) in sessions.iter().enumerate().take(count) {
+        let mut sender = connect(addr).await;
+        let request = match what {
+            "legacy GET" => http::Request::get("/mcp")
+                .header("host", addr.to_string())
+                .header("accept", "text/event-stream")
+                .header("mcp-session-id", session)
+                .header("mcp-protocol-version", LEGACY_VERSION)
+                .body(Full::new(Bytes::new()))
+                .unwrap(),
+            _ => {
+                let mut params = json!({ "notifications": { "toolsListChanged": true } });
+                params["_meta"] = modern_meta();
+                post(
+                    addr,
+                    &[
+                        ("mcp-protocol-version", MODERN_VERSION),
+                        ("mcp-method", "subscriptions/listen"),
+                    ],
+                    &json!({ "jsonrpc": "2.0", "id": i, "method": "subscriptions/listen", "params": params }),
+                )
+            }
+        };
+        sender.ready().await.unwrap();
+        let response = sender.send_request(request).await.expect("stream opens");
+        assert_eq!(response.status(), 200, "{what} stream refused");
+        held.push((sender, response));
+    }
+    let open = wait_for_open(addr, count).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = server.rss_bytes();
+    drop(held);
+    wait_for_open(addr, 0).await;
+    println!(
+        "  {what:<13} streams held: {open:>6}   RSS +{:>8.1} KiB   per stream {:>6.2} KiB",
+        (after as f64 - before as f64) / 1024.0,
+        (after as f64 - before as f64) / 1024.0 / count as f64
+    );
+    (after as f64 - before as f64) / count as f64
+}
+
+async fn wait_for_open(addr: SocketAddr, expected: usize) -> usize {
+    let started = Instant::now();
+    loop {
+        let health = tests::http::health(addr).await;
+        let open = health["activeConnections"].as_u64().unwrap_or(0) as usize;
+        if open == expected || started.elapsed() > Duration::from_secs(30) {
+            return open;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let options = options();
+    raise_fd_limit();
+    let mut command = match &options.server_cpus {
+        Some(cpus) => {
+            let mut command = Command::new("taskset");
+            command
+                .args(["-c", cpus])
+                .arg(tests::process::binary("examples/conformance-server"));
+            command
+        }
+        None => Command::new(tests::process::binary("examples/conformance-server")),
+    };
+    command.env("MAX_LEGACY_SESSIONS", "100000");
+    let server = Server::start_command(command, &[("LOG_LEVEL", "warn,mcp_server=info")]);
+    if let Some(cpus) = &options.server_cpus {
+        // Keep the load generator off the server's CPUs.
+        let pid = std::process::id().to_string();
+        let others: Vec<String> = (0..std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .map(|c| c.to_string())
+            .filter(|c| !cpus.split(',').any(|s| s == c))
+            .collect();
+        if !others.is_empty() {
+            let _ = Command::new("taskset")
+                .args(["-a", "-p", "-c", &others.join(","), &pid])
+                .output();
+        }
+    }
+    println!(
+        "mcp-server benchmark: {} clients, {} s per era, {} held streams, server CPUs: {}",
+        options.clients,
+        options.seconds,
+        options.streams,
+        options.server_cpus.as_deref().unwrap_or("all")
+    );
+    println!("tools/call (test_simple_text) over HTTP/1.1 keep-alive:");
+    // A short warm-up so the first era does not pay for cold caches.
+    load(server.addr, Era::Modern, 4, Duration::from_millis(500)).await;
+    for (name, era) in [
+        ("modern 2026-07-28", Era::Modern),
+        ("legacy 2025-11-25", Era::Legacy),
+    ] {
+        let report = load(
+            server.addr,
+            era,
+            options.clients,
+            Duration::from_secs(options.seconds),
+        )
+        .await;
+        println!(
+            "  {name}: {:>9.0} req/s   p50 {:>7.3} ms   p99 {:>7.3} ms   requests {:>8}   errors {}",
+            report.requests as f64 / report.elapsed.as_secs_f64(),
+            percentile(&report.latencies_us, 0.50),
+            percentile(&report.latencies_us, 0.99),
+            report.requests,
+            report.errors
+        );
+    }
+
+    println!("memory (server RSS):");
+    let base = server.rss_bytes();
+    let mut sender = connect(server.addr).await;
+    let mut sessions = Vec::with_capacity(options.streams);
+    for _ in 0..options.streams {
+        sessions.push(legacy_session(&mut sender, server.addr).await);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let with_sessions = server.rss_bytes();
+    println!(
+        "  legacy sessions: {:>6}   RSS +{:>8.1} KiB   per session {:>6.2} KiB",
+        sessions.len(),
+        (with_sessions as f64 - base as f64) / 1024.0,
+        (with_sessions as f64 - base as f64) / 1024.0 / sessions.len() as f64
+    );
+    held_streams(&server, "legacy GET", options.streams, &sessions).await;
+    held_streams(&server, "modern listen", options.streams, &sessions).await;
+    println!(
+        "  server RSS at the end: {:.1} MiB",
+        server.rss_bytes() as f64 / 1024.0 / 1024.0
+    );
+}
