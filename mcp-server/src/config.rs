@@ -96,7 +96,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "LOG_LEVEL",
         default: "info",
-        help: "`error`, `warn`, `info`, `debug` or `trace`, or a tracing filter such as `info,rmcp=warn`",
+        help: "`error`, `warn`, `info`, `debug` or `trace`, or a tracing filter such as `info,mcp_server=debug`; at info and below the SDK's own lines (which carry session ids) are held to warn",
     },
     Variable {
         name: "LOG_FORMAT",

@@ -5,11 +5,22 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, LogFormat};
 
+/// The tracing filter for a `LOG_LEVEL` value. A bare `error`, `warn` or `info` keeps rmcp at
+/// `warn`: its own info lines carry legacy session ids, which act as credentials and must not
+/// reach the logs. `debug`, `trace` and explicit filters are taken as given.
+pub fn filter_directive(log_level: &str) -> String {
+    match log_level.trim().to_ascii_lowercase().as_str() {
+        level @ ("error" | "warn") => level.to_string(),
+        "info" => "info,rmcp=warn".to_string(),
+        _ => log_level.to_string(),
+    }
+}
+
 /// Installs the global subscriber. An invalid `LOG_LEVEL` is reported and replaced by `info`.
 pub fn init(config: &Config) {
-    let (filter, bad_filter) = match EnvFilter::try_new(&config.log_level) {
+    let (filter, bad_filter) = match EnvFilter::try_new(filter_directive(&config.log_level)) {
         Ok(filter) => (filter, None),
-        Err(error) => (EnvFilter::new("info"), Some(error)),
+        Err(error) => (EnvFilter::new(filter_directive("info")), Some(error)),
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -24,5 +35,19 @@ pub fn init(config: &Config) {
     }
     if let Some(error) = bad_filter {
         tracing::warn!(%error, value = %config.log_level, "LOG_LEVEL is not a valid filter; using info");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::filter_directive;
+
+    #[test]
+    fn bare_levels_keep_rmcp_session_ids_out_of_the_logs() {
+        assert_eq!(filter_directive("info"), "info,rmcp=warn");
+        assert_eq!(filter_directive("INFO"), "info,rmcp=warn");
+        assert_eq!(filter_directive("warn"), "warn");
+        assert_eq!(filter_directive("debug"), "debug");
+        assert_eq!(filter_directive("info,rmcp=info"), "info,rmcp=info");
     }
 }

@@ -177,6 +177,12 @@ where
         _ => None,
     };
     let response = forward(app, Method::POST, headers, peer, bytes.clone(), kind).await;
+    if rpc_method.as_deref() == Some("initialize")
+        && response.headers().contains_key("mcp-session-id")
+    {
+        // The id itself stays out of the logs: it is the client's credential for the session.
+        tracing::info!(peer = peer.map(|p| p.to_string()), "legacy session started");
+    }
     // rmcp answers a JSON body it cannot read as a JSON-RPC message with 415 and plain text;
     // JSON-RPC clients expect a parse error (-32700) or an invalid request (-32600), as JSON.
     if response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE && json_content {

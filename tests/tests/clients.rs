@@ -30,21 +30,26 @@ async fn inspector_lists_tools_on_the_default_server_in_both_eras() {
     let server = Server::start(&[]);
     let modern = inspector(&server.mcp_url(), "modern", &["--method", "tools/list"]);
     assert!(modern["tools"].is_array(), "{modern}");
-    assert!(
-        !server
+    let started = |server: &Server| {
+        server
             .logs()
             .iter()
-            .any(|l| l.contains("create new session")),
+            .any(|l| l.contains("legacy session started"))
+    };
+    assert!(
+        !started(&server),
         "the modern era must not open a legacy session"
     );
     let legacy = inspector(&server.mcp_url(), "legacy", &["--method", "tools/list"]);
     assert!(legacy["tools"].is_array(), "{legacy}");
     assert!(
-        server
-            .logs()
-            .iter()
-            .any(|l| l.contains("create new session")),
-        "the legacy era initializes a session"
+        started(&server),
+        "the legacy era initializes a session; log:\n{}",
+        server.logs().join("\n")
+    );
+    assert!(
+        !server.logs().iter().any(|l| l.contains("session_id")),
+        "session ids must not reach the logs at LOG_LEVEL=info"
     );
 }
 
