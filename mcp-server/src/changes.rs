@@ -47,6 +47,11 @@ impl ChangeFeed {
         self.sender.send(change).unwrap_or(0)
     }
 
+    /// A receiver of every change from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.sender.subscribe()
+    }
+
     /// The filter a modern `subscriptions/listen` gets: what it asked for (rmcp then narrows it
     /// to what the server advertises).
     pub fn accept(requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {

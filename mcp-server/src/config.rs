@@ -39,6 +39,16 @@ pub const VARIABLES: &[Variable] = &[
         help: "address to bind; the container image sets 0.0.0.0",
     },
     Variable {
+        name: "DOCS_DIR",
+        default: "",
+        help: "folder of Markdown (.md, .mdx) to serve; empty serves this project's own docs, embedded in the binary",
+    },
+    Variable {
+        name: "DOCS_RELOAD_INTERVAL",
+        default: "2000",
+        help: "ms between checks of DOCS_DIR for changes (then the index is rebuilt and clients told); 0 turns reloading off",
+    },
+    Variable {
         name: "ALLOWED_ORIGINS",
         default: "",
         help: "comma-separated browser origins allowed to call /mcp, e.g. `https://app.example.com,https://*.example.com`; requests without Origin always pass; empty refuses every Origin",
@@ -135,6 +145,10 @@ pub struct Config {
     pub mode: Mode,
     /// Where to listen in HTTP mode.
     pub bind: SocketAddr,
+    /// Markdown folder to serve; `None` serves the embedded docs.
+    pub docs_dir: Option<std::path::PathBuf>,
+    /// How often `docs_dir` is checked for changes; `None` never.
+    pub docs_reload_interval: Option<Duration>,
     /// Which browser origins may call `/mcp`.
     pub origins: OriginPolicy,
     /// Which `Host` values `/mcp` answers (DNS-rebinding protection).
@@ -245,9 +259,27 @@ impl Config {
             ));
         }
 
+        let docs_dir = Some(reader.text("DOCS_DIR"))
+            .filter(|d| !d.is_empty())
+            .map(std::path::PathBuf::from);
+        let reload_text = reader.text("DOCS_RELOAD_INTERVAL");
+        let docs_reload_interval = match reload_text.parse::<u64>() {
+            Ok(0) => None,
+            Ok(ms) => Some(Duration::from_millis(ms)),
+            Err(_) => {
+                return Err(reader.error(
+                    "DOCS_RELOAD_INTERVAL",
+                    &reload_text,
+                    "a whole number of milliseconds, or 0 to turn reloading off",
+                ));
+            }
+        };
+
         Ok(Config {
             mode,
             bind,
+            docs_dir,
+            docs_reload_interval,
             origins,
             hosts,
             sse_keepalive: reader.millis("SSE_KEEPALIVE_INTERVAL")?,

@@ -7,15 +7,15 @@
 //! - [`origin`] and [`cors`]: who may call `/mcp`.
 //! - [`mcp_endpoint`]: body limits, request classification, the hand-off to rmcp.
 //! - [`streams`]: counting SSE streams and ending them on time.
-//! - [`handler`]: the MCP handler; [`stdio`] serves it without HTTP; [`changes`] tells
-//!   clients of both eras what changed.
+//! - [`docs`]: the documentation corpus, its search index and the MCP tools over them;
+//!   [`stdio`] serves them without HTTP; [`changes`] tells clients of both eras what changed.
 //! - [`app`], [`replies`], [`logging`]: shared state, error bodies, log setup.
 
 pub mod app;
 pub mod changes;
 pub mod config;
 pub mod cors;
-pub mod handler;
+pub mod docs;
 pub mod logging;
 pub mod mcp_endpoint;
 pub mod origin;
@@ -28,8 +28,14 @@ pub mod streams;
 use std::sync::Arc;
 
 use rmcp::ServerHandler;
+use rmcp::model::Implementation;
 
 use crate::config::{Config, Mode};
+
+/// Our `serverInfo`: name and version from Cargo, not rmcp's.
+pub fn implementation() -> Implementation {
+    Implementation::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+}
 
 /// Runs the server in the configured mode until it is told to stop; shared by the binary and
 /// by the conformance fixture example, which differ only in their handler.

@@ -1,9 +1,10 @@
-//! `mcp-server`: reads its configuration from the environment and serves until stopped.
+//! `mcp-server`: reads its configuration from the environment, loads the documentation, and
+//! serves until stopped.
 
 use std::process::ExitCode;
 
 use mcp_server::config::{Config, help_text};
-use mcp_server::handler::DocsServer;
+use mcp_server::docs::{DocsServer, Library};
 
 fn main() -> ExitCode {
     match std::env::args().nth(1).as_deref() {
@@ -31,11 +32,26 @@ fn main() -> ExitCode {
         }
     };
     mcp_server::logging::init(&config);
+    let library = match Library::load(config.docs_dir.as_deref()) {
+        Ok(library) => library,
+        Err(error) => {
+            tracing::error!(%error, "Error loading the documentation");
+            eprintln!("mcp-server: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio runtime starts");
-    match runtime.block_on(mcp_server::run(config, DocsServer)) {
+    let reload = config.docs_reload_interval;
+    let result = runtime.block_on(async {
+        if let Some(interval) = reload {
+            library.watch(interval);
+        }
+        mcp_server::run(config, DocsServer::new(library)).await
+    });
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "Error: server stopped");

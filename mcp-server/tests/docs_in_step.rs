@@ -1,16 +1,28 @@
-//! The README documents every environment variable the server reads, with its default.
+//! The README and docs/configuration.md document every environment variable the server reads,
+//! with its default.
 
 use mcp_server::config::VARIABLES;
 
 #[test]
 fn the_readme_documents_every_variable_with_its_default() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
-        .expect("README.md at the workspace root");
+    check(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"));
+}
+
+#[test]
+fn the_configuration_page_documents_every_variable_with_its_default() {
+    check(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/configuration.md"
+    ));
+}
+
+fn check(file: &str) {
+    let readme = std::fs::read_to_string(file).expect("documentation file exists");
     for variable in VARIABLES {
         let row = readme
             .lines()
             .find(|line| line.starts_with(&format!("| `{}` |", variable.name)))
-            .unwrap_or_else(|| panic!("README has no table row for {}", variable.name));
+            .unwrap_or_else(|| panic!("{file} has no table row for {}", variable.name));
         let default = if variable.default.is_empty() {
             "(empty)".to_string()
         } else {
@@ -18,7 +30,7 @@ fn the_readme_documents_every_variable_with_its_default() {
         };
         assert!(
             row.contains(&format!("| {default} |")),
-            "README row for {} does not give the default {default}: {row}",
+            "{file}: the row for {} does not give the default {default}: {row}",
             variable.name
         );
     }

@@ -81,7 +81,9 @@ impl Server {
 
     /// Starts a prepared command (e.g. under `taskset`) the same way.
     pub fn start_command(mut command: Command, env: &[(&str, &str)]) -> Server {
+        // Run from outside the repository: the binary must not depend on its working directory.
         command
+            .current_dir(std::env::temp_dir())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOST", "127.0.0.1")

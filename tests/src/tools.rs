@@ -108,3 +108,41 @@ pub fn node_cli(package: &str, script: &str) -> std::process::Command {
     command.env("PATH", path);
     command
 }
+
+/// Runs MCP Inspector's CLI (`--cli URL --protocol-era ERA ARGS...`) and parses its JSON output.
+pub fn inspector(url: &str, era: &str, args: &[&str]) -> serde_json::Value {
+    let mut command = node_cli(
+        "@modelcontextprotocol/inspector",
+        "clients/launcher/build/index.js",
+    );
+    command
+        .args(["--cli", url, "--protocol-era", era])
+        .args(args);
+    let (code, output) = run(command, std::time::Duration::from_secs(120));
+    assert_eq!(code, Some(0), "inspector {era} {args:?} failed:\n{output}");
+    let start = output
+        .find('{')
+        .unwrap_or_else(|| panic!("no JSON in:\n{output}"));
+    let mut values = serde_json::Deserializer::from_str(&output[start..]).into_iter();
+    values
+        .next()
+        .and_then(Result::ok)
+        .unwrap_or_else(|| panic!("unreadable JSON in:\n{output}"))
+}
+
+/// Runs a script from `tests/python/` with the venv's Python and parses the JSON report it
+/// prints last.
+pub fn python_report(script: &str, args: &[&str]) -> serde_json::Value {
+    let mut command = std::process::Command::new(python());
+    command
+        .arg(workspace_root().join("tests/python").join(script))
+        .args(args);
+    let (code, output) = run(command, std::time::Duration::from_secs(120));
+    assert_eq!(code, Some(0), "{script} failed:\n{output}");
+    let line = output
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no report in:\n{output}"));
+    serde_json::from_str(line).expect("report is JSON")
+}

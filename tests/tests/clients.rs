@@ -6,24 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tests::Server;
 use tests::http::health;
-use tests::process::workspace_root;
-use tests::tools::{node_cli, python, run};
-
-fn inspector(url: &str, era: &str, args: &[&str]) -> Value {
-    let mut command = node_cli(
-        "@modelcontextprotocol/inspector",
-        "clients/launcher/build/index.js",
-    );
-    command
-        .args(["--cli", url, "--protocol-era", era])
-        .args(args);
-    let (code, output) = run(command, Duration::from_secs(120));
-    assert_eq!(code, Some(0), "inspector {era} {args:?} failed:\n{output}");
-    let start = output
-        .find('{')
-        .unwrap_or_else(|| panic!("no JSON in:\n{output}"));
-    serde_json::from_str(output[start..].trim()).unwrap_or_else(|e| panic!("{e}: {output}"))
-}
+use tests::tools::{inspector, python_report};
 
 #[tokio::test]
 async fn inspector_lists_tools_on_the_default_server_in_both_eras() {
@@ -69,25 +52,13 @@ async fn inspector_calls_a_tool_in_both_eras() {
     }
 }
 
-fn python_client(args: &[&str]) -> Value {
-    let mut command = std::process::Command::new(python());
-    command
-        .arg(workspace_root().join("tests/python/sdk_client.py"))
-        .args(args);
-    let (code, output) = run(command, Duration::from_secs(120));
-    assert_eq!(code, Some(0), "python client failed:\n{output}");
-    let line = output
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .unwrap_or_else(|| panic!("no report in:\n{output}"));
-    serde_json::from_str(line).expect("report is JSON")
-}
-
 #[tokio::test]
 async fn the_python_sdk_initializes_lists_calls_and_closes() {
     let server = Server::start_fixtures(&[]);
-    let report = python_client(&[&server.mcp_url(), "test_simple_text", "test://static-text"]);
+    let report = python_report(
+        "sdk_client.py",
+        &[&server.mcp_url(), "test_simple_text", "test://static-text"],
+    );
     assert_eq!(report["serverName"], "mcp-server-conformance-fixtures");
     assert_eq!(report["protocolVersion"], "2025-11-25");
     assert!(
@@ -114,7 +85,7 @@ async fn the_python_sdk_initializes_lists_calls_and_closes() {
 #[tokio::test]
 async fn the_python_sdk_sees_our_server_info_on_the_default_server() {
     let server = Server::start(&[]);
-    let report = python_client(&[&server.mcp_url()]);
+    let report = python_report("sdk_client.py", &[&server.mcp_url()]);
     assert_eq!(report["serverName"], "mcp-server");
     assert_eq!(
         report["serverVersion"],

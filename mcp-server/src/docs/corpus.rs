@@ -1,0 +1,424 @@
+//! The documentation corpus: Markdown pages split into sections.
+//!
+//! A page is a `.md` or `.mdx` file (MDX is read as Markdown). Optional YAML-style front matter
+//! gives `title` and `description`. Every heading starts a section that runs to the next heading;
+//! its anchor is the GitHub-style slug of the heading text (`## Draining & health` becomes
+//! `draining--health`, repeats get `-1`, `-2`), so links into GitHub-rendered docs and into this
+//! server agree. Text before the first heading is a section with the anchor `top`.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
+
+/// One Markdown file.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// Path relative to the corpus root, with `/` separators (`operations/draining.md`).
+    pub path: String,
+    /// Front matter `title`, else the first heading, else the file name.
+    pub title: String,
+    /// Front matter `description`, if any.
+    pub description: Option<String>,
+    /// The Markdown after the front matter.
+    pub body: String,
+    /// The page's sections, in order; together they cover `body`.
+    pub sections: Vec<Section>,
+}
+
+/// A heading and the text under it, up to the next heading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    /// Stable anchor (GitHub slug).
+    pub anchor: String,
+    /// Heading text (the page title for the `top` section).
+    pub title: String,
+    /// Heading level, 1-6 (0 for `top`).
+    pub level: u8,
+    /// Byte range in the page body, heading line included.
+    pub range: Range<usize>,
+}
+
+impl Page {
+    /// Builds a page from a file's text.
+    pub fn parse(path: &str, text: &str) -> Page {
+        let (front, body) = split_front_matter(text);
+        let body = body.trim_start_matches(['\n', '\r']).to_string();
+        let mut sections = split_sections(&body);
+        let file_stem = path
+            .rsplit('/')
+            .next()
+            .unwrap_or(path)
+            .trim_end_matches(".mdx")
+            .trim_end_matches(".md")
+            .to_string();
+        let title = front
+            .title
+            .clone()
+            .or_else(|| {
+                sections
+                    .iter()
+                    .find(|s| s.level > 0)
+                    .map(|s| s.title.clone())
+            })
+            .unwrap_or(file_stem);
+        for section in sections.iter_mut().filter(|s| s.level == 0) {
+            section.title = title.clone();
+        }
+        Page {
+            path: path.to_string(),
+            title,
+            description: front.description,
+            body,
+            sections,
+        }
+    }
+
+    /// The section with this anchor.
+    pub fn section(&self, anchor: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.anchor == anchor)
+    }
+
+    /// A section's Markdown.
+    pub fn section_text(&self, section: &Section) -> &str {
+        &self.body[section.range.clone()]
+    }
+}
+
+#[derive(Debug, Default)]
+struct FrontMatter {
+    title: Option<String>,
+    description: Option<String>,
+}
+
+/// Splits `---\nkey: value\n---\n` front matter off the text. Only flat `key: value` lines are
+/// read (quotes stripped); anything else in it is ignored.
+fn split_front_matter(text: &str) -> (FrontMatter, &str) {
+    let mut front = FrontMatter::default();
+    let Some(rest) = text
+        .strip_prefix("---\n")
+        .or_else(|| text.strip_prefix("---\r\n"))
+    else {
+        return (front, text);
+    };
+    let mut offset = 0;
+    for line in rest.split_inclusive('\n') {
+        offset += line.len();
+        let trimmed = line.trim_end();
+        if trimmed == "---" || trimmed == "..." {
+            for entry in rest[..offset - line.len()].lines() {
+                let Some((key, value)) = entry.split_once(':') else {
+                    continue;
+                };
+                let value = value
+                    .trim()
+                    .trim_matches('"')
+                    .trim_matches('\'')
+                    .to_string();
+                if value.is_empty() {
+                    continue;
+                }
+                match key.trim() {
+                    "title" => front.title = Some(value),
+                    "description" => front.description = Some(value),
+                    _ => {}
+                }
+            }
+            return (front, &rest[offset..]);
+        }
+    }
+    // No closing fence: not front matter after all.
+    (FrontMatter::default(), text)
+}
+
+/// Finds headings with a real Markdown parser (so `#` lines in code blocks are not headings).
+fn split_sections(body: &str) -> Vec<Section> {
+    let mut headings: Vec<(usize, u8, String)> = Vec::new();
+    let mut current: Option<(usize, u8, String)> = None;
+    for (event, range) in Parser::new(body).into_offset_iter() {
+        match event {
+            Event::Start(Tag::Heading { level, .. }) => {
+                current = Some((range.start, heading_level(level), String::new()));
+            }
+            Event::Text(text) | Event::Code(text) => {
+                if let Some((_, _, title)) = current.as_mut() {
+                    title.push_str(&text);
+                }
+            }
+            Event::End(TagEnd::Heading(_)) => {
+                if let Some((start, level, title)) = current.take() {
+                    headings.push((start, level, title.trim().to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut sections = Vec::new();
+    let first = headings.first().map_or(body.len(), |h| h.0);
+    if !body[..first].trim().is_empty() {
+        sections.push(Section {
+            anchor: "top".into(),
+            title: String::new(),
+            level: 0,
+            range: 0..first,
+        });
+    }
+    let mut slugs = Slugs::default();
+    for (i, (start, level, title)) in headings.iter().enumerate() {
+        let end = headings.get(i + 1).map_or(body.len(), |h| h.0);
+        sections.push(Section {
+            anchor: slugs.unique(title),
+            title: title.clone(),
+            level: *level,
+            range: *start..end,
+        });
+    }
+    sections
+}
+
+fn heading_level(level: HeadingLevel) -> u8 {
+    match level {
+        HeadingLevel::H1 => 1,
+        HeadingLevel::H2 => 2,
+        HeadingLevel::H3 => 3,
+        HeadingLevel::H4 => 4,
+        HeadingLevel::H5 => 5,
+        HeadingLevel::H6 => 6,
+    }
+}
+
+/// GitHub's anchor rule: lower-case; keep letters, digits, `-`, `_` and spaces; spaces become
+/// `-`; a repeated slug gets `-1`, `-2`, ...
+#[derive(Default)]
+struct Slugs {
+    seen: std::collections::HashMap<String, usize>,
+}
+
+impl Slugs {
+    fn unique(&mut self, title: &str) -> String {
+        let mut base: String = title
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == '-' || *c == '_' || *c == ' ')
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect();
+        if base.is_empty() {
+            base = "section".into();
+        }
+        let count = self.seen.entry(base.clone()).or_insert(0);
+        let slug = if *count == 0 {
+            base
+        } else {
+            format!("{base}-{count}")
+        };
+        *count += 1;
+        slug
+    }
+}
+
+/// Pages in path order.
+#[derive(Debug, Clone, Default)]
+pub struct Corpus {
+    pub pages: Vec<Page>,
+}
+
+/// Why a corpus could not be loaded.
+#[derive(Debug)]
+pub enum CorpusError {
+    /// The folder does not exist or is not a folder.
+    NotAFolder(PathBuf),
+    /// Nothing to serve.
+    NoMarkdown(PathBuf),
+    /// A file could not be read.
+    Io(PathBuf, std::io::Error),
+}
+
+impl fmt::Display for CorpusError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CorpusError::NotAFolder(path) => {
+                write!(f, "DOCS_DIR={} is not a readable folder", path.display())
+            }
+            CorpusError::NoMarkdown(path) => write!(
+                f,
+                "DOCS_DIR={} holds no Markdown files (.md or .mdx)",
+                path.display()
+            ),
+            CorpusError::Io(path, error) => write!(f, "cannot read {}: {error}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for CorpusError {}
+
+impl Corpus {
+    /// Builds a corpus from `(path, text)` pairs.
+    pub fn from_texts<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Corpus {
+        let mut pages: Vec<Page> = files
+            .into_iter()
+            .map(|(path, text)| Page::parse(path, text))
+            .collect();
+        pages.sort_by(|a, b| a.path.cmp(&b.path));
+        Corpus { pages }
+    }
+
+    /// Reads every `.md` and `.mdx` file under `root` (hidden folders and `node_modules` are
+    /// skipped).
+    pub fn load(root: &Path) -> Result<Corpus, CorpusError> {
+        if !root.is_dir() {
+            return Err(CorpusError::NotAFolder(root.to_path_buf()));
+        }
+        let files = markdown_files(root)?;
+        if files.is_empty() {
+            return Err(CorpusError::NoMarkdown(root.to_path_buf()));
+        }
+        let mut texts = Vec::with_capacity(files.len());
+        for (relative, full) in files {
+            let text =
+                std::fs::read_to_string(&full).map_err(|e| CorpusError::Io(full.clone(), e))?;
+            texts.push((relative, text));
+        }
+        Ok(Corpus::from_texts(
+            texts.iter().map(|(p, t)| (p.as_str(), t.as_str())),
+        ))
+    }
+
+    /// The page at `path`.
+    pub fn page(&self, path: &str) -> Option<&Page> {
+        self.pages
+            .binary_search_by(|p| p.path.as_str().cmp(path))
+            .ok()
+            .map(|i| &self.pages[i])
+    }
+
+    /// Up to `n` page paths closest to `path` (for "did you mean").
+    pub fn closest_paths(&self, path: &str, n: usize) -> Vec<String> {
+        let wanted = path.to_lowercase();
+        let mut scored: Vec<(f64, &str)> = self
+            .pages
+            .iter()
+            .map(|p| {
+                let candidate = p.path.to_lowercase();
+                let mut score = strsim::normalized_levenshtein(&wanted, &candidate);
+                let stem = wanted.trim_end_matches(".mdx").trim_end_matches(".md");
+                if !stem.is_empty() && candidate.contains(stem) {
+                    score += 0.5;
+                }
+                (score, p.path.as_str())
+            })
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+        scored
+            .into_iter()
+            .take(n)
+            .map(|(_, p)| p.to_string())
+            .collect()
+    }
+}
+
+/// `(relative path, full path)` of every Markdown file under `root`, sorted.
+pub fn markdown_files(root: &Path) -> Result<Vec<(String, PathBuf)>, CorpusError> {
+    let mut found = Vec::new();
+    let mut folders = vec![root.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let entries = std::fs::read_dir(&folder).map_err(|e| CorpusError::Io(folder.clone(), e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| CorpusError::Io(folder.clone(), e))?;
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || name == "node_modules" {
+                continue;
+            }
+            let file_type = entry
+                .file_type()
+                .map_err(|e| CorpusError::Io(path.clone(), e))?;
+            if file_type.is_dir() {
+                folders.push(path);
+            } else if name.ends_with(".md") || name.ends_with(".mdx") {
+                let relative = path
+                    .strip_prefix(root)
+                    .unwrap_or(&path)
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                found.push((relative, path));
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = "---\ntitle: \"Operations runbook\"\ndescription: Draining, health and logs\n---\nIntro text.\n\n# Operations\n\nWhat to watch.\n\n## Draining & health\n\nDrain text.\n\n```sh\n# not a heading\ncurl /health\n```\n\n## Logs\n\nLog text.\n\n### Logs\n\nAgain.\n";
+
+    #[test]
+    fn front_matter_gives_title_and_description() {
+        let page = Page::parse("ops/runbook.md", PAGE);
+        assert_eq!(page.title, "Operations runbook");
+        assert_eq!(
+            page.description.as_deref(),
+            Some("Draining, health and logs")
+        );
+        assert!(page.body.starts_with("Intro text."));
+    }
+
+    #[test]
+    fn sections_follow_headings_with_github_anchors() {
+        let page = Page::parse("ops/runbook.md", PAGE);
+        let anchors: Vec<&str> = page.sections.iter().map(|s| s.anchor.as_str()).collect();
+        assert_eq!(
+            anchors,
+            ["top", "operations", "draining--health", "logs", "logs-1"]
+        );
+        let levels: Vec<u8> = page.sections.iter().map(|s| s.level).collect();
+        assert_eq!(levels, [0, 1, 2, 2, 3]);
+        let draining = page.section("draining--health").unwrap();
+        let text = page.section_text(draining);
+        assert!(text.starts_with("## Draining & health"));
+        assert!(
+            text.contains("# not a heading"),
+            "code blocks stay in their section"
+        );
+        assert!(!text.contains("Log text"));
+        // Sections tile the body.
+        let covered: usize = page.sections.iter().map(|s| s.range.len()).sum();
+        assert_eq!(covered, page.body.len());
+        assert_eq!(page.sections[0].title, "Operations runbook");
+    }
+
+    #[test]
+    fn title_falls_back_to_the_first_heading_then_the_file_name() {
+        assert_eq!(
+            Page::parse("a.md", "# Hello `world`\n\ntext").title,
+            "Hello world"
+        );
+        assert_eq!(
+            Page::parse("dir/no-heading.mdx", "just text").title,
+            "no-heading"
+        );
+        let unclosed = Page::parse("x.md", "---\ntitle: nope\n\n# Real\n");
+        assert_eq!(
+            unclosed.title, "Real",
+            "front matter without a closing fence is text"
+        );
+    }
+
+    #[test]
+    fn closest_paths_suggest_near_misses() {
+        let corpus = Corpus::from_texts([
+            ("deployment.md", "# D"),
+            ("operations.md", "# O"),
+            ("troubleshooting.md", "# T"),
+        ]);
+        assert_eq!(corpus.closest_paths("deploy.md", 1), ["deployment.md"]);
+        assert_eq!(corpus.closest_paths("operation", 1), ["operations.md"]);
+        assert!(corpus.page("operations.md").is_some());
+        assert!(corpus.page("nope.md").is_none());
+    }
+}
