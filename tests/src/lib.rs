@@ -3,6 +3,7 @@
 //! installs, failing with instructions (never skipping) when one is missing.
 
 pub mod http;
+pub mod load;
 pub mod process;
 pub mod tools;
 

@@ -283,3 +283,53 @@ fn a_missing_or_empty_docs_dir_stops_start_up_naming_it() {
     assert!(output.contains("holds no Markdown"), "{output}");
     std::fs::remove_dir_all(&empty).unwrap();
 }
+
+#[tokio::test]
+async fn resources_list_pages_through_every_page_with_cursors() {
+    let folder = std::env::temp_dir().join(format!("docs-e2e-pages-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).unwrap();
+    for i in 0..120 {
+        std::fs::write(
+            folder.join(format!("page-{i:03}.md")),
+            format!("# Page {i}\n\nText {i}.\n"),
+        )
+        .unwrap();
+    }
+    let server = Server::start(&[("DOCS_DIR", folder.to_str().unwrap())]);
+    let mut uris = Vec::new();
+    let mut cursor: Option<String> = None;
+    for round in 0..10 {
+        let params = match &cursor {
+            Some(cursor) => json!({ "cursor": cursor }),
+            None => json!({}),
+        };
+        let answer = modern_request(server.addr, round, "resources/list", params, None)
+            .await
+            .message()
+            .await;
+        let result = &answer["result"];
+        for resource in result["resources"].as_array().unwrap() {
+            uris.push(resource["uri"].as_str().unwrap().to_string());
+        }
+        match result["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(uris.len(), 120);
+    assert_eq!(uris[0], "docs://page-000.md");
+    assert_eq!(uris[119], "docs://page-119.md");
+    let bad = modern_request(
+        server.addr,
+        99,
+        "resources/list",
+        json!({ "cursor": "nonsense" }),
+        None,
+    )
+    .await
+    .message()
+    .await;
+    assert_eq!(bad["error"]["code"], -32602, "{bad}");
+    std::fs::remove_dir_all(&folder).unwrap();
+}

@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
-use serde_json::{Value, json};
+use serde_json::json;
 use tests::Server;
 use tests::http::{LEGACY_VERSION, MODERN_VERSION, modern_meta};
+use tests::load::{connect, exchange, percentile, post, raise_fd_limit};
 
 struct Options {
     clients: usize,
@@ -54,71 +54,6 @@ fn options() -> Options {
         i += 2;
     }
     options
-}
-
-/// Lets the benchmark and the server it spawns hold thousands of sockets.
-fn raise_fd_limit() {
-    // SAFETY: getrlimit/setrlimit on our own process with a valid struct.
-    unsafe {
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
-            limit.rlim_cur = limit.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-        }
-    }
-}
-
-/// One keep-alive connection.
-async fn connect(addr: SocketAddr) -> SendRequest<Full<Bytes>> {
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream.set_nodelay(true).ok();
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(connection);
-    sender
-}
-
-fn post(addr: SocketAddr, headers: &[(&str, &str)], body: &Value) -> http::Request<Full<Bytes>> {
-    let mut builder = http::Request::post("/mcp")
-        .header("host", addr.to_string())
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream");
-    for (k, v) in headers {
-        builder = builder.header(*k, *v);
-    }
-    builder
-        .body(Full::new(Bytes::from(body.to_string())))
-        .expect("request")
-}
-
-/// Sends one request and reads the whole answer; `Ok` when it carries a JSON-RPC result.
-async fn exchange(
-    sender: &mut SendRequest<Full<Bytes>>,
-    request: http::Request<Full<Bytes>>,
-) -> Result<(http::HeaderMap, String), String> {
-    sender.ready().await.map_err(|e| e.to_string())?;
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| e.to_string())?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| e.to_string())?
-        .to_bytes();
-    let text = String::from_utf8_lossy(&body).into_owned();
-    if status.is_success() && text.contains("\"result\"") {
-        Ok((headers, text))
-    } else {
-        Err(format!("{status}: {text}"))
-    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -227,14 +162,6 @@ async fn load(addr: SocketAddr, era: Era, clients: usize, duration: Duration) ->
     report.elapsed = started.elapsed();
     report.latencies_us.sort_unstable();
     report
-}
-
-fn percentile(sorted: &[u32], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index] as f64 / 1000.0
 }
 
 /// Opens `count` streams of one kind (legacy GET streams use `sessions`) and keeps them while

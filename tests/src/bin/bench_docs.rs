@@ -1,0 +1,271 @@
+//! Benchmark of the documentation search: index build time for 1,000 generated pages
+//! (5,000 sections), and `search_docs` latency in-process and over HTTP.
+//!
+//! ```sh
+//! cargo run --release -p tests --bin bench_docs -- [--pages 1000] [--queries 5000] [--clients 8] [--seconds 5]
+//! ```
+//!
+//! The pages are generated from a fixed vocabulary with a seeded generator, so every run indexes
+//! the same text. Over HTTP the release server serves them from a temporary `DOCS_DIR`; queries
+//! are modern (2026-07-28) `tools/call` requests on keep-alive connections.
+
+use std::time::{Duration, Instant};
+
+use mcp_server::docs::corpus::Corpus;
+use mcp_server::docs::search::SearchIndex;
+use serde_json::json;
+use tests::Server;
+use tests::http::{MODERN_VERSION, modern_meta};
+use tests::load::{connect, exchange, percentile, post};
+
+const WORDS: &[&str] = &[
+    "load",
+    "balancer",
+    "target",
+    "group",
+    "idle",
+    "timeout",
+    "stream",
+    "session",
+    "drain",
+    "health",
+    "check",
+    "deploy",
+    "task",
+    "service",
+    "container",
+    "listener",
+    "certificate",
+    "keepalive",
+    "retry",
+    "header",
+    "origin",
+    "host",
+    "cluster",
+    "capacity",
+    "memory",
+    "latency",
+    "request",
+    "response",
+    "event",
+    "resume",
+    "protocol",
+    "version",
+    "client",
+    "server",
+    "tool",
+    "resource",
+    "prompt",
+    "search",
+    "index",
+    "section",
+    "anchor",
+    "cache",
+    "limit",
+    "metric",
+    "alarm",
+    "log",
+    "query",
+    "policy",
+    "role",
+    "stack",
+    "template",
+    "parameter",
+    "output",
+    "export",
+    "subnet",
+    "security",
+    "network",
+    "interface",
+    "port",
+    "scaling",
+    "rollback",
+    "signal",
+    "shutdown",
+    "deadline",
+    "gateway",
+    "proxy",
+    "sticky",
+    "cookie",
+    "registry",
+    "image",
+];
+
+/// xorshift64*: deterministic, dependency-free.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn word(&mut self) -> &'static str {
+        WORDS[(self.next() % WORDS.len() as u64) as usize]
+    }
+
+    fn words(&mut self, n: usize) -> String {
+        (0..n).map(|_| self.word()).collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// `pages` pages of five sections each (an H1 and four H2s), about 60 words per section.
+fn generate(pages: usize) -> Vec<(String, String)> {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    (0..pages)
+        .map(|p| {
+            let mut text = format!(
+                "---\ntitle: {} guide {p}\n---\n# {}\n\n{}\n",
+                rng.words(2),
+                rng.words(3),
+                rng.words(60)
+            );
+            for _ in 0..4 {
+                text.push_str(&format!("\n## {}\n\n{}\n", rng.words(3), rng.words(60)));
+            }
+            (format!("area-{}/page-{p}.md", p % 20), text)
+        })
+        .collect()
+}
+
+fn options() -> (usize, usize, usize, u64) {
+    let (mut pages, mut queries, mut clients, mut seconds) = (1000, 5000, 8, 5);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    for pair in args.chunks(2) {
+        let value = pair.get(1).map(String::as_str).unwrap_or_default();
+        match pair[0].as_str() {
+            "--pages" => pages = value.parse().expect("--pages N"),
+            "--queries" => queries = value.parse().expect("--queries N"),
+            "--clients" => clients = value.parse().expect("--clients N"),
+            "--seconds" => seconds = value.parse().expect("--seconds N"),
+            other => {
+                panic!("unknown argument {other}; see the header of tests/src/bin/bench_docs.rs")
+            }
+        }
+    }
+    (pages, queries, clients, seconds)
+}
+
+fn queries(n: usize) -> Vec<String> {
+    let mut rng = Rng(42);
+    (0..n)
+        .map(|i| match i % 4 {
+            0 => rng.word().to_string(),
+            1 | 2 => rng.words(2),
+            _ => format!("\"{}\"", rng.words(2)),
+        })
+        .collect()
+}
+
+#[tokio::main]
+async fn main() {
+    let (pages, query_count, clients, seconds) = options();
+    let files = generate(pages);
+
+    let started = Instant::now();
+    let corpus = Corpus::from_texts(files.iter().map(|(p, t)| (p.as_str(), t.as_str())));
+    let parsed = started.elapsed();
+    let index = SearchIndex::build(&corpus).expect("index builds");
+    let built = started.elapsed();
+    println!(
+        "index build: {} pages, {} sections: parse {:.1} ms + index {:.1} ms = {:.1} ms",
+        corpus.pages.len(),
+        index.len(),
+        parsed.as_secs_f64() * 1000.0,
+        (built - parsed).as_secs_f64() * 1000.0,
+        built.as_secs_f64() * 1000.0
+    );
+
+    let queries = queries(query_count);
+    let mut latencies = Vec::with_capacity(queries.len());
+    let mut hits = 0usize;
+    for query in &queries {
+        let sent = Instant::now();
+        hits += index.search(&corpus, query, 5).expect("search").len();
+        latencies.push(sent.elapsed().as_micros() as u32);
+    }
+    latencies.sort_unstable();
+    println!(
+        "search in-process: {} queries (limit 5): p50 {:.3} ms   p99 {:.3} ms   mean hits {:.1}",
+        queries.len(),
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        hits as f64 / queries.len() as f64
+    );
+
+    let folder = std::env::temp_dir().join(format!("bench-docs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    for (path, text) in &files {
+        let file = folder.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    }
+    let server = Server::start(&[
+        ("DOCS_DIR", folder.to_str().unwrap()),
+        ("DOCS_RELOAD_INTERVAL", "0"),
+        ("LOG_LEVEL", "warn,mcp_server=info"),
+    ]);
+    let addr = server.addr;
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let queries = queries.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut sender = connect(addr).await;
+            let mut latencies = Vec::new();
+            let mut errors = 0usize;
+            let mut i = client;
+            while Instant::now() < deadline {
+                let query = &queries[i % queries.len()];
+                i += clients;
+                let mut params = json!({ "name": "search_docs", "arguments": { "query": query } });
+                params["_meta"] = modern_meta();
+                let request = post(
+                    addr,
+                    &[
+                        ("mcp-protocol-version", MODERN_VERSION),
+                        ("mcp-method", "tools/call"),
+                        ("mcp-name", "search_docs"),
+                    ],
+                    &json!({ "jsonrpc": "2.0", "id": i, "method": "tools/call", "params": params }),
+                );
+                let sent = Instant::now();
+                match exchange(&mut sender, request).await {
+                    Ok(_) => latencies.push(sent.elapsed().as_micros() as u32),
+                    Err(_) => {
+                        errors += 1;
+                        sender = connect(addr).await;
+                    }
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (latencies, e) = task.await.unwrap();
+        all.extend(latencies);
+        errors += e;
+    }
+    let elapsed = started.elapsed();
+    all.sort_unstable();
+    println!(
+        "search over HTTP (modern tools/call, {clients} clients): {:.0} req/s   p50 {:.3} ms   p99 {:.3} ms   errors {errors}",
+        all.len() as f64 / elapsed.as_secs_f64(),
+        percentile(&all, 0.50),
+        percentile(&all, 0.99)
+    );
+    if let Some(line) = server
+        .logs()
+        .iter()
+        .find(|l| l.contains("documentation indexed"))
+    {
+        println!("server start-up: {line}");
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(&folder);
+}
