@@ -13,6 +13,7 @@ use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::drain::Drain;
 use crate::streams::StreamTracker;
 
 /// rmcp's `handle`, with the handler type erased so routes need not be generic.
@@ -28,6 +29,8 @@ pub struct App {
     pub streams: Arc<StreamTracker>,
     /// Legacy sessions, read for `/health` and the session cap.
     pub sessions: Arc<LocalSessionManager>,
+    /// Serving or draining.
+    pub drain: Arc<Drain>,
     /// Ends rmcp's sessions and streams at shutdown.
     pub mcp_shutdown: CancellationToken,
     /// When the process started, for `uptime`.
@@ -38,7 +41,7 @@ pub struct App {
 impl App {
     /// Builds the state around an MCP handler; `handler` is cloned for every session and every
     /// stateless request, so it should be cheap to clone (an `Arc` inside).
-    pub fn new<H>(config: Arc<Config>, handler: H) -> Arc<Self>
+    pub fn new<H>(config: Arc<Config>, drain: Arc<Drain>, handler: H) -> Arc<Self>
     where
         H: ServerHandler + Clone + Send + Sync + 'static,
     {
@@ -67,6 +70,7 @@ impl App {
         Arc::new(App {
             streams: Arc::new(StreamTracker::new(config.sse_retry, config.request_timeout)),
             config,
+            drain,
             sessions,
             mcp_shutdown,
             started: Instant::now(),

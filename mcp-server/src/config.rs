@@ -89,6 +89,31 @@ pub const VARIABLES: &[Variable] = &[
         help: "ms in-flight requests get to finish after SIGTERM/SIGINT before the process exits; keep it below the task's stop timeout",
     },
     Variable {
+        name: "DRAIN_IDLE_TIMEOUT",
+        default: "60000",
+        help: "ms without any request (health checks included) after which the server assumes the load balancer has let it go and drains",
+    },
+    Variable {
+        name: "DRAIN_IDLE_GUESS",
+        default: "auto",
+        help: "`auto` arms that guess once a load-balancer health check (User-Agent ELB-HealthChecker/) is seen; `on` arms it from the start; `off` never guesses",
+    },
+    Variable {
+        name: "ECS_CONTAINER_METADATA_URI_V4",
+        default: "",
+        help: "set by ECS: when present, the task metadata is polled and DesiredStatus STOPPED starts a drain",
+    },
+    Variable {
+        name: "ECS_METADATA_POLL_INTERVAL",
+        default: "5000",
+        help: "ms between polls of the ECS task metadata",
+    },
+    Variable {
+        name: "MAX_SSE_CONNECTIONS",
+        default: "10000",
+        help: "long-lived SSE streams (GET and subscriptions/listen) one process holds; beyond it a new one gets 503 with Retry-After",
+    },
+    Variable {
         name: "LEGACY_SESSION_IDLE_TIMEOUT",
         default: "1800000",
         help: "ms a legacy (pre-2026-07-28) session may go without traffic before it is closed; keep it above REQUEST_TIMEOUT so a client holding a GET stream stays alive",
@@ -165,6 +190,16 @@ pub struct Config {
     pub header_read_timeout: Duration,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_timeout: Duration,
+    /// Silence after which the server assumes it is draining.
+    pub drain_idle_timeout: Duration,
+    /// When that guess may fire.
+    pub drain_idle_guess: crate::drain::IdleGuess,
+    /// ECS task metadata base URL, when running on ECS.
+    pub ecs_metadata_uri: Option<String>,
+    /// How often the task metadata is polled.
+    pub ecs_metadata_poll_interval: Duration,
+    /// Cap on long-lived SSE streams.
+    pub max_sse_connections: usize,
     /// Idle expiry of legacy sessions.
     pub legacy_session_idle_timeout: Duration,
     /// Cap on legacy sessions.
@@ -275,9 +310,23 @@ impl Config {
             }
         };
 
+        let drain_idle_guess = match reader.text("DRAIN_IDLE_GUESS").as_str() {
+            "auto" => crate::drain::IdleGuess::Auto,
+            "on" => crate::drain::IdleGuess::On,
+            "off" => crate::drain::IdleGuess::Off,
+            other => return Err(reader.error("DRAIN_IDLE_GUESS", other, "`auto`, `on` or `off`")),
+        };
+        let ecs_metadata_uri =
+            Some(reader.text("ECS_CONTAINER_METADATA_URI_V4")).filter(|u| !u.is_empty());
+
         Ok(Config {
             mode,
             bind,
+            drain_idle_timeout: reader.millis("DRAIN_IDLE_TIMEOUT")?,
+            drain_idle_guess,
+            ecs_metadata_uri,
+            ecs_metadata_poll_interval: reader.millis("ECS_METADATA_POLL_INTERVAL")?,
+            max_sse_connections: reader.positive("MAX_SSE_CONNECTIONS")?,
             docs_dir,
             docs_reload_interval,
             origins,
@@ -308,6 +357,12 @@ impl Config {
         if self.legacy_session_idle_timeout <= self.request_timeout {
             warnings.push(
                 "LEGACY_SESSION_IDLE_TIMEOUT is not above REQUEST_TIMEOUT: sessions that only hold a GET stream may expire".into(),
+            );
+        }
+        if self.shutdown_timeout >= Duration::from_secs(120) {
+            warnings.push(
+                "SHUTDOWN_TIMEOUT is 120 s or more: ECS kills a task at most 120 s after SIGTERM"
+                    .into(),
             );
         }
         if self.hosts.allows_any() && !self.bind.ip().is_loopback() {

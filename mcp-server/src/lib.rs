@@ -7,6 +7,7 @@
 //! - [`origin`] and [`cors`]: who may call `/mcp`.
 //! - [`mcp_endpoint`]: body limits, request classification, the hand-off to rmcp.
 //! - [`streams`]: counting SSE streams and ending them on time.
+//! - [`drain`]: noticing the load balancer has let go (idle guess, signals, [`ecs_metadata`]).
 //! - [`docs`]: the documentation corpus, its search index and the MCP tools over them;
 //!   [`stdio`] serves them without HTTP; [`changes`] tells clients of both eras what changed.
 //! - [`app`], [`replies`], [`logging`]: shared state, error bodies, log setup.
@@ -16,6 +17,8 @@ pub mod changes;
 pub mod config;
 pub mod cors;
 pub mod docs;
+pub mod drain;
+pub mod ecs_metadata;
 pub mod logging;
 pub mod mcp_endpoint;
 pub mod origin;
@@ -58,15 +61,24 @@ where
                 mcp = %format!("http://{local}/mcp"),
                 "listening"
             );
-            let app = app::App::new(Arc::new(config), handler);
-            server::run(listener, app, shutdown_signal()).await;
+            let drain = drain::Drain::new(config.drain_idle_timeout, config.drain_idle_guess);
+            tokio::spawn(drain.clone().run_idle_guess());
+            if let Some(uri) = config.ecs_metadata_uri.clone() {
+                tokio::spawn(ecs_metadata::watch(
+                    uri,
+                    config.ecs_metadata_poll_interval,
+                    drain.clone(),
+                ));
+            }
+            let app = app::App::new(Arc::new(config), drain.clone(), handler);
+            server::run(listener, app, shutdown_signal(drain)).await;
             Ok(())
         }
     }
 }
 
-/// Resolves on SIGTERM (ECS stopping the task) or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
+/// Resolves on SIGTERM (ECS stopping the task) or SIGINT (Ctrl-C), after starting the drain.
+async fn shutdown_signal(drain: Arc<drain::Drain>) {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
     let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler installs");
@@ -75,6 +87,7 @@ async fn shutdown_signal() {
         _ = int.recv() => "SIGINT",
     };
     tracing::info!(signal = name, "shutdown requested");
+    drain.begin(drain::DrainReason::Signal(name));
     // A second signal means "now": do not wait for the graceful path.
     tokio::spawn(async move {
         tokio::select! {

@@ -94,9 +94,11 @@ where
             );
         }
         Method::POST => post(&app, headers, peer, body).await,
-        Method::GET | Method::DELETE => {
-            forward(&app, method, headers, peer, Bytes::new(), None).await
-        }
+        Method::GET => match refuse_new_stream(&app) {
+            Some(refusal) => refusal,
+            None => forward(&app, method, headers, peer, Bytes::new(), None).await,
+        },
+        Method::DELETE => forward(&app, method, headers, peer, Bytes::new(), None).await,
         _ => {
             let mut response = jsonrpc_error(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -171,6 +173,11 @@ where
                 .to_ascii_lowercase()
                 .starts_with("application/json")
         });
+    if rpc_method.as_deref() == Some("subscriptions/listen")
+        && let Some(refusal) = refuse_new_stream(app)
+    {
+        return refusal;
+    }
     let kind = match (rpc_method.as_deref(), id) {
         (Some("subscriptions/listen"), _) => Some(StreamKind::Listen),
         (Some(_), Some(id)) => Some(StreamKind::Request(id)),
@@ -208,6 +215,30 @@ where
         };
     }
     response
+}
+
+/// A 503 for a new long-lived stream (GET or `subscriptions/listen`) while draining or at
+/// `MAX_SSE_CONNECTIONS`; `None` when it may open.
+fn refuse_new_stream(app: &App) -> Option<Response> {
+    if app.drain.is_draining() {
+        return Some(unavailable(
+            None,
+            "This server is draining: reconnect and the load balancer will route you to another one",
+            app.config.sse_retry,
+        ));
+    }
+    if app.streams.open_long_lived() >= app.config.max_sse_connections {
+        tracing::warn!(
+            limit = app.config.max_sse_connections,
+            "stream limit reached; new stream refused"
+        );
+        return Some(unavailable(
+            None,
+            "Too many open streams on this server (MAX_SSE_CONNECTIONS); retry later",
+            app.config.sse_retry,
+        ));
+    }
+    None
 }
 
 /// Sends the request to rmcp and wraps an SSE answer.

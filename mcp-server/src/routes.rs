@@ -10,6 +10,7 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
 use crate::app::App;
+use crate::drain::DrainState;
 use crate::mcp_endpoint::{self, PeerAddr};
 use crate::replies::{INVALID_REQUEST, json_response, jsonrpc_error};
 
@@ -34,16 +35,29 @@ fn health(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(with_app(app))
         .then(|app: Arc<App>| async move {
+            let state = app.drain.state();
+            let reason = match state {
+                DrainState::Serving => None,
+                DrainState::Draining(reason) => Some(reason),
+            };
             let body = json!({
                 "ok": true,
-                "draining": false,
+                "draining": state.is_draining(),
+                "drainReason": reason.map(|r| r.label()),
                 "activeConnections": app.streams.open(),
                 "uptime": (app.started.elapsed().as_millis() as f64) / 1000.0,
                 "legacySessions": app.legacy_sessions().await,
                 "streamsOpened": app.streams.opened_total(),
                 "version": env!("CARGO_PKG_VERSION"),
             });
-            json_response(StatusCode::OK, &body)
+            // A drain that cannot be undone answers 503, so a load balancer still checking the
+            // task takes it out of service. A guessed drain answers 200: the check itself shows
+            // the load balancer still routes here, and it ends the guess.
+            let status = match reason {
+                Some(reason) if reason.is_final() => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::OK,
+            };
+            json_response(status, &body)
         })
         .boxed()
 }

@@ -52,6 +52,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
         header_read: app.config.header_read_timeout,
     };
 
+    end_streams_when_draining(&app);
     let mut shutdown = std::pin::pin!(shutdown);
     let mut accept_errors = 0u32;
     loop {
@@ -76,8 +77,12 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
         });
         let service = service.clone();
         let request_activity = activity.clone();
+        let drain = app.drain.clone();
         let hyper_service =
             hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
+                // Every request counts for the idle drain guess, health checks included.
+                let agent = request.headers().get(http::header::USER_AGENT);
+                drain.request_seen(agent.and_then(|v| v.to_str().ok()));
                 request.extensions_mut().insert(PeerAddr(peer));
                 let guard = request_activity.request_started();
                 let mut service = service.clone();
@@ -116,7 +121,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
         deadline_ms = deadline.as_millis() as u64,
         "shutting down: listener closed, ending SSE streams"
     );
-    app.streams.close_all();
+    app.streams.end_long_lived();
     match tokio::time::timeout(deadline, graceful.shutdown()).await {
         Ok(()) => tracing::info!("shutdown complete: every connection finished"),
         Err(_) => tracing::warn!(
@@ -125,6 +130,25 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
         ),
     }
     app.mcp_shutdown.cancel();
+}
+
+/// Ends the long-lived SSE streams whenever the server starts draining, so their clients
+/// reconnect through the load balancer to a task that is staying.
+fn end_streams_when_draining(app: &Arc<App>) {
+    let mut states = app.drain.subscribe();
+    let streams = app.streams.clone();
+    tokio::spawn(async move {
+        while states.changed().await.is_ok() {
+            let state = *states.borrow_and_update();
+            if state.is_draining() {
+                let ended = streams.end_long_lived();
+                tracing::info!(
+                    streams = ended,
+                    "draining: ending long-lived SSE streams with a retry hint"
+                );
+            }
+        }
+    });
 }
 
 /// Binds the configured address.

@@ -9,8 +9,8 @@
 
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -55,7 +55,7 @@ enum CloseReason {
     Completed,
     /// The stream reached `REQUEST_TIMEOUT`.
     TimedOut,
-    /// The server ended it (shutdown or drain).
+    /// The server ended it (drain or shutdown).
     ServerClosing,
     /// The body was dropped before it ended: the client went away, or the connection was cut.
     Disconnected,
@@ -77,10 +77,13 @@ impl CloseReason {
 pub struct StreamTracker {
     /// Streams open now: what `/health` reports as `activeConnections`.
     open: AtomicUsize,
+    /// Long-lived streams (GET, listen) open now: what `MAX_SSE_CONNECTIONS` limits.
+    open_long_lived: AtomicUsize,
     /// Streams opened since start, also a stream id source for the logs.
     opened_total: AtomicU64,
-    /// Cancelled when the server wants every stream closed (shutdown, drain).
-    close_all: CancellationToken,
+    /// Cancelled to end the long-lived streams open now (drain, shutdown); replaced by a fresh
+    /// token each time, so streams opened after a guessed drain was undone are not ended.
+    end_long_lived: Mutex<CancellationToken>,
     /// The `retry:` hint clients get before a stream is ended.
     retry: Duration,
     /// How long a stream may stay open.
@@ -92,8 +95,9 @@ impl StreamTracker {
     pub fn new(retry: Duration, max_age: Duration) -> Self {
         StreamTracker {
             open: AtomicUsize::new(0),
+            open_long_lived: AtomicUsize::new(0),
             opened_total: AtomicU64::new(0),
-            close_all: CancellationToken::new(),
+            end_long_lived: Mutex::new(CancellationToken::new()),
             retry,
             max_age,
         }
@@ -109,15 +113,18 @@ impl StreamTracker {
         self.opened_total.load(Ordering::Relaxed)
     }
 
-    /// Ends every open stream (after its current event, with a `retry:` field); streams wrapped
-    /// afterwards end at once too.
-    pub fn close_all(&self) {
-        self.close_all.cancel();
+    /// Long-lived streams open now.
+    pub fn open_long_lived(&self) -> usize {
+        self.open_long_lived.load(Ordering::Relaxed)
     }
 
-    /// Whether [`Self::close_all`] was called.
-    pub fn closing(&self) -> bool {
-        self.close_all.is_cancelled()
+    /// Ends every long-lived stream open now (after its current event, with a `retry:` field),
+    /// and returns how many there were. Request streams are left to finish their response.
+    pub fn end_long_lived(&self) -> usize {
+        let mut token = self.end_long_lived.lock().expect("token lock");
+        token.cancel();
+        *token = CancellationToken::new();
+        self.open_long_lived()
     }
 
     /// Wraps an SSE body produced by rmcp, counting it until it is done or dropped.
@@ -128,6 +135,10 @@ impl StreamTracker {
         peer: Option<std::net::SocketAddr>,
     ) -> TrackedStream {
         self.open.fetch_add(1, Ordering::Relaxed);
+        let long_lived = !matches!(kind, StreamKind::Request(_));
+        if long_lived {
+            self.open_long_lived.fetch_add(1, Ordering::Relaxed);
+        }
         let id = self.opened_total.fetch_add(1, Ordering::Relaxed) + 1;
         // One request stream per POST would flood the logs under load: only long-lived streams,
         // the ones the seed's Logs Insights queries count, are logged at info.
@@ -141,10 +152,16 @@ impl StreamTracker {
                 "SSE stream initiated"
             );
         }
+        // A request stream ends with its response: draining must not cut an answer short.
+        let closing = if long_lived {
+            self.end_long_lived.lock().expect("token lock").clone()
+        } else {
+            CancellationToken::new()
+        };
         TrackedStream {
             inner: body,
             deadline: tokio::time::sleep(self.max_age),
-            closing: self.close_all.clone().cancelled_owned(),
+            closing: closing.cancelled_owned(),
             guard: StreamGuard {
                 tracker: self.clone(),
                 id,
@@ -172,6 +189,9 @@ struct StreamGuard {
 impl Drop for StreamGuard {
     fn drop(&mut self) {
         self.tracker.open.fetch_sub(1, Ordering::Relaxed);
+        if !matches!(self.kind, StreamKind::Request(_)) {
+            self.tracker.open_long_lived.fetch_sub(1, Ordering::Relaxed);
+        }
         let reason = self.reason.unwrap_or(CloseReason::Disconnected);
         let duration_ms = self.opened.elapsed().as_millis() as u64;
         let (id, kind, reason) = (self.id, self.kind.label(), reason.label());
@@ -334,18 +354,30 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn close_all_ends_open_and_later_streams_with_a_retry_field() {
+    async fn ending_long_lived_streams_spares_request_streams_and_later_streams() {
         let tracker = tracker(1_000_000);
         let (body_a, _tx_a) = body(vec![]);
-        let mut a = Box::pin(tracker.track(body_a, StreamKind::Listen, None));
-        tracker.close_all();
-        assert_eq!(a.next().await.unwrap().unwrap(), "retry: 1500\n\n");
-        assert!(a.next().await.is_none());
-        let (body_b, _tx_b) = body(vec![]);
-        let mut b = Box::pin(tracker.track(body_b, StreamKind::Get, None));
-        assert_eq!(b.next().await.unwrap().unwrap(), "retry: 1500\n\n");
-        drop((a, b));
+        let mut listen = Box::pin(tracker.track(body_a, StreamKind::Listen, None));
+        let (body_r, tx_r) = body(vec![]);
+        let mut request =
+            Box::pin(tracker.track(body_r, StreamKind::Request(serde_json::json!(1)), None));
+        assert_eq!(tracker.open_long_lived(), 1);
+        assert_eq!(tracker.end_long_lived(), 1);
+        assert_eq!(listen.next().await.unwrap().unwrap(), "retry: 1500\n\n");
+        assert!(listen.next().await.is_none());
+        // The request stream still delivers its answer, then ends on its own.
+        tx_r.send("data: answer\n\n").await.unwrap();
+        drop(tx_r);
+        assert_eq!(request.next().await.unwrap().unwrap(), "data: answer\n\n");
+        assert!(request.next().await.is_none());
+        // A stream opened afterwards (a guessed drain was undone) is not ended.
+        let (body_b, tx_b) = body(vec![]);
+        let mut later = Box::pin(tracker.track(body_b, StreamKind::Get, None));
+        tx_b.send("data: x\n\n").await.unwrap();
+        assert_eq!(later.next().await.unwrap().unwrap(), "data: x\n\n");
+        drop((listen, request, later));
         assert_eq!(tracker.open(), 0);
+        assert_eq!(tracker.open_long_lived(), 0);
     }
 
     #[tokio::test(start_paused = true)]
