@@ -71,4 +71,19 @@ if ! stamp_ok python "$py_spec"; then
   stamp python "$py_spec"
 fi
 
+# HAProxy stands in for the ALB in the rolling-replace test. It is a system package (Debian's),
+# so it goes where apt puts it; this needs root, as on CI.
+if ! command -v haproxy >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-test-tools: haproxy is missing; install it as root: apt-get install haproxy" >&2
+    exit 1
+  fi
+  echo "install-test-tools: haproxy (Debian package)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends haproxy >/dev/null
+  # The package starts a system service on port 80 we do not want; the tests run their own.
+  (systemctl stop haproxy 2>/dev/null || service haproxy stop 2>/dev/null || true) >/dev/null 2>&1
+fi
+
 echo "install-test-tools: ready in $tools"

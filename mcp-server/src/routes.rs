@@ -45,6 +45,7 @@ fn health(app: Arc<App>) -> BoxedFilter<(Response,)> {
                 "draining": state.is_draining(),
                 "drainReason": reason.map(|r| r.label()),
                 "activeConnections": app.streams.open(),
+                "longLivedStreams": app.streams.open_long_lived(),
                 "uptime": (app.started.elapsed().as_millis() as f64) / 1000.0,
                 "legacySessions": app.legacy_sessions().await,
                 "streamsOpened": app.streams.opened_total(),
