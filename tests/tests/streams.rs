@@ -298,3 +298,29 @@ async fn a_request_running_past_request_timeout_gets_a_jsonrpc_error_in_both_era
     );
     wait_for_streams(server.addr, 0, Duration::from_secs(5)).await;
 }
+
+#[tokio::test]
+async fn a_second_signal_exits_at_once() {
+    let mut server = Server::start(&[("SHUTDOWN_TIMEOUT", "20000")]);
+    // A request that never finishes keeps the graceful shutdown waiting.
+    let mut stalled = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    use tokio::io::AsyncWriteExt;
+    stalled
+        .write_all(
+            format!(
+                "POST /mcp HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{{",
+                server.addr
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.signal(libc::SIGTERM);
+    server.wait_for_log("shutting down", Duration::from_secs(5));
+    server.signal(libc::SIGINT);
+    let (code, took) = server.wait_exit(Duration::from_secs(5));
+    assert_eq!(code, Some(1), "a forced exit is not a clean one");
+    assert!(took < Duration::from_secs(2), "exit took {took:?}");
+    server.wait_for_log("second signal", Duration::from_secs(1));
+}
