@@ -319,3 +319,43 @@ pub async fn wait_for_streams(addr: SocketAddr, expected: u64, timeout: Duration
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Opens a legacy session's standalone GET stream (the answer is not checked).
+pub async fn get_stream(addr: SocketAddr, session: &str) -> Response {
+    request(
+        addr,
+        Method::GET,
+        "/mcp",
+        &[
+            ("accept", "text/event-stream"),
+            ("mcp-session-id", session),
+            ("mcp-protocol-version", LEGACY_VERSION),
+        ],
+        None,
+    )
+    .await
+}
+
+/// Opens a modern `subscriptions/listen` stream for resource list changes.
+pub async fn listen_stream(addr: SocketAddr, id: i64) -> Response {
+    modern_request(
+        addr,
+        id,
+        "subscriptions/listen",
+        json!({ "notifications": { "resourcesListChanged": true } }),
+        None,
+    )
+    .await
+}
+
+/// A connection whose POST never finishes sending its body: it keeps a request in flight for
+/// as long as it is held.
+pub async fn stalled_request(addr: SocketAddr) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\naccept: {ACCEPT_BOTH}\r\ncontent-length: 1000\r\n\r\n{{"
+    );
+    stream.write_all(head.as_bytes()).await.expect("write");
+    stream
+}

@@ -6,10 +6,10 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde_json::{Value, json};
 use tests::Server;
-use tests::http::{LEGACY_VERSION, legacy_session, modern_request, request};
+use tests::http::{legacy_session, modern_request};
 use tests::process::binary;
 use tests::tools::{inspector, python_report, run};
 
@@ -211,28 +211,10 @@ async fn editing_docs_dir_reindexes_and_notifies_both_eras() {
 
     // A legacy session with its GET stream, and a modern listen stream that opted in.
     let session = legacy_session(server.addr).await;
-    let get = request(
-        server.addr,
-        Method::GET,
-        "/mcp",
-        &[
-            ("accept", "text/event-stream"),
-            ("mcp-session-id", &session),
-            ("mcp-protocol-version", LEGACY_VERSION),
-        ],
-        None,
-    )
-    .await;
+    let get = tests::http::get_stream(server.addr, &session).await;
     assert_eq!(get.status, StatusCode::OK);
     let mut legacy = get.sse();
-    let listen = modern_request(
-        server.addr,
-        1,
-        "subscriptions/listen",
-        json!({ "notifications": { "resourcesListChanged": true } }),
-        None,
-    )
-    .await;
+    let listen = tests::http::listen_stream(server.addr, 1).await;
     assert_eq!(listen.status, StatusCode::OK);
     let mut modern = listen.sse();
     expect_notification(&mut modern, "notifications/subscriptions/acknowledged").await;

@@ -10,7 +10,8 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use tests::Server;
 use tests::http::{
-    LEGACY_VERSION, SseStream, health, legacy_session, modern_request, post, request,
+    LEGACY_VERSION, SseStream, get_stream, health, legacy_session, listen_stream, modern_request,
+    post, request,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -26,32 +27,6 @@ async fn health_check(server: &Server, agent: &str) -> (StatusCode, Value) {
     )
     .await;
     (response.status, response.json().await)
-}
-
-async fn get_stream(server: &Server, session: &str) -> tests::http::Response {
-    request(
-        server.addr,
-        Method::GET,
-        "/mcp",
-        &[
-            ("accept", "text/event-stream"),
-            ("mcp-session-id", session),
-            ("mcp-protocol-version", LEGACY_VERSION),
-        ],
-        None,
-    )
-    .await
-}
-
-async fn listen_stream(server: &Server, id: i64) -> tests::http::Response {
-    modern_request(
-        server.addr,
-        id,
-        "subscriptions/listen",
-        json!({ "notifications": { "resourcesListChanged": true } }),
-        None,
-    )
-    .await
 }
 
 /// Reads until the stream ends; returns the last block's `retry:` value.
@@ -92,9 +67,9 @@ async fn silence_behind_a_load_balancer_drains_and_the_next_health_check_undoes_
     server.wait_for_log("idle drain guess armed", Duration::from_secs(5));
 
     let session = legacy_session(server.addr).await;
-    let get = get_stream(&server, &session).await;
+    let get = get_stream(server.addr, &session).await;
     assert_eq!(get.status, StatusCode::OK);
-    let listen = listen_stream(&server, 1).await;
+    let listen = listen_stream(server.addr, 1).await;
     assert_eq!(listen.status, StatusCode::OK);
     let (mut get, mut listen) = (get.sse(), listen.sse());
 
@@ -116,11 +91,11 @@ async fn silence_behind_a_load_balancer_drains_and_the_next_health_check_undoes_
     server.wait_for_log("assuming drain", Duration::from_secs(1));
 
     // Draining: new streams refused, POSTs served, health says so (200: a guess).
-    let refused = get_stream(&server, &session).await;
+    let refused = get_stream(server.addr, &session).await;
     assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(refused.header("retry-after"), Some("2"));
     assert_eq!(
-        listen_stream(&server, 2).await.status,
+        listen_stream(server.addr, 2).await.status,
         StatusCode::SERVICE_UNAVAILABLE
     );
     tool_call_ok(&server, 3).await;
@@ -144,7 +119,10 @@ async fn silence_behind_a_load_balancer_drains_and_the_next_health_check_undoes_
     let (status, body) = health_check(&server, ELB).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["draining"], false);
-    assert_eq!(get_stream(&server, &session).await.status, StatusCode::OK);
+    assert_eq!(
+        get_stream(server.addr, &session).await.status,
+        StatusCode::OK
+    );
     server.wait_for_log("back in service", Duration::from_secs(1));
 }
 
@@ -155,7 +133,7 @@ async fn without_a_load_balancer_silence_never_drains() {
         ("SSE_KEEPALIVE_INTERVAL", "100"),
     ]);
     let session = legacy_session(server.addr).await;
-    let mut stream = get_stream(&server, &session).await.sse();
+    let mut stream = get_stream(server.addr, &session).await.sse();
     let started = Instant::now();
     while started.elapsed() < Duration::from_millis(1200) {
         stream
@@ -234,7 +212,7 @@ async fn ecs_desired_status_stopped_drains_and_metadata_failures_are_not_fatal()
     broken.store(false, Ordering::Relaxed);
     server.wait_for_log("ECS task metadata reachable again", Duration::from_secs(5));
     let session = legacy_session(server.addr).await;
-    let mut stream = get_stream(&server, &session).await.sse();
+    let mut stream = get_stream(server.addr, &session).await.sse();
     assert_eq!(health(server.addr).await["draining"], false);
 
     stopped.store(true, Ordering::Relaxed);
@@ -265,10 +243,10 @@ async fn ecs_desired_status_stopped_drains_and_metadata_failures_are_not_fatal()
 async fn beyond_max_sse_connections_a_new_stream_gets_503_and_posts_go_on() {
     let server = Server::start(&[("MAX_SSE_CONNECTIONS", "2")]);
     let session = legacy_session(server.addr).await;
-    let _a = get_stream(&server, &session).await;
-    let _b = listen_stream(&server, 1).await;
+    let _a = get_stream(server.addr, &session).await;
+    let _b = listen_stream(server.addr, 1).await;
     tests::http::wait_for_streams(server.addr, 2, Duration::from_secs(5)).await;
-    let refused = listen_stream(&server, 2).await;
+    let refused = listen_stream(server.addr, 2).await;
     assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(refused.header("retry-after").is_some());
     assert!(refused.text().await.contains("MAX_SSE_CONNECTIONS"));

@@ -11,18 +11,7 @@ use tests::http::{
 };
 
 async fn open_get_stream(server: &Server, session: &str) -> tests::http::SseStream {
-    let response = request(
-        server.addr,
-        Method::GET,
-        "/mcp",
-        &[
-            ("accept", "text/event-stream"),
-            ("mcp-session-id", session),
-            ("mcp-protocol-version", LEGACY_VERSION),
-        ],
-        None,
-    )
-    .await;
+    let response = tests::http::get_stream(server.addr, session).await;
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(response.header("content-type"), Some("text/event-stream"));
     assert_eq!(response.header("x-accel-buffering"), Some("no"));
@@ -166,19 +155,8 @@ async fn sigterm_ends_streams_with_a_retry_hint_and_exits_0_within_the_deadline(
 #[tokio::test]
 async fn the_shutdown_deadline_holds_against_a_client_that_never_finishes() {
     let mut server = Server::start(&[("SHUTDOWN_TIMEOUT", "1000")]);
-    // A request that never finishes sending its body keeps its connection busy.
-    let mut stalled = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    use tokio::io::AsyncWriteExt;
-    stalled
-        .write_all(
-            format!(
-                "POST /mcp HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: 1000\r\n\r\n{{",
-                server.addr
-            )
-            .as_bytes(),
-        )
-        .await
-        .unwrap();
+    // A request that never finishes keeps the graceful shutdown waiting.
+    let _stalled = tests::http::stalled_request(server.addr).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     server.signal(libc::SIGTERM);
     let (code, took) = server.wait_exit(Duration::from_secs(10));
@@ -303,18 +281,7 @@ async fn a_request_running_past_request_timeout_gets_a_jsonrpc_error_in_both_era
 async fn a_second_signal_exits_at_once() {
     let mut server = Server::start(&[("SHUTDOWN_TIMEOUT", "20000")]);
     // A request that never finishes keeps the graceful shutdown waiting.
-    let mut stalled = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    use tokio::io::AsyncWriteExt;
-    stalled
-        .write_all(
-            format!(
-                "POST /mcp HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{{",
-                server.addr
-            )
-            .as_bytes(),
-        )
-        .await
-        .unwrap();
+    let _stalled = tests::http::stalled_request(server.addr).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     server.signal(libc::SIGTERM);
     server.wait_for_log("shutting down", Duration::from_secs(5));
