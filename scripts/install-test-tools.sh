@@ -15,6 +15,9 @@ CONFORMANCE_STABLE="0.1.16"
 CONFORMANCE_NEXT="0.2.0-alpha.12"
 INSPECTOR="2.12.0"
 PYTHON_MCP="2.3.0"
+MOTO="5.2.5"
+CARGO_LAMBDA="1.9.2"
+ZIGLANG="0.17.1"
 
 need() {
   command -v "$1" >/dev/null 2>&1 || {
@@ -62,12 +65,15 @@ JSON
   stamp npm "$npm_spec"
 fi
 
-py_spec="mcp=$PYTHON_MCP"
+# One venv for the Python tools: the MCP SDK client, moto (the AWS stand-in) and cargo-lambda
+# (with zig, its cross linker).
+py_spec="mcp=$PYTHON_MCP moto=$MOTO cargo-lambda=$CARGO_LAMBDA ziglang=$ZIGLANG"
 if ! stamp_ok python "$py_spec"; then
-  echo "install-test-tools: Python venv with mcp==$PYTHON_MCP"
+  echo "install-test-tools: Python venv ($py_spec)"
   rm -rf "$tools/venv"
   python3 -m venv "$tools/venv"
-  "$tools/venv/bin/pip" install --quiet "mcp==$PYTHON_MCP"
+  "$tools/venv/bin/pip" install --quiet "mcp==$PYTHON_MCP" "moto[server]==$MOTO" \
+    "cargo-lambda==$CARGO_LAMBDA" "ziglang==$ZIGLANG"
   stamp python "$py_spec"
 fi
 

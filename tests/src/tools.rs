@@ -146,3 +146,54 @@ pub fn python_report(script: &str, args: &[&str]) -> serde_json::Value {
         .unwrap_or_else(|| panic!("no report in:\n{output}"));
     serde_json::from_str(line).expect("report is JSON")
 }
+
+/// A moto server (the AWS stand-in) on a free loopback port, killed when dropped.
+pub struct Moto {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The socket address.
+    pub addr: std::net::SocketAddr,
+}
+
+impl Moto {
+    /// Starts `moto_server` from the venv and waits (bounded) until it answers.
+    pub fn start() -> Moto {
+        let server = require(
+            tools_dir().join("venv/bin/moto_server"),
+            "moto (pip moto[server])",
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "moto_server did not listen on {addr}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Moto {
+            child,
+            url: format!("http://{addr}"),
+            addr,
+        }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
