@@ -26,16 +26,13 @@ fn ensure_built() -> &'static PathBuf {
         if dir.ends_with("deps") {
             dir.pop();
         }
+        // `cargo test --workspace --no-run` resolves features exactly as the test command does,
+        // so after `cargo test --workspace` it finds everything fresh (a narrower `cargo build -p`
+        // unifies features differently and rebuilds half the tree). It builds the binaries and
+        // examples along with the test executables.
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
-        build.args([
-            "build",
-            "--quiet",
-            "-p",
-            "mcp-server",
-            "--bins",
-            "--examples",
-        ]);
+        build.args(["test", "--workspace", "--no-run", "--quiet"]);
         if dir.ends_with("release") {
             build.arg("--release");
         }
