@@ -19,6 +19,8 @@ use crate::resource::{self, Outcome};
 
 /// Time kept back from the work for answering.
 pub const ANSWER_MARGIN: Duration = Duration::from_secs(5);
+/// The time an invocation assumes it has when its deadline is unusable.
+pub const FALLBACK_BUDGET: Duration = Duration::from_secs(60);
 
 /// What an invocation needs, built once per cold start.
 #[derive(Clone)]
@@ -103,9 +105,22 @@ impl Handler {
         event: Value,
         deadline: SystemTime,
     ) -> Result<(), lambda_runtime::Error> {
-        let left = deadline
-            .duration_since(SystemTime::now())
-            .unwrap_or_default();
+        let left = match deadline.duration_since(SystemTime::now()) {
+            Ok(left) if !left.is_zero() => left,
+            // Lambda always invokes with time left; a deadline already past means a clock or an
+            // emulator that sends none. Working within a bounded budget still answers in time.
+            _ => {
+                tracing::warn!(
+                    step = "deadline",
+                    deadline_ms = deadline
+                        .duration_since(SystemTime::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as u64),
+                    fallback_s = FALLBACK_BUDGET.as_secs(),
+                    "the invocation deadline is not in the future; using a fallback"
+                );
+                FALLBACK_BUDGET
+            }
+        };
         let end = Instant::now() + left;
         let Some(envelope) = envelope(&event) else {
             tracing::error!(
@@ -119,7 +134,7 @@ impl Handler {
             .and_then(Value::as_str)
             .unwrap_or("?")
             .to_string();
-        tracing::info!(step = "received", request_type = %kind, request_id = %envelope.request_id, logical_resource_id = %envelope.logical_resource_id, "custom resource request");
+        tracing::info!(step = "received", request_type = %kind, request_id = %envelope.request_id, logical_resource_id = %envelope.logical_resource_id, time_left_ms = left.as_millis() as u64, "custom resource request");
         let outcome = match serde_json::from_value::<Request>(event) {
             Ok(request) => {
                 let budget = left.saturating_sub(ANSWER_MARGIN).max(left / 2);

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    let started = std::time::Instant::now();
     tracing_subscriber::fmt()
         .json()
         .flatten_event(true)
@@ -20,6 +21,11 @@ async fn main() -> Result<(), Error> {
         .with_writer(std::io::stderr)
         .init();
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    tracing::info!(
+        step = "cold start",
+        init_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "clients ready; waiting for invocations"
+    );
     let handler = Handler {
         api: Arc::new(SdkLoadBalancers(
             aws_sdk_elasticloadbalancingv2::Client::new(&config),
