@@ -185,3 +185,80 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod retry_tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A loopback server answering each request with the next status in `statuses`.
+    async fn server(statuses: Vec<u16>) -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/response", listener.local_addr().unwrap());
+        let count = Arc::new(AtomicUsize::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            for status in statuses {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut buf = vec![0u8; 8192];
+                let _ = socket.read(&mut buf).await;
+                seen.fetch_add(1, Ordering::SeqCst);
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+            }
+        });
+        (url, count)
+    }
+
+    fn soon() -> Instant {
+        Instant::now() + Duration::from_secs(20)
+    }
+
+    #[tokio::test]
+    async fn server_errors_are_retried_until_the_answer_lands() {
+        let (url, count) = server(vec![503, 500, 200]).await;
+        let status = send(&reqwest::Client::new(), &url, b"{}".to_vec(), soon()).await;
+        assert_eq!(status, Ok(200));
+        assert_eq!(count.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_is_not_retried() {
+        let (url, count) = server(vec![403, 200]).await;
+        let status = send(&reqwest::Client::new(), &url, b"{}".to_vec(), soon()).await;
+        assert!(status.unwrap_err().contains("403"));
+        assert_eq!(
+            count.load(Ordering::SeqCst),
+            1,
+            "a signature error will not fix itself"
+        );
+    }
+
+    #[tokio::test]
+    async fn network_errors_are_retried_and_bounded_by_the_deadline() {
+        // Nothing listens on this port.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let started = Instant::now();
+        let status = send(
+            &reqwest::Client::new(),
+            &format!("http://127.0.0.1:{port}/response"),
+            b"{}".to_vec(),
+            Instant::now() + Duration::from_secs(2),
+        )
+        .await;
+        assert!(status.is_err());
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}
