@@ -18,6 +18,7 @@ PYTHON_MCP="2.3.0"
 MOTO="5.2.5"
 CARGO_LAMBDA="1.9.2"
 ZIGLANG="0.17.1"
+CFN_LINT="1.58.0"
 
 need() {
   command -v "$1" >/dev/null 2>&1 || {
@@ -65,15 +66,15 @@ JSON
   stamp npm "$npm_spec"
 fi
 
-# One venv for the Python tools: the MCP SDK client, moto (the AWS stand-in) and cargo-lambda
-# (with zig, its cross linker).
-py_spec="mcp=$PYTHON_MCP moto=$MOTO cargo-lambda=$CARGO_LAMBDA ziglang=$ZIGLANG"
+# One venv for the Python tools: the MCP SDK client, moto (the AWS stand-in), cargo-lambda
+# (with zig, its cross linker) and cfn-lint.
+py_spec="mcp=$PYTHON_MCP moto=$MOTO cargo-lambda=$CARGO_LAMBDA ziglang=$ZIGLANG cfn-lint=$CFN_LINT"
 if ! stamp_ok python "$py_spec"; then
   echo "install-test-tools: Python venv ($py_spec)"
   rm -rf "$tools/venv"
   python3 -m venv "$tools/venv"
   "$tools/venv/bin/pip" install --quiet "mcp==$PYTHON_MCP" "moto[server]==$MOTO" \
-    "cargo-lambda==$CARGO_LAMBDA" "ziglang==$ZIGLANG"
+    "cargo-lambda==$CARGO_LAMBDA" "ziglang==$ZIGLANG" "cfn-lint==$CFN_LINT"
   stamp python "$py_spec"
 fi
 

@@ -178,6 +178,8 @@ pub struct Config {
     pub origins: OriginPolicy,
     /// Which `Host` values `/mcp` answers (DNS-rebinding protection).
     pub hosts: HostPolicy,
+    /// Whether `ALLOWED_HOSTS` was given (an explicit `*` is a choice, not an oversight).
+    pub hosts_configured: bool,
     /// Interval of SSE keep-alive comments.
     pub sse_keepalive: Duration,
     /// The `retry:` hint sent before the server ends a stream.
@@ -264,7 +266,8 @@ impl Config {
             )
         })?;
         let hosts_text = reader.text("ALLOWED_HOSTS");
-        let hosts = if hosts_text.trim().is_empty() {
+        let hosts_configured = !hosts_text.trim().is_empty();
+        let hosts = if !hosts_configured {
             HostPolicy::default_for_bind(host)
         } else {
             HostPolicy::parse(&hosts_text).map_err(|why| {
@@ -331,6 +334,7 @@ impl Config {
             docs_reload_interval,
             origins,
             hosts,
+            hosts_configured,
             sse_keepalive: reader.millis("SSE_KEEPALIVE_INTERVAL")?,
             sse_retry: reader.millis("SSE_RETRY_INTERVAL")?,
             request_timeout: reader.millis("REQUEST_TIMEOUT")?,
@@ -365,7 +369,7 @@ impl Config {
                     .into(),
             );
         }
-        if self.hosts.allows_any() && !self.bind.ip().is_loopback() {
+        if !self.hosts_configured && !self.bind.ip().is_loopback() {
             warnings.push(
                 "ALLOWED_HOSTS is not set and HOST is not loopback: any Host header is accepted; set ALLOWED_HOSTS to the public host name".into(),
             );
@@ -549,6 +553,13 @@ mod tests {
                 .iter()
                 .any(|w| w.contains("ALLOWED_HOSTS"))
         );
+        let chosen = super::Config::from_lookup(|k| match k {
+            "HOST" => Some("0.0.0.0".into()),
+            "ALLOWED_HOSTS" => Some("*".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert!(chosen.warnings().is_empty(), "an explicit * is a choice");
     }
 
     #[test]

@@ -1,0 +1,94 @@
+"""Reads the deployment files and prints the settings that must agree with the server's
+configuration, as JSON: the Copilot manifest and addon, and the plain CloudFormation templates
+(parsed with cfn-lint's loader, which understands !Ref and friends; a Ref to a parameter
+resolves to its default).
+
+Usage: deploy_settings.py REPOSITORY_ROOT
+"""
+
+import json
+import re
+import sys
+
+import yaml
+from cfnlint.decode import decode
+
+root = sys.argv[1]
+
+
+def seconds(value):
+    match = re.fullmatch(r"(\d+)s", str(value))
+    return int(match.group(1)) if match else int(value)
+
+
+def load_template(path):
+    template, problems = decode(f"{root}/{path}")
+    if template is None:
+        raise SystemExit(f"{path}: {problems}")
+    return template
+
+
+def resolver(template):
+    parameters = template.get("Parameters", {})
+
+    def resolve(value):
+        if isinstance(value, dict) and set(value) == {"Ref"}:
+            return str(parameters[value["Ref"]].get("Default", ""))
+        return str(value)
+
+    return resolve
+
+
+manifest = yaml.safe_load(open(f"{root}/copilot/docs-mcp/manifest.yml"))
+addon = load_template("copilot/docs-mcp/addons/alb-timeout.yml")
+addon_parameters = yaml.safe_load(open(f"{root}/copilot/docs-mcp/addons/addons.parameters.yml"))["Parameters"]
+health = manifest["http"]["healthcheck"]
+copilot = {
+    "variables": {k: str(v) for k, v in manifest["variables"].items()},
+    "imagePort": manifest["image"]["port"],
+    "healthPath": health["path"],
+    "healthPort": health["port"],
+    "healthInterval": seconds(health["interval"]),
+    "healthTimeout": seconds(health["timeout"]),
+    "deregistrationDelay": seconds(manifest["http"]["deregistration_delay"]),
+    "stickiness": manifest["http"]["stickiness"],
+    "stopTimeout": next(
+        o["value"] for o in manifest["taskdef_overrides"] if o["path"] == "ContainerDefinitions[0].StopTimeout"
+    ),
+    "albIdleTimeout": int(addon_parameters.get("IdleTimeoutSeconds", addon["Parameters"]["IdleTimeoutSeconds"]["Default"])),
+    "lambdaTimeout": addon["Resources"]["AlbIdleTimeoutFunction"]["Properties"]["Timeout"],
+    "serviceTimeout": int(addon["Resources"]["AlbIdleTimeout"]["Properties"]["ServiceTimeout"]),
+}
+
+service = load_template("template/service.yml")
+resolve = resolver(service)
+resources = service["Resources"]
+container = resources["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+group = resources["TargetGroup"]["Properties"]
+group_attributes = {a["Key"]: a["Value"] for a in group["TargetGroupAttributes"]}
+alb_attributes = {a["Key"]: resolve(a["Value"]) for a in resources["LoadBalancer"]["Properties"]["LoadBalancerAttributes"]}
+cloudformation = {
+    "variables": {e["Name"]: resolve(e["Value"]) for e in container["Environment"]},
+    "imagePort": container["PortMappings"][0]["ContainerPort"],
+    "healthPath": group["HealthCheckPath"],
+    "healthPort": group["Port"],
+    "healthInterval": group["HealthCheckIntervalSeconds"],
+    "healthTimeout": group["HealthCheckTimeoutSeconds"],
+    "deregistrationDelay": int(group_attributes["deregistration_delay.timeout_seconds"]),
+    "stickiness": group_attributes["stickiness.enabled"] == "true",
+    "stopTimeout": container["StopTimeout"],
+    "albIdleTimeout": int(alb_attributes["idle_timeout.timeout_seconds"]),
+}
+
+standalone = load_template("template/alb-timeout.yml")
+function = standalone["Resources"]["Function"]["Properties"]
+print(json.dumps({
+    "copilot": copilot,
+    "cloudformation": cloudformation,
+    "standalone": {
+        "idleTimeoutDefault": standalone["Parameters"]["IdleTimeoutSeconds"]["Default"],
+        "lambdaTimeout": function["Timeout"],
+        "serviceTimeout": int(standalone["Resources"]["IdleTimeout"]["Properties"]["ServiceTimeout"]),
+        "runtime": function["Runtime"],
+    },
+}))

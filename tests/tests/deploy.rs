@@ -1,0 +1,192 @@
+//! The deployment files, checked: cfn-lint on every template (errors fail), and the Copilot
+//! manifest and the CloudFormation service template against the server's own configuration:
+//! every variable they set is one the server reads, with a value its parser accepts, and the
+//! timeouts that must nest do (keep-alive below the ALB idle timeout below the server's HTTP idle
+//! timeout; drain guess below the deregistration delay; shutdown below the stop timeout).
+
+use std::collections::HashMap;
+use std::process::Command;
+use std::time::Duration;
+
+use mcp_server::config::{Config, VARIABLES};
+use serde_json::Value;
+use tests::process::workspace_root;
+use tests::tools::{python_report, run, tools_dir};
+
+const TEMPLATES: &[&str] = &[
+    "template/service.yml",
+    "template/alb-timeout.yml",
+    "copilot/docs-mcp/addons/alb-timeout.yml",
+];
+
+#[test]
+fn cfn_lint_finds_no_errors_in_any_template() {
+    let lint = tools_dir().join("venv/bin/cfn-lint");
+    assert!(
+        lint.exists(),
+        "cfn-lint is missing: run scripts/install-test-tools.sh (pip cfn-lint)"
+    );
+    let mut command = Command::new(lint);
+    command
+        .current_dir(workspace_root())
+        .args(["--non-zero-exit-code", "error"])
+        .args(TEMPLATES);
+    let (code, output) = run(command, Duration::from_secs(300));
+    assert_eq!(code, Some(0), "cfn-lint reported errors:\n{output}");
+}
+
+fn settings() -> Value {
+    python_report("deploy_settings.py", &[workspace_root().to_str().unwrap()])
+}
+
+/// Checks one deployment's settings; `name` says which in failures.
+fn check(name: &str, deployment: &Value) {
+    let variables: HashMap<String, String> =
+        serde_json::from_value(deployment["variables"].clone()).unwrap();
+    for key in variables.keys() {
+        assert!(
+            VARIABLES.iter().any(|v| v.name == key),
+            "{name} sets {key}, which the server does not read"
+        );
+    }
+    let config = Config::from_lookup(|key| variables.get(key).cloned())
+        .unwrap_or_else(|error| panic!("{name}: the server would refuse to start: {error}"));
+    assert!(
+        config.warnings().is_empty(),
+        "{name}: start-up warnings {:?}",
+        config.warnings()
+    );
+
+    let alb_idle = Duration::from_secs(deployment["albIdleTimeout"].as_u64().unwrap());
+    assert!(
+        config.sse_keepalive < alb_idle,
+        "{name}: keep-alive {:?} not below the ALB idle timeout {alb_idle:?}",
+        config.sse_keepalive
+    );
+    assert!(
+        config.sse_keepalive < Duration::from_secs(60),
+        "{name}: keep-alive must also beat an ALB left at AWS's 60 s"
+    );
+    assert!(
+        config.http_idle_timeout > alb_idle,
+        "{name}: HTTP_IDLE_TIMEOUT {:?} must exceed the ALB idle timeout {alb_idle:?} (else 502s)",
+        config.http_idle_timeout
+    );
+
+    let deregistration = Duration::from_secs(deployment["deregistrationDelay"].as_u64().unwrap());
+    assert!(
+        deregistration > config.drain_idle_timeout,
+        "{name}: deregistration delay {deregistration:?} must exceed DRAIN_IDLE_TIMEOUT {:?}",
+        config.drain_idle_timeout
+    );
+    let stop = Duration::from_secs(deployment["stopTimeout"].as_u64().unwrap());
+    assert!(
+        stop > config.shutdown_timeout,
+        "{name}: stop timeout {stop:?} must exceed SHUTDOWN_TIMEOUT {:?}",
+        config.shutdown_timeout
+    );
+    assert!(
+        stop <= Duration::from_secs(120),
+        "{name}: Fargate allows at most 120 s"
+    );
+
+    let interval = Duration::from_secs(deployment["healthInterval"].as_u64().unwrap());
+    let timeout = Duration::from_secs(deployment["healthTimeout"].as_u64().unwrap());
+    assert!(
+        timeout < interval,
+        "{name}: health check timeout must be below its interval"
+    );
+    assert!(
+        config.drain_idle_timeout > interval * 2,
+        "{name}: DRAIN_IDLE_TIMEOUT {:?} must outlast a missed health check (interval {interval:?})",
+        config.drain_idle_timeout
+    );
+    assert_eq!(deployment["healthPath"], "/health", "{name}");
+    assert_eq!(
+        deployment["healthPort"].as_u64(),
+        Some(config.bind.port() as u64),
+        "{name}: health check port"
+    );
+    assert_eq!(
+        deployment["imagePort"].as_u64(),
+        Some(config.bind.port() as u64),
+        "{name}: container port"
+    );
+    assert!(
+        !config.bind.ip().is_loopback(),
+        "{name}: a container must not bind loopback"
+    );
+    assert_eq!(
+        deployment["stickiness"], true,
+        "{name}: legacy sessions need stickiness"
+    );
+}
+
+#[test]
+fn the_copilot_manifest_agrees_with_the_server() {
+    let settings = settings();
+    let copilot = &settings["copilot"];
+    check("copilot/docs-mcp/manifest.yml", copilot);
+    let lambda = copilot["lambdaTimeout"].as_u64().unwrap();
+    assert!(
+        copilot["serviceTimeout"].as_u64().unwrap() > lambda,
+        "CloudFormation must wait longer than the function can run"
+    );
+}
+
+#[test]
+fn the_cloudformation_service_template_agrees_with_the_server() {
+    let settings = settings();
+    check("template/service.yml", &settings["cloudformation"]);
+    let standalone = &settings["standalone"];
+    assert_eq!(standalone["runtime"], "provided.al2023");
+    assert!(
+        standalone["serviceTimeout"].as_u64().unwrap()
+            > standalone["lambdaTimeout"].as_u64().unwrap()
+    );
+    assert_eq!(
+        standalone["idleTimeoutDefault"],
+        settings["cloudformation"]["albIdleTimeout"]
+    );
+}
+
+#[test]
+fn the_dockerfile_builds_in_stages_and_runs_as_a_non_root_user_on_the_default_port() {
+    let dockerfile = std::fs::read_to_string(workspace_root().join("Dockerfile")).unwrap();
+    let lines: Vec<&str> = dockerfile
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#'))
+        .collect();
+    let stages = lines.iter().filter(|l| l.starts_with("FROM ")).count();
+    assert!(stages >= 2, "multi-stage build expected");
+    let final_stage = lines.iter().rposition(|l| l.starts_with("FROM ")).unwrap();
+    let runtime = &lines[final_stage..];
+    let user = runtime
+        .iter()
+        .rev()
+        .find_map(|l| l.strip_prefix("USER "))
+        .expect("the final stage sets USER");
+    assert!(
+        !user.starts_with("root") && !user.starts_with('0'),
+        "runs as {user}"
+    );
+    let config = Config::from_lookup(|_| None).unwrap();
+    assert!(
+        runtime
+            .iter()
+            .any(|l| l.starts_with("EXPOSE ") && l.contains(&config.bind.port().to_string())),
+        "EXPOSE the default PORT"
+    );
+    assert!(
+        runtime.iter().any(|l| l.contains("HOST=0.0.0.0")),
+        "the image binds all interfaces"
+    );
+    let ignore = std::fs::read_to_string(workspace_root().join(".dockerignore")).unwrap();
+    for excluded in ["target", ".tools", ".git"] {
+        assert!(
+            ignore.lines().any(|l| l.trim() == excluded),
+            ".dockerignore leaves {excluded} in the build context"
+        );
+    }
+}
