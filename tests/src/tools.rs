@@ -197,3 +197,21 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+impl Moto {
+    /// The answer a custom resource PUT under `key` (read back through the presigned GET URL
+    /// that `tests/python/moto_setup.py` made in `account`).
+    pub async fn stored_answer(&self, account: &serde_json::Value, key: &str) -> serde_json::Value {
+        let url = account["readUrls"][key]
+            .as_str()
+            .expect("a read URL for the key");
+        let path = url.strip_prefix(self.url.as_str()).expect("a moto URL");
+        let response = crate::http::request(self.addr, http::Method::GET, path, &[], None).await;
+        assert_eq!(
+            response.status,
+            http::StatusCode::OK,
+            "no answer stored under {key}"
+        );
+        response.json().await
+    }
+}

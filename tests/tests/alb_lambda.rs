@@ -9,7 +9,6 @@ use std::time::{Duration, SystemTime};
 
 use alb_timeout_lambda::elb::{LoadBalancers, SdkLoadBalancers};
 use alb_timeout_lambda::handler::Handler;
-use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use tests::process::workspace_root;
 use tests::tools::{Moto, python_report};
@@ -47,19 +46,6 @@ fn deadline() -> SystemTime {
     SystemTime::now() + Duration::from_secs(30)
 }
 
-/// The answer CloudFormation would have received, as stored in moto's S3.
-async fn stored(moto: &Moto, account: &Value, key: &str) -> Value {
-    let url = account["readUrls"][key].as_str().unwrap();
-    let path = url.strip_prefix(moto.url.as_str()).unwrap();
-    let response = tests::http::request(moto.addr, Method::GET, path, &[], None).await;
-    assert_eq!(
-        response.status,
-        StatusCode::OK,
-        "no answer stored under {key}"
-    );
-    response.json().await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_update_delete_against_moto() {
     let moto = Moto::start();
@@ -77,7 +63,7 @@ async fn create_update_delete_against_moto() {
         )
         .await
         .unwrap();
-    let answer = stored(&moto, &account, "create").await;
+    let answer = moto.stored_answer(&account, "create").await;
     assert_eq!(answer["Status"], "SUCCESS", "{answer}");
     assert_eq!(answer["Data"]["LoadBalancerArn"], public);
     assert_eq!(answer["Data"]["IdleTimeoutSeconds"], "600");
@@ -105,7 +91,7 @@ async fn create_update_delete_against_moto() {
         )
         .await
         .unwrap();
-    let answer = stored(&moto, &account, "update").await;
+    let answer = moto.stored_answer(&account, "update").await;
     assert_eq!(answer["Status"], "SUCCESS", "{answer}");
     assert_eq!(answer["PhysicalResourceId"], id.as_str());
     assert_eq!(api.idle_timeout(public).await.unwrap(), Some(900));
@@ -120,7 +106,7 @@ async fn create_update_delete_against_moto() {
         )
         .await
         .unwrap();
-    let answer = stored(&moto, &account, "delete-restore").await;
+    let answer = moto.stored_answer(&account, "delete-restore").await;
     assert_eq!(answer["Status"], "SUCCESS", "{answer}");
     assert_eq!(api.idle_timeout(public).await.unwrap(), Some(60));
 }
@@ -144,7 +130,7 @@ async fn an_explicit_arn_works_and_no_match_is_a_failed_answer() {
         .await
         .unwrap();
     assert_eq!(
-        stored(&moto, &account, "create-arn").await["Status"],
+        moto.stored_answer(&account, "create-arn").await["Status"],
         "SUCCESS"
     );
     assert_eq!(api.idle_timeout(other).await.unwrap(), Some(1200));
@@ -158,7 +144,7 @@ async fn an_explicit_arn_works_and_no_match_is_a_failed_answer() {
         )
         .await
         .unwrap();
-    let answer = stored(&moto, &account, "create").await;
+    let answer = moto.stored_answer(&account, "create").await;
     assert_eq!(answer["Status"], "FAILED");
     let reason = answer["Reason"].as_str().unwrap();
     assert!(
@@ -176,7 +162,10 @@ async fn an_explicit_arn_works_and_no_match_is_a_failed_answer() {
         )
         .await
         .unwrap();
-    assert_eq!(stored(&moto, &account, "delete").await["Status"], "SUCCESS");
+    assert_eq!(
+        moto.stored_answer(&account, "delete").await["Status"],
+        "SUCCESS"
+    );
 }
 
 /// Accepts one HTTP request on loopback and returns its method, headers and body.

@@ -5,7 +5,6 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use http::{Method, StatusCode};
 use serde_json::Value;
 use tests::process::workspace_root;
 use tests::tools::{Moto, python_report, run, tools_dir};
@@ -41,24 +40,6 @@ fn cargo_lambda() -> Command {
         .current_dir(workspace_root())
         .env("PATH", path_with_venv());
     command
-}
-
-async fn stored(moto: &Moto, account: &Value, key: &str) -> Value {
-    let url = account["readUrls"][key].as_str().unwrap();
-    let response = tests::http::request(
-        moto.addr,
-        Method::GET,
-        url.strip_prefix(moto.url.as_str()).unwrap(),
-        &[],
-        None,
-    )
-    .await;
-    assert_eq!(
-        response.status,
-        StatusCode::OK,
-        "no answer stored under {key}"
-    );
-    response.json().await
 }
 
 fn invoke(port: u16, event: &Value, name: &str) {
@@ -144,7 +125,7 @@ async fn cargo_lambda_watch_and_invoke_run_the_sample_events_against_moto() {
     let mut create = sample("create");
     create["ResponseURL"] = account["responseUrls"]["create"].clone();
     invoke(port, &create, "create");
-    let answer = stored(&moto, &account, "create").await;
+    let answer = moto.stored_answer(&account, "create").await;
     assert_eq!(answer["Status"], "SUCCESS", "{answer}");
     assert_eq!(answer["Data"]["LoadBalancerArn"], account["public"]);
     let id = answer["PhysicalResourceId"].clone();
@@ -153,7 +134,7 @@ async fn cargo_lambda_watch_and_invoke_run_the_sample_events_against_moto() {
     update["ResponseURL"] = account["responseUrls"]["update"].clone();
     update["PhysicalResourceId"] = id.clone();
     invoke(port, &update, "update");
-    let answer = stored(&moto, &account, "update").await;
+    let answer = moto.stored_answer(&account, "update").await;
     assert_eq!(answer["Status"], "SUCCESS", "{answer}");
     assert_eq!(answer["Data"]["IdleTimeoutSeconds"], "900");
     assert_eq!(answer["PhysicalResourceId"], id);
@@ -162,7 +143,7 @@ async fn cargo_lambda_watch_and_invoke_run_the_sample_events_against_moto() {
     delete["ResponseURL"] = account["responseUrls"]["delete"].clone();
     delete["PhysicalResourceId"] = id;
     invoke(port, &delete, "delete");
-    let answer = stored(&moto, &account, "delete").await;
+    let answer = moto.stored_answer(&account, "delete").await;
     assert_eq!(answer["Status"], "SUCCESS", "{answer}");
     assert_eq!(
         answer["Reason"].as_str().map(|r| r.contains("restored")),
