@@ -84,6 +84,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
                 let agent = request.headers().get(http::header::USER_AGENT);
                 drain.request_seen(agent.and_then(|v| v.to_str().ok()));
                 request.extensions_mut().insert(PeerAddr(peer));
+                fill_host_from_authority(&mut request);
                 let guard = request_activity.request_started();
                 let mut service = service.clone();
                 async move {
@@ -130,6 +131,19 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
         ),
     }
     app.mcp_shutdown.cancel();
+}
+
+/// HTTP/2 carries the host in the `:authority` pseudo-header and HTTP/1.1 absolute-form requests
+/// in the request line, neither as `Host`: copy it there, so the Host policy sees every request's
+/// host the same way.
+fn fill_host_from_authority<B>(request: &mut http::Request<B>) {
+    if request.headers().contains_key(http::header::HOST) {
+        return;
+    }
+    let authority = request.uri().authority().map(|a| a.as_str().to_owned());
+    if let Some(value) = authority.and_then(|a| http::HeaderValue::from_str(&a).ok()) {
+        request.headers_mut().insert(http::header::HOST, value);
+    }
 }
 
 /// Ends the long-lived SSE streams whenever the server starts draining, so their clients

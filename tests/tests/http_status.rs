@@ -390,3 +390,36 @@ async fn the_session_cap_answers_initialize_with_503_and_retry_after() {
     let modern = modern_request(server.addr, 1, "tools/list", json!({}), None).await;
     assert_eq!(modern.status, StatusCode::OK);
 }
+
+/// Sends a raw HTTP/1.1 request and returns the status code of the answer.
+async fn raw_status(addr: std::net::SocketAddr, request: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = vec![0u8; 64];
+    let n = stream.read(&mut head).await.unwrap();
+    let line = String::from_utf8_lossy(&head[..n]).to_string();
+    line.split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {line:?}"))
+}
+
+#[tokio::test]
+async fn a_request_without_host_is_checked_by_its_uri_authority() {
+    // HTTP/2's :authority and HTTP/1.1's absolute form carry the host outside the Host header.
+    let server = Server::start(&[]);
+    let body = initialize_message(1).to_string();
+    let request = |authority: &str| {
+        format!(
+            "POST http://{authority}/mcp HTTP/1.1\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let port = server.addr.port();
+    assert_eq!(
+        raw_status(server.addr, &request(&format!("localhost:{port}"))).await,
+        200
+    );
+    assert_eq!(raw_status(server.addr, &request("evil.example")).await, 403);
+}
