@@ -53,10 +53,7 @@ fn envelope(event: &Value) -> Option<Envelope> {
 /// Does the work for `request` within `budget`; a timeout or a panic becomes FAILED.
 pub async fn outcome(api: Arc<dyn LoadBalancers>, request: Request, budget: Duration) -> Outcome {
     let common = resource::common(&request);
-    let fallback_id = common
-        .physical_id
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("alb-idle-timeout:unresolved:{}", common.request_id));
+    let fallback_id = resource::fallback_id(common.physical_id, common.request_id);
     let work = tokio::spawn(async move { resource::handle(api.as_ref(), &request).await });
     let abort = work.abort_handle();
     match tokio::time::timeout(budget, work).await {
@@ -143,9 +140,10 @@ impl Handler {
             Err(error) => Outcome {
                 success: false,
                 reason: format!("malformed request: {error}"),
-                physical_id: envelope.physical_id.clone().unwrap_or_else(|| {
-                    format!("alb-idle-timeout:unresolved:{}", envelope.request_id)
-                }),
+                physical_id: resource::fallback_id(
+                    envelope.physical_id.as_deref(),
+                    &envelope.request_id,
+                ),
                 data: Default::default(),
             },
         };

@@ -88,12 +88,12 @@ pub fn parse_physical_id(id: &str) -> Option<(u32, String)> {
     Some((previous.parse().ok()?, arn.to_string()))
 }
 
-/// The id a request should answer with when it fails before knowing the ALB.
-fn fallback_id(common: &Common<'_>) -> String {
-    common
-        .physical_id
+/// The id a request answers with when it fails before knowing the ALB: the id it was given
+/// (Update, Delete), or one its Delete will recognise as nothing to undo (Create).
+pub fn fallback_id(physical_id: Option<&str>, request_id: &str) -> String {
+    physical_id
         .map(str::to_string)
-        .unwrap_or_else(|| format!("{ID_PREFIX}unresolved:{}", common.request_id))
+        .unwrap_or_else(|| format!("{ID_PREFIX}unresolved:{request_id}"))
 }
 
 /// Handles one request.
@@ -102,25 +102,35 @@ pub async fn handle(api: &dyn LoadBalancers, request: &Request) -> Outcome {
     match request {
         Request::Create(_) | Request::Update(_) => create_or_update(api, &common).await,
         Request::Delete(_) => delete(api, &common).await,
-        _ => Outcome::failed(fallback_id(&common), "unknown RequestType".into()),
+        _ => Outcome::failed(
+            fallback_id(common.physical_id, common.request_id),
+            "unknown RequestType".into(),
+        ),
     }
 }
 
 async fn create_or_update(api: &dyn LoadBalancers, common: &Common<'_>) -> Outcome {
     let properties = match Properties::parse(common.properties) {
         Ok(p) => p,
-        Err(error) => return Outcome::failed(fallback_id(common), error.0),
+        Err(error) => {
+            return Outcome::failed(fallback_id(common.physical_id, common.request_id), error.0);
+        }
     };
     let lb = match discovery::find(api, &properties.target).await {
         Ok(lb) => lb,
-        Err(error) => return Outcome::failed(fallback_id(common), error.to_string()),
+        Err(error) => {
+            return Outcome::failed(
+                fallback_id(common.physical_id, common.request_id),
+                error.to_string(),
+            );
+        }
     };
     tracing::info!(step = "discovered", arn = %lb.arn, name = %lb.name, "load balancer found");
     let current = match api.idle_timeout(&lb.arn).await {
         Ok(current) => current.unwrap_or(AWS_DEFAULT_IDLE_TIMEOUT),
         Err(error) => {
             return Outcome::failed(
-                fallback_id(common),
+                fallback_id(common.physical_id, common.request_id),
                 format!("reading attributes of {}: {error}", lb.arn),
             );
         }
@@ -135,7 +145,7 @@ async fn create_or_update(api: &dyn LoadBalancers, common: &Common<'_>) -> Outco
     if current != properties.idle_timeout {
         if let Err(error) = api.set_idle_timeout(&lb.arn, properties.idle_timeout).await {
             return Outcome::failed(
-                fallback_id(common),
+                fallback_id(common.physical_id, common.request_id),
                 format!("setting the idle timeout of {}: {error}", lb.arn),
             );
         }
@@ -145,7 +155,7 @@ async fn create_or_update(api: &dyn LoadBalancers, common: &Common<'_>) -> Outco
         Ok(Some(value)) if value == properties.idle_timeout => {}
         Ok(other) => {
             return Outcome::failed(
-                fallback_id(common),
+                fallback_id(common.physical_id, common.request_id),
                 format!(
                     "{} reports idle_timeout.timeout_seconds {other:?} after setting {}",
                     lb.arn, properties.idle_timeout
@@ -154,7 +164,7 @@ async fn create_or_update(api: &dyn LoadBalancers, common: &Common<'_>) -> Outco
         }
         Err(error) => {
             return Outcome::failed(
-                fallback_id(common),
+                fallback_id(common.physical_id, common.request_id),
                 format!("verifying {}: {error}", lb.arn),
             );
         }
@@ -182,7 +192,7 @@ async fn create_or_update(api: &dyn LoadBalancers, common: &Common<'_>) -> Outco
 }
 
 async fn delete(api: &dyn LoadBalancers, common: &Common<'_>) -> Outcome {
-    let id = fallback_id(common);
+    let id = fallback_id(common.physical_id, common.request_id);
     let success = |reason: String| Outcome {
         success: true,
         reason,

@@ -89,6 +89,6 @@ async fn the_python_sdk_sees_our_server_info_on_the_default_server() {
     assert_eq!(report["serverName"], "mcp-server");
     assert_eq!(
         report["serverVersion"],
-        env!("CARGO_PKG_VERSION").replace("0.0.0", "0.1.0")
+        mcp_server::implementation().version.as_str()
     );
 }
