@@ -13,8 +13,8 @@ use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::drain::Drain;
-use crate::streams::StreamTracker;
+use crate::lifecycle::drain::Drain;
+use crate::lifecycle::streams::StreamTracker;
 
 /// rmcp's `handle`, with the handler type erased so routes need not be generic.
 type McpHandle = dyn Fn(http::Request<Full<Bytes>>) -> BoxFuture<'static, http::Response<BoxBody<Bytes, Infallible>>>

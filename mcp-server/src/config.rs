@@ -1,152 +1,29 @@
-//! Configuration: one typed struct, read once from the environment at start-up.
+//! Configuration: one typed struct, declared once with clap and read once at start-up.
 //!
-//! Every variable the server reads is listed in [`VARIABLES`]; `mcp-server --help` prints that
-//! table, and the README documents the same list. Nothing else in the crate reads the
-//! environment. An invalid value stops start-up with a message that names the variable and the
-//! form it accepts.
+//! Each setting is one field: its flag, its environment variable, its default and its help text
+//! (the doc comment) sit together, and `mcp-server --help` prints them. A flag wins over its
+//! variable; every flag is its variable's name in lower case with dashes (`PORT` is `--port`).
+//! Nothing else in the crate reads the environment. An invalid value stops start-up with a
+//! message that names the flag and the variable (`--request-timeout <REQUEST_TIMEOUT>`) and the
+//! form it accepts. A blank value means the default, as it always has: task definitions that set
+//! a variable to an empty string keep working.
 
-use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+mod values;
+
+use std::ffi::OsString;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::origin::{HostPolicy, OriginPolicy};
+use clap::builder::{EnumValueParser, NonEmptyStringValueParser, PathBufValueParser};
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 
-/// One environment variable: its name, its default as the user would type it, and what it does.
-pub struct Variable {
-    /// The environment variable's name.
-    pub name: &'static str,
-    /// The default, as text; empty when unset means something specific (said in `help`).
-    pub default: &'static str,
-    /// One line for `--help` and the README.
-    pub help: &'static str,
-}
-
-/// Every variable the server reads, in the order `--help` prints them.
-pub const VARIABLES: &[Variable] = &[
-    Variable {
-        name: "MCP_MODE",
-        default: "http",
-        help: "`http` serves /mcp and /health; `stdio` serves MCP on stdin/stdout (logs on stderr)",
-    },
-    Variable {
-        name: "PORT",
-        default: "3100",
-        help: "TCP port to listen on (0 picks a free port and logs it)",
-    },
-    Variable {
-        name: "HOST",
-        default: "127.0.0.1",
-        help: "address to bind; the container image sets 0.0.0.0",
-    },
-    Variable {
-        name: "DOCS_DIR",
-        default: "",
-        help: "folder of Markdown (.md, .mdx) to serve; empty serves this project's own docs, embedded in the binary",
-    },
-    Variable {
-        name: "DOCS_RELOAD_INTERVAL",
-        default: "2000",
-        help: "ms between checks of DOCS_DIR for changes (then the index is rebuilt and clients told); 0 turns reloading off",
-    },
-    Variable {
-        name: "ALLOWED_ORIGINS",
-        default: "",
-        help: "comma-separated browser origins allowed to call /mcp, e.g. `https://app.example.com,https://*.example.com`; requests without Origin always pass; empty refuses every Origin",
-    },
-    Variable {
-        name: "ALLOWED_HOSTS",
-        default: "",
-        help: "comma-separated Host values accepted on /mcp (`name`, `name:port`, `*.example.com`, or `*`); empty means loopback names when HOST is loopback, any host otherwise",
-    },
-    Variable {
-        name: "SSE_KEEPALIVE_INTERVAL",
-        default: "30000",
-        help: "ms between keep-alive comments on every SSE stream; keep it below the smallest idle timeout on the path (ALB: 60 s by default)",
-    },
-    Variable {
-        name: "SSE_RETRY_INTERVAL",
-        default: "3000",
-        help: "ms sent as the SSE `retry:` field: how long clients wait before reconnecting a stream the server ended",
-    },
-    Variable {
-        name: "REQUEST_TIMEOUT",
-        default: "300000",
-        help: "ms a request may run (then it gets a JSON-RPC error) and a stream may stay open (then it ends after a `retry:` field)",
-    },
-    Variable {
-        name: "HTTP_IDLE_TIMEOUT",
-        default: "620000",
-        help: "ms an idle keep-alive connection is kept; must exceed the load balancer's idle timeout (ALB addon: 600 s) or the ALB reuses a closing connection (502)",
-    },
-    Variable {
-        name: "HEADER_READ_TIMEOUT",
-        default: "30000",
-        help: "ms a client has, once it starts a request, to send all its headers",
-    },
-    Variable {
-        name: "SHUTDOWN_TIMEOUT",
-        default: "25000",
-        help: "ms in-flight requests get to finish after SIGTERM/SIGINT before the process exits; keep it below the task's stop timeout",
-    },
-    Variable {
-        name: "DRAIN_IDLE_TIMEOUT",
-        default: "60000",
-        help: "ms without any request (health checks included) after which the server assumes the load balancer has let it go and drains",
-    },
-    Variable {
-        name: "DRAIN_IDLE_GUESS",
-        default: "auto",
-        help: "`auto` arms that guess once a load-balancer health check (User-Agent ELB-HealthChecker/) is seen; `on` arms it from the start; `off` never guesses",
-    },
-    Variable {
-        name: "ECS_CONTAINER_METADATA_URI_V4",
-        default: "",
-        help: "set by ECS: when present, the task metadata is polled and DesiredStatus STOPPED starts a drain",
-    },
-    Variable {
-        name: "ECS_METADATA_POLL_INTERVAL",
-        default: "5000",
-        help: "ms between polls of the ECS task metadata",
-    },
-    Variable {
-        name: "MAX_SSE_CONNECTIONS",
-        default: "10000",
-        help: "long-lived SSE streams (GET and subscriptions/listen) one process holds; beyond it a new one gets 503 with Retry-After",
-    },
-    Variable {
-        name: "LEGACY_SESSION_IDLE_TIMEOUT",
-        default: "1800000",
-        help: "ms a legacy (pre-2026-07-28) session may go without traffic before it is closed; keep it above REQUEST_TIMEOUT so a client holding a GET stream stays alive",
-    },
-    Variable {
-        name: "MAX_LEGACY_SESSIONS",
-        default: "10000",
-        help: "legacy sessions one process holds at most; beyond it `initialize` gets 503 with Retry-After",
-    },
-    Variable {
-        name: "MAX_REQUEST_BODY",
-        default: "4194304",
-        help: "bytes a POST body may have; larger bodies get 413",
-    },
-    Variable {
-        name: "LOG_LEVEL",
-        default: "info",
-        help: "`error`, `warn`, `info`, `debug` or `trace`, or a tracing filter such as `info,mcp_server=debug`; at info and below the SDK's own lines (which carry session ids) are held to warn",
-    },
-    Variable {
-        name: "LOG_FORMAT",
-        default: "",
-        help: "`json` (one object per line, for CloudWatch) or `text`; empty means json when NODE_ENV=production, text otherwise",
-    },
-    Variable {
-        name: "NODE_ENV",
-        default: "",
-        help: "kept from the Node.js seed: `production` makes JSON the default log format; nothing else reads it",
-    },
-];
+use crate::access::origin::{HostPolicy, OriginPolicy};
+use crate::lifecycle::drain::IdleGuess;
+use values::{Maybe, Optional, Setting};
 
 /// How the process talks MCP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Mode {
     /// Streamable HTTP on `/mcp`, plus `/health`.
     Http,
@@ -155,7 +32,7 @@ pub enum Mode {
 }
 
 /// The shape of log lines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     /// One JSON object per line: what CloudWatch Logs Insights queries parse.
     Json,
@@ -164,189 +41,250 @@ pub enum LogFormat {
 }
 
 /// The server's whole configuration.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "mcp-server",
+    version,
+    about,
+    after_help = "Every flag can also be set by its environment variable (shown as [env: ...]); \
+                  a flag wins over its variable, and a blank variable means the default. \
+                  Durations are whole milliseconds. See README.md for the full reference."
+)]
 pub struct Config {
-    /// HTTP or stdio.
+    /// `http` serves /mcp and /health; `stdio` serves MCP on stdin/stdout (logs on stderr)
+    #[arg(long = "mcp-mode", env = "MCP_MODE", value_name = "MCP_MODE", default_value = "http",
+          value_parser = Setting(EnumValueParser::<Mode>::new()), help_heading = "Serving")]
     pub mode: Mode,
-    /// Where to listen in HTTP mode.
-    pub bind: SocketAddr,
-    /// Markdown folder to serve; `None` serves the embedded docs.
-    pub docs_dir: Option<std::path::PathBuf>,
-    /// How often `docs_dir` is checked for changes; `None` never.
-    pub docs_reload_interval: Option<Duration>,
-    /// Which browser origins may call `/mcp`.
+
+    /// TCP port to listen on (0 picks a free port and logs it)
+    #[arg(long, env = "PORT", value_name = "PORT", default_value = "3100",
+          value_parser = Setting(values::port), help_heading = "Serving")]
+    pub port: u16,
+
+    /// Address to bind; the container image sets 0.0.0.0
+    #[arg(long, env = "HOST", value_name = "HOST", default_value = "127.0.0.1",
+          value_parser = Setting(values::ip_address), help_heading = "Serving")]
+    pub host: IpAddr,
+
+    /// Folder of Markdown (.md, .mdx) to serve; empty serves this project's own docs, embedded in
+    /// the binary
+    #[arg(long, env = "DOCS_DIR", value_name = "DOCS_DIR", default_value = "", hide_default_value = true,
+          value_parser = Setting(Optional(PathBufValueParser::new())), help_heading = "Documentation")]
+    pub docs_dir: Maybe<PathBuf>,
+
+    /// Milliseconds between checks of DOCS_DIR for changes (then the index is rebuilt and clients
+    /// told); 0 turns reloading off
+    #[arg(long, env = "DOCS_RELOAD_INTERVAL", value_name = "DOCS_RELOAD_INTERVAL", default_value = "2000",
+          value_parser = Setting(values::millis_or_off), help_heading = "Documentation")]
+    pub docs_reload_interval: Maybe<Duration>,
+
+    /// Comma-separated browser origins allowed to call /mcp, e.g.
+    /// `https://app.example.com,https://*.example.com`; requests without Origin always pass;
+    /// empty refuses every Origin
+    #[arg(long = "allowed-origins", env = "ALLOWED_ORIGINS", value_name = "ALLOWED_ORIGINS",
+          default_value = "", hide_default_value = true,
+          value_parser = Setting(values::origin_list), help_heading = "Access")]
     pub origins: OriginPolicy,
-    /// Which `Host` values `/mcp` answers (DNS-rebinding protection).
+
+    /// Comma-separated Host values accepted on /mcp (`name`, `name:port`, `*.example.com`, or
+    /// `*`); empty means loopback names when HOST is loopback, any host otherwise
+    #[arg(long, env = "ALLOWED_HOSTS", value_name = "ALLOWED_HOSTS", default_value = "",
+          hide_default_value = true, value_parser = Setting(Optional(values::host_list)),
+          help_heading = "Access")]
+    allowed_hosts: Maybe<HostPolicy>,
+
+    /// The `Host` values `/mcp` answers: `ALLOWED_HOSTS`, or its default for `HOST`.
+    #[arg(skip = HostPolicy::default_for_bind(IpAddr::V4(Ipv4Addr::LOCALHOST)))]
     pub hosts: HostPolicy,
-    /// Whether `ALLOWED_HOSTS` was given (an explicit `*` is a choice, not an oversight).
-    pub hosts_configured: bool,
-    /// Interval of SSE keep-alive comments.
+
+    /// Milliseconds between keep-alive comments on every SSE stream; keep it below the smallest
+    /// idle timeout on the path (ALB: 60 s by default)
+    #[arg(long = "sse-keepalive-interval", env = "SSE_KEEPALIVE_INTERVAL",
+          value_name = "SSE_KEEPALIVE_INTERVAL", default_value = "30000",
+          value_parser = Setting(values::millis), help_heading = "Streams")]
     pub sse_keepalive: Duration,
-    /// The `retry:` hint sent before the server ends a stream.
+
+    /// Milliseconds sent as the SSE `retry:` field: how long clients wait before reconnecting a
+    /// stream the server ended
+    #[arg(long = "sse-retry-interval", env = "SSE_RETRY_INTERVAL", value_name = "SSE_RETRY_INTERVAL",
+          default_value = "3000", value_parser = Setting(values::millis), help_heading = "Streams")]
     pub sse_retry: Duration,
-    /// Longest a request may run and a stream may stay open.
+
+    /// Milliseconds a request may run (then it gets a JSON-RPC error) and a stream may stay open
+    /// (then it ends after a `retry:` field)
+    #[arg(long, env = "REQUEST_TIMEOUT", value_name = "REQUEST_TIMEOUT", default_value = "300000",
+          value_parser = Setting(values::millis), help_heading = "Timeouts")]
     pub request_timeout: Duration,
-    /// How long an idle keep-alive connection is kept.
+
+    /// Milliseconds an idle keep-alive connection is kept; must exceed the load balancer's idle
+    /// timeout (ALB addon: 600 s) or the ALB reuses a closing connection (502)
+    #[arg(long, env = "HTTP_IDLE_TIMEOUT", value_name = "HTTP_IDLE_TIMEOUT", default_value = "620000",
+          value_parser = Setting(values::millis), help_heading = "Timeouts")]
     pub http_idle_timeout: Duration,
-    /// How long a client has to send a request's headers.
+
+    /// Milliseconds a client has, once it starts a request, to send all its headers
+    #[arg(long, env = "HEADER_READ_TIMEOUT", value_name = "HEADER_READ_TIMEOUT",
+          default_value = "30000", value_parser = Setting(values::millis), help_heading = "Timeouts")]
     pub header_read_timeout: Duration,
-    /// How long shutdown waits for in-flight requests.
+
+    /// Milliseconds in-flight requests get to finish after SIGTERM/SIGINT before the process
+    /// exits; keep it below the task's stop timeout
+    #[arg(long, env = "SHUTDOWN_TIMEOUT", value_name = "SHUTDOWN_TIMEOUT", default_value = "25000",
+          value_parser = Setting(values::millis), help_heading = "Timeouts")]
     pub shutdown_timeout: Duration,
-    /// Silence after which the server assumes it is draining.
+
+    /// Milliseconds without any request (health checks included) after which the server assumes
+    /// the load balancer has let it go and drains
+    #[arg(long, env = "DRAIN_IDLE_TIMEOUT", value_name = "DRAIN_IDLE_TIMEOUT", default_value = "60000",
+          value_parser = Setting(values::millis), help_heading = "Draining")]
     pub drain_idle_timeout: Duration,
-    /// When that guess may fire.
-    pub drain_idle_guess: crate::drain::IdleGuess,
-    /// ECS task metadata base URL, when running on ECS.
-    pub ecs_metadata_uri: Option<String>,
-    /// How often the task metadata is polled.
+
+    /// `auto` arms that guess once a load-balancer health check (User-Agent ELB-HealthChecker/)
+    /// is seen; `on` arms it from the start; `off` never guesses
+    #[arg(long, env = "DRAIN_IDLE_GUESS", value_name = "DRAIN_IDLE_GUESS", default_value = "auto",
+          value_parser = Setting(values::idle_guess()), help_heading = "Draining")]
+    pub drain_idle_guess: IdleGuess,
+
+    /// Set by ECS: when present, the task metadata is polled and DesiredStatus STOPPED starts a
+    /// drain
+    #[arg(long = "ecs-container-metadata-uri-v4", env = "ECS_CONTAINER_METADATA_URI_V4",
+          value_name = "ECS_CONTAINER_METADATA_URI_V4", default_value = "", hide_default_value = true,
+          value_parser = Setting(Optional(NonEmptyStringValueParser::new())), help_heading = "Draining")]
+    pub ecs_metadata_uri: Maybe<String>,
+
+    /// Milliseconds between polls of the ECS task metadata
+    #[arg(long, env = "ECS_METADATA_POLL_INTERVAL", value_name = "ECS_METADATA_POLL_INTERVAL",
+          default_value = "5000", value_parser = Setting(values::millis), help_heading = "Draining")]
     pub ecs_metadata_poll_interval: Duration,
-    /// Cap on long-lived SSE streams.
+
+    /// Long-lived SSE streams (GET and subscriptions/listen) one process holds; beyond it a new
+    /// one gets 503 with Retry-After
+    #[arg(long, env = "MAX_SSE_CONNECTIONS", value_name = "MAX_SSE_CONNECTIONS", default_value = "10000",
+          value_parser = Setting(values::positive), help_heading = "Limits")]
     pub max_sse_connections: usize,
-    /// Idle expiry of legacy sessions.
+
+    /// Milliseconds a legacy (pre-2026-07-28) session may go without traffic before it is closed;
+    /// keep it above REQUEST_TIMEOUT so a client holding a GET stream stays alive
+    #[arg(long, env = "LEGACY_SESSION_IDLE_TIMEOUT", value_name = "LEGACY_SESSION_IDLE_TIMEOUT",
+          default_value = "1800000", value_parser = Setting(values::millis), help_heading = "Limits")]
     pub legacy_session_idle_timeout: Duration,
-    /// Cap on legacy sessions.
+
+    /// Legacy sessions one process holds at most; beyond it `initialize` gets 503 with
+    /// Retry-After
+    #[arg(long, env = "MAX_LEGACY_SESSIONS", value_name = "MAX_LEGACY_SESSIONS", default_value = "10000",
+          value_parser = Setting(values::positive), help_heading = "Limits")]
     pub max_legacy_sessions: usize,
-    /// Cap on POST body size.
+
+    /// Bytes a POST body may have; larger bodies get 413
+    #[arg(long, env = "MAX_REQUEST_BODY", value_name = "MAX_REQUEST_BODY", default_value = "4194304",
+          value_parser = Setting(values::positive), help_heading = "Limits")]
     pub max_request_body: usize,
-    /// Tracing filter directive.
+
+    /// `error`, `warn`, `info`, `debug` or `trace`, or a tracing filter such as
+    /// `info,mcp_server=debug`; at info and below the SDK's own lines (which carry session ids)
+    /// are held to warn
+    #[arg(long, env = "LOG_LEVEL", value_name = "LOG_LEVEL", default_value = "info",
+          value_parser = Setting(NonEmptyStringValueParser::new()), help_heading = "Logging")]
     pub log_level: String,
-    /// Log line format.
-    pub log_format: LogFormat,
+
+    /// `json` (one object per line, for CloudWatch) or `text`; empty means json when
+    /// NODE_ENV=production, text otherwise
+    #[arg(long, env = "LOG_FORMAT", value_name = "LOG_FORMAT", default_value = "", hide_default_value = true,
+          value_parser = Setting(Optional(EnumValueParser::<LogFormat>::new())), help_heading = "Logging")]
+    log_format: Maybe<LogFormat>,
+
+    /// Kept from the Node.js seed: `production` makes JSON the default log format; nothing else
+    /// reads it
+    #[arg(long, env = "NODE_ENV", value_name = "NODE_ENV", default_value = "", hide_default_value = true,
+          value_parser = Setting(clap::builder::StringValueParser::new()), help_heading = "Logging")]
+    node_env: String,
 }
 
-/// A variable with a value the server cannot use.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The variable's name.
-    pub variable: &'static str,
-    /// The value as given.
-    pub value: String,
-    /// What the variable accepts.
-    pub expected: String,
+/// A setting with a value the server cannot use, or a request for `--help` or `--version`
+/// (which clap answers the same way: [`ConfigError::exit`] prints it where it belongs).
+#[derive(Debug)]
+pub struct ConfigError(clap::Error);
+
+impl ConfigError {
+    /// The environment variable of the setting that was refused, when one was.
+    pub fn variable(&self) -> Option<String> {
+        let shown = match self.0.get(clap::error::ContextKind::InvalidArg) {
+            Some(clap::error::ContextValue::String(shown)) => shown.clone(),
+            _ => return None,
+        };
+        // An argument only renders as `--flag <NAME>` once its command is built.
+        let mut command = Config::command();
+        command.build();
+        command.get_arguments().find_map(|arg| {
+            let env = arg.get_env()?.to_str()?;
+            (shown == arg.to_string()).then(|| env.to_string())
+        })
+    }
+
+    /// Prints the message (help and version on stdout, errors on stderr) and exits: 0 for help
+    /// and version, 2 for an invalid setting.
+    pub fn exit(&self) -> ! {
+        self.0.exit()
+    }
 }
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid {}={:?}: expected {}",
-            self.variable, self.value, self.expected
-        )
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
     }
 }
 
 impl std::error::Error for ConfigError {}
 
 impl Config {
-    /// Reads the configuration from the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+    /// Reads the command line and the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::from_matches(Self::command().try_get_matches_from(std::env::args_os()))
     }
 
-    /// Reads the configuration through `lookup`, so tests need not touch the process environment.
+    /// Reads the settings through `lookup` instead of the process environment (the process's
+    /// own variables are ignored), so tests and tools can check a deployment's variables.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let reader = Reader { lookup: &lookup };
-        let mode = match reader.text("MCP_MODE").as_str() {
-            "http" => Mode::Http,
-            "stdio" => Mode::Stdio,
-            other => return Err(reader.error("MCP_MODE", other, "`http` or `stdio`")),
-        };
-        let port: u16 = reader.parse("PORT", "a TCP port number from 0 to 65535")?;
-        let host: IpAddr = reader.parse("HOST", "an IP address such as 127.0.0.1 or 0.0.0.0")?;
-        let bind = SocketAddr::new(host, port);
-
-        let origins_text = reader.text("ALLOWED_ORIGINS");
-        let origins = OriginPolicy::parse(&origins_text).map_err(|why| {
-            reader.error(
-                "ALLOWED_ORIGINS",
-                &origins_text,
-                &format!(
-                    "comma-separated origins such as https://app.example.com or https://*.example.com ({why})"
-                ),
-            )
-        })?;
-        let hosts_text = reader.text("ALLOWED_HOSTS");
-        let hosts_configured = !hosts_text.trim().is_empty();
-        let hosts = if !hosts_configured {
-            HostPolicy::default_for_bind(host)
-        } else {
-            HostPolicy::parse(&hosts_text).map_err(|why| {
-                reader.error(
-                    "ALLOWED_HOSTS",
-                    &hosts_text,
-                    &format!(
-                        "comma-separated host names such as docs.example.com, localhost:3100, *.example.com or * ({why})"
-                    ),
-                )
-            })?
-        };
-
-        let log_format = match reader.text("LOG_FORMAT").as_str() {
-            "json" => LogFormat::Json,
-            "text" => LogFormat::Text,
-            "" if reader.text("NODE_ENV") == "production" => LogFormat::Json,
-            "" => LogFormat::Text,
-            other => return Err(reader.error("LOG_FORMAT", other, "`json` or `text`")),
-        };
-        let log_level = reader.text("LOG_LEVEL");
-        if log_level.trim().is_empty() {
-            return Err(reader.error(
-                "LOG_LEVEL",
-                &log_level,
-                "a level (error, warn, info, debug, trace) or a tracing filter",
-            ));
-        }
-
-        let docs_dir = Some(reader.text("DOCS_DIR"))
-            .filter(|d| !d.is_empty())
-            .map(std::path::PathBuf::from);
-        let reload_text = reader.text("DOCS_RELOAD_INTERVAL");
-        let docs_reload_interval = match reload_text.parse::<u64>() {
-            Ok(0) => None,
-            Ok(ms) => Some(Duration::from_millis(ms)),
-            Err(_) => {
-                return Err(reader.error(
-                    "DOCS_RELOAD_INTERVAL",
-                    &reload_text,
-                    "a whole number of milliseconds, or 0 to turn reloading off",
-                ));
+        let mut command = Self::command();
+        let mut args = vec![OsString::from(env!("CARGO_PKG_NAME"))];
+        for variable in variables() {
+            command = command.mut_arg(variable.id.as_str(), |arg| arg.env(None::<&'static str>));
+            if let Some(value) = lookup(&variable.name) {
+                let mut flag = OsString::from(format!("{}=", variable.flag));
+                flag.push(value);
+                args.push(flag);
             }
-        };
+        }
+        Self::from_matches(command.try_get_matches_from(args))
+    }
 
-        let drain_idle_guess = match reader.text("DRAIN_IDLE_GUESS").as_str() {
-            "auto" => crate::drain::IdleGuess::Auto,
-            "on" => crate::drain::IdleGuess::On,
-            "off" => crate::drain::IdleGuess::Off,
-            other => return Err(reader.error("DRAIN_IDLE_GUESS", other, "`auto`, `on` or `off`")),
-        };
-        let ecs_metadata_uri =
-            Some(reader.text("ECS_CONTAINER_METADATA_URI_V4")).filter(|u| !u.is_empty());
+    fn from_matches(matches: Result<clap::ArgMatches, clap::Error>) -> Result<Self, ConfigError> {
+        let mut matches = matches.map_err(ConfigError)?;
+        let mut config = Self::from_arg_matches_mut(&mut matches).map_err(ConfigError)?;
+        config.hosts = config
+            .allowed_hosts
+            .clone()
+            .unwrap_or_else(|| HostPolicy::default_for_bind(config.host));
+        Ok(config)
+    }
 
-        Ok(Config {
-            mode,
-            bind,
-            drain_idle_timeout: reader.millis("DRAIN_IDLE_TIMEOUT")?,
-            drain_idle_guess,
-            ecs_metadata_uri,
-            ecs_metadata_poll_interval: reader.millis("ECS_METADATA_POLL_INTERVAL")?,
-            max_sse_connections: reader.positive("MAX_SSE_CONNECTIONS")?,
-            docs_dir,
-            docs_reload_interval,
-            origins,
-            hosts,
-            hosts_configured,
-            sse_keepalive: reader.millis("SSE_KEEPALIVE_INTERVAL")?,
-            sse_retry: reader.millis("SSE_RETRY_INTERVAL")?,
-            request_timeout: reader.millis("REQUEST_TIMEOUT")?,
-            http_idle_timeout: reader.millis("HTTP_IDLE_TIMEOUT")?,
-            header_read_timeout: reader.millis("HEADER_READ_TIMEOUT")?,
-            shutdown_timeout: reader.millis("SHUTDOWN_TIMEOUT")?,
-            legacy_session_idle_timeout: reader.millis("LEGACY_SESSION_IDLE_TIMEOUT")?,
-            max_legacy_sessions: reader.positive("MAX_LEGACY_SESSIONS")?,
-            max_request_body: reader.positive("MAX_REQUEST_BODY")?,
-            log_level,
-            log_format,
-        })
+    /// Where to listen in HTTP mode.
+    pub fn bind(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+
+    /// Whether `ALLOWED_HOSTS` was given (an explicit `*` is a choice, not an oversight).
+    pub fn hosts_configured(&self) -> bool {
+        self.allowed_hosts.is_some()
+    }
+
+    /// The log line format: `LOG_FORMAT`, or JSON in production.
+    pub fn log_format(&self) -> LogFormat {
+        match self.log_format {
+            Some(format) => format,
+            None if self.node_env == "production" => LogFormat::Json,
+            None => LogFormat::Text,
+        }
     }
 
     /// Warnings about values that work but probably are not what the operator wants.
@@ -369,7 +307,7 @@ impl Config {
                     .into(),
             );
         }
-        if !self.hosts_configured && !self.bind.ip().is_loopback() {
+        if !self.hosts_configured() && !self.host.is_loopback() {
             warnings.push(
                 "ALLOWED_HOSTS is not set and HOST is not loopback: any Host header is accepted; set ALLOWED_HOSTS to the public host name".into(),
             );
@@ -378,197 +316,41 @@ impl Config {
     }
 }
 
-/// The text of `mcp-server --help`.
-pub fn help_text() -> String {
-    let mut text = format!(
-        "{name} {version}: {description}\n\n\
-         Usage: {name} [--help | --version]\n\n\
-         Configuration is read from the environment only:\n\n",
-        name = env!("CARGO_PKG_NAME"),
-        version = env!("CARGO_PKG_VERSION"),
-        description = env!("CARGO_PKG_DESCRIPTION"),
-    );
-    let width = VARIABLES.iter().map(|v| v.name.len()).max().unwrap_or(0);
-    for variable in VARIABLES {
-        let default = if variable.default.is_empty() {
-            "(unset)".to_string()
-        } else {
-            variable.default.to_string()
-        };
-        text.push_str(&format!(
-            "  {:width$}  default {}\n  {:width$}  {}\n\n",
-            variable.name, default, "", variable.help
-        ));
-    }
-    text.push_str("Durations are whole milliseconds. See README.md for the full reference.\n");
-    text
+/// One setting as clap declares it, for documentation checks and tools.
+#[derive(Debug, Clone)]
+pub struct Variable {
+    /// clap's id of the argument (the field name).
+    pub id: String,
+    /// The environment variable's name.
+    pub name: String,
+    /// The flag, with its dashes (`--port`).
+    pub flag: String,
+    /// The default as the user would type it; empty when unset means something specific.
+    pub default: String,
+    /// The help text.
+    pub help: String,
 }
 
-struct Reader<'a> {
-    lookup: &'a dyn Fn(&str) -> Option<String>,
-}
-
-impl Reader<'_> {
-    fn default_of(name: &str) -> &'static str {
-        VARIABLES
-            .iter()
-            .find(|v| v.name == name)
-            .map(|v| v.default)
-            .unwrap_or_else(|| panic!("{name} is read but missing from VARIABLES"))
-    }
-
-    /// The value, or the default when unset or empty.
-    fn text(&self, name: &'static str) -> String {
-        match (self.lookup)(name) {
-            Some(value) if !value.trim().is_empty() => value.trim().to_string(),
-            _ => Self::default_of(name).to_string(),
-        }
-    }
-
-    fn error(&self, variable: &'static str, value: &str, expected: &str) -> ConfigError {
-        ConfigError {
-            variable,
-            value: value.to_string(),
-            expected: expected.to_string(),
-        }
-    }
-
-    fn parse<T: std::str::FromStr>(
-        &self,
-        name: &'static str,
-        expected: &str,
-    ) -> Result<T, ConfigError> {
-        let value = self.text(name);
-        value
-            .parse()
-            .map_err(|_| self.error(name, &value, expected))
-    }
-
-    fn positive(&self, name: &'static str) -> Result<usize, ConfigError> {
-        let value = self.text(name);
-        match value.parse::<usize>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(self.error(name, &value, "a whole number greater than 0")),
-        }
-    }
-
-    fn millis(&self, name: &'static str) -> Result<Duration, ConfigError> {
-        let value = self.text(name);
-        match value.parse::<u64>() {
-            Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
-            _ => Err(self.error(
-                name,
-                &value,
-                &format!(
-                    "a whole number of milliseconds greater than 0, e.g. {}",
-                    Self::default_of(name)
-                ),
-            )),
-        }
-    }
+/// Every setting, in declaration order, read from clap's own command description.
+pub fn variables() -> Vec<Variable> {
+    Config::command()
+        .get_arguments()
+        .filter_map(|arg| {
+            Some(Variable {
+                id: arg.get_id().to_string(),
+                name: arg.get_env()?.to_str()?.to_string(),
+                flag: format!("--{}", arg.get_long()?),
+                default: arg
+                    .get_default_values()
+                    .first()
+                    .and_then(|d| d.to_str())
+                    .unwrap_or("")
+                    .to_string(),
+                help: arg.get_help().map(|h| h.to_string()).unwrap_or_default(),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_lookup(|name| map.get(name).cloned())
-    }
-
-    #[test]
-    fn defaults_match_the_documented_table() {
-        let config = config(&[]).unwrap();
-        assert_eq!(config.mode, Mode::Http);
-        assert_eq!(config.bind, "127.0.0.1:3100".parse().unwrap());
-        assert_eq!(config.sse_keepalive, Duration::from_millis(30_000));
-        assert_eq!(config.request_timeout, Duration::from_millis(300_000));
-        assert_eq!(config.http_idle_timeout, Duration::from_millis(620_000));
-        assert_eq!(config.log_level, "info");
-        assert_eq!(config.log_format, LogFormat::Text);
-        assert!(config.hosts.allows("localhost:3100"));
-        assert!(!config.hosts.allows("evil.example:3100"));
-        assert!(config.warnings().is_empty(), "{:?}", config.warnings());
-    }
-
-    #[test]
-    fn invalid_values_name_the_variable_and_the_accepted_form() {
-        let error = config(&[("SSE_KEEPALIVE_INTERVAL", "30s")]).unwrap_err();
-        assert_eq!(error.variable, "SSE_KEEPALIVE_INTERVAL");
-        let message = error.to_string();
-        assert!(
-            message.contains("SSE_KEEPALIVE_INTERVAL=\"30s\""),
-            "{message}"
-        );
-        assert!(message.contains("milliseconds"), "{message}");
-
-        assert_eq!(config(&[("PORT", "70000")]).unwrap_err().variable, "PORT");
-        assert_eq!(
-            config(&[("MCP_MODE", "websocket")]).unwrap_err().variable,
-            "MCP_MODE"
-        );
-        assert_eq!(
-            config(&[("REQUEST_TIMEOUT", "0")]).unwrap_err().variable,
-            "REQUEST_TIMEOUT"
-        );
-        assert_eq!(
-            config(&[("ALLOWED_ORIGINS", "journium.app")])
-                .unwrap_err()
-                .variable,
-            "ALLOWED_ORIGINS"
-        );
-        assert_eq!(
-            config(&[("LOG_FORMAT", "xml")]).unwrap_err().variable,
-            "LOG_FORMAT"
-        );
-    }
-
-    #[test]
-    fn node_env_production_selects_json_logs_unless_log_format_says_otherwise() {
-        assert_eq!(
-            config(&[("NODE_ENV", "production")]).unwrap().log_format,
-            LogFormat::Json
-        );
-        assert_eq!(
-            config(&[("NODE_ENV", "production"), ("LOG_FORMAT", "text")])
-                .unwrap()
-                .log_format,
-            LogFormat::Text
-        );
-    }
-
-    #[test]
-    fn a_public_bind_without_allowed_hosts_accepts_any_host_and_warns() {
-        let config = config(&[("HOST", "0.0.0.0")]).unwrap();
-        assert!(config.hosts.allows("docs.example.com"));
-        assert!(config.hosts.allows("10.0.3.7:3100"));
-        assert!(
-            config
-                .warnings()
-                .iter()
-                .any(|w| w.contains("ALLOWED_HOSTS"))
-        );
-        let chosen = super::Config::from_lookup(|k| match k {
-            "HOST" => Some("0.0.0.0".into()),
-            "ALLOWED_HOSTS" => Some("*".into()),
-            _ => None,
-        })
-        .unwrap();
-        assert!(chosen.warnings().is_empty(), "an explicit * is a choice");
-    }
-
-    #[test]
-    fn help_lists_every_variable_with_its_default() {
-        let help = help_text();
-        for variable in VARIABLES {
-            assert!(help.contains(variable.name), "{} missing", variable.name);
-        }
-        assert!(help.contains("default 3100"));
-        assert!(help.contains("default 30000"));
-    }
-}
+mod tests;

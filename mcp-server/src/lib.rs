@@ -1,32 +1,26 @@
 //! An MCP documentation server built to run on AWS ECS behind an Application Load Balancer.
 //!
-//! The modules, in the order a request meets them:
-//! - [`config`]: every environment variable, read once.
-//! - [`server`]: the accept loop, connection timeouts, graceful shutdown.
-//! - [`routes`]: `/health`, `/mcp`, and the 404 for everything else.
-//! - [`origin`] and [`cors`]: who may call `/mcp`.
-//! - [`mcp_endpoint`]: body limits, request classification, the hand-off to rmcp.
-//! - [`streams`]: counting SSE streams and ending them on time.
-//! - [`drain`]: noticing the load balancer has let go (idle guess, signals, [`ecs_metadata`]).
-//! - [`docs`]: the documentation corpus, its search index and the MCP tools over them;
-//!   [`stdio`] serves them without HTTP; [`changes`] tells clients of both eras what changed.
-//! - [`app`], [`replies`], [`logging`]: shared state, error bodies, log setup.
+//! The layers, from the edge inwards; each imports only from the layers below it:
+//! - [`config`]: every setting, declared once (flag, environment variable, default, help).
+//! - [`http`]: the accept loop and its timeouts, the routes, the `/mcp` hand-off to rmcp, the
+//!   error bodies.
+//! - [`access`]: who may call (`Origin`, `Host`, CORS).
+//! - [`lifecycle`]: draining (idle guess, signals, ECS task metadata) and the SSE streams it ends.
+//! - [`sessions`]: what outlives one request (the change feed for listen streams and sessions).
+//! - [`docs`]: the application: the documentation corpus, its search index, the MCP tools and
+//!   resources over them.
+//! - [`app`], [`logging`], [`stdio`]: the shared state of the HTTP server, log set-up, and MCP
+//!   on stdin/stdout.
 
+pub mod access;
 pub mod app;
-pub mod changes;
 pub mod config;
-pub mod cors;
 pub mod docs;
-pub mod drain;
-pub mod ecs_metadata;
+pub mod http;
+pub mod lifecycle;
 pub mod logging;
-pub mod mcp_endpoint;
-pub mod origin;
-pub mod replies;
-pub mod routes;
-pub mod server;
+pub mod sessions;
 pub mod stdio;
-pub mod streams;
 
 use std::sync::Arc;
 
@@ -34,6 +28,8 @@ use rmcp::ServerHandler;
 use rmcp::model::Implementation;
 
 use crate::config::{Config, Mode};
+use crate::http::server;
+use crate::lifecycle::{drain, ecs_metadata};
 
 /// Our `serverInfo`: name and version from Cargo, not rmcp's.
 pub fn implementation() -> Implementation {
@@ -52,8 +48,8 @@ where
     match config.mode {
         Mode::Stdio => stdio::serve(handler).await,
         Mode::Http => {
-            let listener = server::bind(config.bind).await.map_err(|error| {
-                format!("cannot listen on {} (HOST, PORT): {error}", config.bind)
+            let listener = server::bind(config.bind()).await.map_err(|error| {
+                format!("cannot listen on {} (HOST, PORT): {error}", config.bind())
             })?;
             let local = listener.local_addr()?;
             tracing::info!(

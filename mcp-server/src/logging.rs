@@ -25,7 +25,7 @@ pub fn init(config: &Config) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    match config.log_format {
+    match config.log_format() {
         LogFormat::Json => builder
             .json()
             .flatten_event(true)

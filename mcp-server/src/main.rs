@@ -1,36 +1,14 @@
-//! `mcp-server`: reads its configuration from the environment, loads the documentation, and
-//! serves until stopped.
+//! `mcp-server`: reads its configuration from the command line and the environment, loads the
+//! documentation, and serves until stopped.
 
 use std::process::ExitCode;
 
-use mcp_server::config::{Config, help_text};
+use mcp_server::config::Config;
 use mcp_server::docs::{DocsServer, Library};
 
 fn main() -> ExitCode {
-    match std::env::args().nth(1).as_deref() {
-        Some("--help" | "-h") => {
-            print!("{}", help_text());
-            return ExitCode::SUCCESS;
-        }
-        Some("--version" | "-V") => {
-            println!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
-        }
-        Some(other) => {
-            eprintln!(
-                "mcp-server: unknown argument {other:?}; configuration comes from the environment (see --help)"
-            );
-            return ExitCode::from(2);
-        }
-        None => {}
-    }
-    let config = match Config::from_env() {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("mcp-server: {error}");
-            return ExitCode::from(2);
-        }
-    };
+    // `--help`, `--version` and invalid settings end here (exit 0, 0 and 2).
+    let config = Config::load().unwrap_or_else(|error| error.exit());
     mcp_server::logging::init(&config);
     let library = match Library::load(config.docs_dir.as_deref()) {
         Ok(library) => library,

@@ -28,7 +28,7 @@ fn help_lists_every_variable_with_its_default() {
     ] {
         assert!(output.contains(name), "--help lacks {name}:\n{output}");
     }
-    assert!(output.contains("default 3100"));
+    assert!(output.contains("[default: 3100]"), "{output}");
 }
 
 #[test]

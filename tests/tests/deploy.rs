@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::process::Command;
 use std::time::Duration;
 
-use mcp_server::config::{Config, VARIABLES};
+use mcp_server::config::{self, Config};
 use serde_json::Value;
 use tests::process::workspace_root;
 use tests::tools::{python_report, run, tools_dir};
@@ -45,7 +45,7 @@ fn check(name: &str, deployment: &Value) {
         serde_json::from_value(deployment["variables"].clone()).unwrap();
     for key in variables.keys() {
         assert!(
-            VARIABLES.iter().any(|v| v.name == key),
+            config::variables().iter().any(|v| v.name == *key),
             "{name} sets {key}, which the server does not read"
         );
     }
@@ -104,16 +104,16 @@ fn check(name: &str, deployment: &Value) {
     assert_eq!(deployment["healthPath"], "/health", "{name}");
     assert_eq!(
         deployment["healthPort"].as_u64(),
-        Some(config.bind.port() as u64),
+        Some(config.bind().port() as u64),
         "{name}: health check port"
     );
     assert_eq!(
         deployment["imagePort"].as_u64(),
-        Some(config.bind.port() as u64),
+        Some(config.bind().port() as u64),
         "{name}: container port"
     );
     assert!(
-        !config.bind.ip().is_loopback(),
+        !config.bind().ip().is_loopback(),
         "{name}: a container must not bind loopback"
     );
     assert_eq!(
@@ -175,7 +175,7 @@ fn the_dockerfile_builds_in_stages_and_runs_as_a_non_root_user_on_the_default_po
     assert!(
         runtime
             .iter()
-            .any(|l| l.starts_with("EXPOSE ") && l.contains(&config.bind.port().to_string())),
+            .any(|l| l.starts_with("EXPOSE ") && l.contains(&config.bind().port().to_string())),
         "EXPOSE the default PORT"
     );
     assert!(

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::corpus::{Corpus, CorpusError, markdown_files};
 use super::search::SearchIndex;
-use crate::changes::{Change, ChangeFeed};
+use crate::sessions::changes::{Change, ChangeFeed};
 
 include!(concat!(env!("OUT_DIR"), "/embedded_docs.rs"));
 

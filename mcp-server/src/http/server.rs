@@ -30,8 +30,8 @@ use tokio::time::Instant;
 use tower_service::Service;
 
 use crate::app::App;
-use crate::mcp_endpoint::PeerAddr;
-use crate::routes::routes;
+use crate::http::mcp_endpoint::PeerAddr;
+use crate::http::routes::routes;
 
 /// Serves `listener` until `shutdown` completes, then ends every SSE stream and gives in-flight
 /// requests `SHUTDOWN_TIMEOUT` to finish.

@@ -16,11 +16,13 @@ use serde::Deserialize;
 use serde_json::Value;
 use warp::reply::Response;
 
+use crate::access::cors;
+use crate::access::origin::OriginRefusal;
 use crate::app::App;
-use crate::cors;
-use crate::origin::OriginRefusal;
-use crate::replies::{INVALID_REQUEST, PARSE_ERROR, SERVER_ERROR, jsonrpc_error, unavailable};
-use crate::streams::{REQUEST_TIMEOUT_CODE, StreamKind};
+use crate::http::replies::{
+    INVALID_REQUEST, PARSE_ERROR, SERVER_ERROR, jsonrpc_error, unavailable,
+};
+use crate::lifecycle::streams::{REQUEST_TIMEOUT_CODE, StreamKind};
 
 /// The peer's address, put on every request by the accept loop (warp's own `addr::remote()` only
 /// works under `warp::serve`).

@@ -10,9 +10,9 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
 use crate::app::App;
-use crate::drain::DrainState;
-use crate::mcp_endpoint::{self, PeerAddr};
-use crate::replies::{INVALID_REQUEST, json_response, jsonrpc_error};
+use crate::http::mcp_endpoint::{self, PeerAddr};
+use crate::http::replies::{INVALID_REQUEST, json_response, jsonrpc_error};
+use crate::lifecycle::drain::DrainState;
 
 /// Every route the server answers.
 pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {

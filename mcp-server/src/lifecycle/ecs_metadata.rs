@@ -13,7 +13,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 
-use crate::drain::{Drain, DrainReason};
+use crate::lifecycle::drain::{Drain, DrainReason};
 
 /// How long one metadata request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);

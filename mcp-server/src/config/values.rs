@@ -1,0 +1,130 @@
+//! How a setting's text becomes a value. Each parser's error says what the setting accepts;
+//! clap puts the flag and the variable in front of it.
+
+use std::ffi::{OsStr, OsString};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{Arg, Command};
+
+use crate::access::origin::{HostPolicy, OriginPolicy};
+use crate::lifecycle::drain::IdleGuess;
+
+/// An optional setting: blank means unset. (A type alias rather than `Option` so that clap
+/// treats the setting as one that always has a value, its default, and parses blanks too.)
+pub type Maybe<T> = Option<T>;
+
+/// Trims the value and reads a blank one as the setting's default, then hands it to `P`: the
+/// rule every setting follows, so `PORT=` and `PORT=" 3100 "` mean what they always meant.
+#[derive(Clone)]
+pub struct Setting<P>(pub P);
+
+impl<P: TypedValueParser> TypedValueParser for Setting<P> {
+    type Value = P::Value;
+
+    fn parse_ref(
+        &self,
+        cmd: &Command,
+        arg: Option<&Arg>,
+        value: &OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        let value = match value.to_str() {
+            Some(text) if text.trim().is_empty() => arg
+                .and_then(|arg| arg.get_default_values().first())
+                .map(|default| default.to_os_string())
+                .unwrap_or_default(),
+            Some(text) => OsString::from(text.trim()),
+            // Not UTF-8: the inner parser says so.
+            None => value.to_os_string(),
+        };
+        self.0.parse_ref(cmd, arg, &value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        self.0.possible_values()
+    }
+}
+
+/// `P`, or `None` for an empty value.
+#[derive(Clone)]
+pub struct Optional<P>(pub P);
+
+impl<P: TypedValueParser> TypedValueParser for Optional<P> {
+    type Value = Option<P::Value>;
+
+    fn parse_ref(
+        &self,
+        cmd: &Command,
+        arg: Option<&Arg>,
+        value: &OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        if value.is_empty() {
+            return Ok(None);
+        }
+        self.0.parse_ref(cmd, arg, value).map(Some)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        self.0.possible_values()
+    }
+}
+
+pub fn port(text: &str) -> Result<u16, String> {
+    text.parse()
+        .map_err(|_| "expected a TCP port number from 0 to 65535".into())
+}
+
+pub fn ip_address(text: &str) -> Result<IpAddr, String> {
+    text.parse()
+        .map_err(|_| "expected an IP address such as 127.0.0.1 or 0.0.0.0".into())
+}
+
+pub fn millis(text: &str) -> Result<Duration, String> {
+    match text.parse::<u64>() {
+        Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
+        _ => Err(
+            "expected a whole number of milliseconds greater than 0, e.g. 30000 for 30 s".into(),
+        ),
+    }
+}
+
+/// Milliseconds, where 0 turns the feature off.
+pub fn millis_or_off(text: &str) -> Result<Option<Duration>, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Ok(None),
+        Ok(ms) => Ok(Some(Duration::from_millis(ms))),
+        Err(_) => Err("expected a whole number of milliseconds, or 0 to turn it off".into()),
+    }
+}
+
+pub fn positive(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err("expected a whole number greater than 0".into()),
+    }
+}
+
+pub fn origin_list(text: &str) -> Result<OriginPolicy, String> {
+    OriginPolicy::parse(text).map_err(|why| {
+        format!(
+            "expected comma-separated origins such as https://app.example.com or https://*.example.com ({why})"
+        )
+    })
+}
+
+pub fn host_list(text: &str) -> Result<HostPolicy, String> {
+    HostPolicy::parse(text).map_err(|why| {
+        format!(
+            "expected comma-separated host names such as docs.example.com, localhost:3100, *.example.com or * ({why})"
+        )
+    })
+}
+
+pub fn idle_guess() -> impl TypedValueParser<Value = IdleGuess> {
+    PossibleValuesParser::new(["auto", "on", "off"]).map(|text| match text.as_str() {
+        "on" => IdleGuess::On,
+        "off" => IdleGuess::Off,
+        _ => IdleGuess::Auto,
+    })
+}
