@@ -9,8 +9,8 @@
 //! - [`sessions`]: what outlives one request (the change feed for listen streams and sessions).
 //! - [`docs`]: the application: the documentation corpus, its search index, the MCP tools and
 //!   resources over them.
-//! - [`app`], [`logging`], [`stdio`]: the shared state of the HTTP server, log set-up, and MCP
-//!   on stdin/stdout.
+//! - [`app`], [`logging`], [`recover`], [`stdio`]: the shared state of the HTTP server, log
+//!   set-up, panics turned into errors, and MCP on stdin/stdout.
 
 pub mod access;
 pub mod app;
@@ -19,6 +19,7 @@ pub mod docs;
 pub mod http;
 pub mod lifecycle;
 pub mod logging;
+pub mod recover;
 pub mod sessions;
 pub mod stdio;
 

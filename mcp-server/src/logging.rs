@@ -33,6 +33,21 @@ pub fn init(config: &Config) {
             .init(),
         LogFormat::Text => builder.with_ansi(false).init(),
     }
+    // A panic is logged as an error line like any other (JSON for CloudWatch), not as bare text
+    // on stderr; `recover` then answers the request it broke.
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(location, panic = ?message, "Error: panic");
+    }));
     if let Some(error) = bad_filter {
         tracing::warn!(%error, value = %config.log_level, "LOG_LEVEL is not a valid filter; using info");
     }

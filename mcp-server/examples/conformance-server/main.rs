@@ -10,8 +10,8 @@
 //! npx @modelcontextprotocol/conformance server --url http://127.0.0.1:3100/mcp
 //! ```
 //!
-//! Besides the suite's fixtures it has one diagnostic tool of ours, `fixture_sleep`, which the
-//! end-to-end tests use to exercise `REQUEST_TIMEOUT`.
+//! Besides the suite's fixtures it has two diagnostic tools of ours, which the end-to-end tests
+//! use: `fixture_sleep` (for `REQUEST_TIMEOUT`) and `fixture_panic` (a handler that panics).
 //!
 //! This file is the wiring (the handler, `main`); the fixture tools are in `tools`, the
 //! 2026-07-28 input-required (MRTR) fixtures in `mrtr`, resources and prompts in their own files.
@@ -115,7 +115,8 @@ impl ServerHandler for Fixtures {
         request: CallToolRequestParams,
         cx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        self.call(request, cx).await
+        let what = format!("tool {}", request.name);
+        mcp_server::recover::unpanicked(&what, self.call(request, cx)).await
     }
 
     fn accepted_subscription_filter(

@@ -131,6 +131,10 @@ fn build_tools() -> Vec<Tool> {
                 "additionalProperties": false
             }
         })),
+        plain(
+            "fixture_panic",
+            "Panics, so tests see a handler panic answered at once",
+        ),
         wire(json!({
             "name": "fixture_sleep",
             "description": "Sleeps for `ms` milliseconds, then answers (for timeout tests)",
@@ -314,6 +318,7 @@ impl Fixtures {
                 "JSON Schema 2020-12 tool called with: {}",
                 Value::Object(args)
             )),
+            "fixture_panic" => panic!("fixture_panic was called"),
             "fixture_sleep" => {
                 let ms = args.get("ms").and_then(Value::as_u64).unwrap_or(0);
                 tokio::time::sleep(Duration::from_millis(ms)).await;

@@ -21,6 +21,7 @@ pub(super) fn chunk(text: &str, offset: usize, max: usize) -> Option<Chunk<'_>> 
             .nth(chars)
             .map_or(text.len(), |(byte, _)| byte)
     };
+    let max = max.max(1);
     let start = byte_at(offset);
     if total_chars - offset <= max {
         return Some(Chunk {
@@ -31,7 +32,8 @@ pub(super) fn chunk(text: &str, offset: usize, max: usize) -> Option<Chunk<'_>> 
     }
     let hard_end = byte_at(offset + max);
     let window = &text[start..hard_end];
-    let floor = window.len() * 4 / 5;
+    // A byte index, so it must land on a character boundary: the window may be all multi-byte.
+    let floor = window.floor_char_boundary(window.len() * 4 / 5);
     let cut = window[floor..]
         .rfind("\n\n")
         .map(|i| floor + i + 2)
@@ -48,6 +50,54 @@ pub(super) fn chunk(text: &str, offset: usize, max: usize) -> Option<Chunk<'_>> 
 #[cfg(test)]
 mod tests {
     use super::chunk;
+    use proptest::prelude::*;
+
+    /// Reads `text` chunk by chunk from `offset` as a client following `nextOffset` would.
+    fn read_all(text: &str, mut offset: usize, max: usize) -> Vec<String> {
+        let mut pieces = Vec::new();
+        while let Some(piece) = chunk(text, offset, max) {
+            assert!(piece.text.chars().count() <= max.max(1));
+            pieces.push(piece.text.to_string());
+            match piece.next_offset {
+                Some(next) => {
+                    assert!(next > offset, "no progress at {offset}");
+                    offset = next;
+                }
+                None => break,
+            }
+        }
+        pieces
+    }
+
+    proptest! {
+        #[test]
+        fn chunks_tile_any_text_from_any_offset(
+            text in "(\\PC|\u{301}|\u{1F600}|é|\n|\n\n|日本){0,400}",
+            offset in 0usize..450,
+            max in 1usize..120,
+        ) {
+            let total = text.chars().count();
+            let pieces = read_all(&text, offset, max);
+            if offset > total || (offset == total && total > 0) {
+                prop_assert!(pieces.is_empty());
+            } else {
+                let rest: String = text.chars().skip(offset).collect();
+                prop_assert_eq!(pieces.concat(), rest);
+            }
+        }
+    }
+
+    #[test]
+    fn a_window_of_multi_byte_characters_is_cut_on_a_character() {
+        // 100 three-byte characters and a line break in the last fifth: the old byte floor fell
+        // inside a character and panicked.
+        let text = format!("{}\n{}", "日".repeat(95), "本".repeat(200));
+        let pieces = read_all(&text, 0, 100);
+        assert_eq!(pieces.concat(), text);
+        assert!(pieces[0].ends_with('\n'), "{:?}", pieces[0]);
+        let emoji = "😀".repeat(500);
+        assert_eq!(read_all(&emoji, 7, 100).concat(), "😀".repeat(493));
+    }
 
     #[test]
     fn chunks_tile_the_text_and_prefer_paragraph_breaks() {

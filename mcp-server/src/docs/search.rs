@@ -26,6 +26,12 @@ const SECTION_TITLE_BOOST: f32 = 3.0;
 const PAGE_TITLE_BOOST: f32 = 2.0;
 /// Characters of context in a snippet.
 const SNIPPET_CHARS: usize = 240;
+/// Longest query accepted, in characters: a question or a handful of keywords is far shorter,
+/// and the query parser's work grows with the text.
+pub const MAX_QUERY_CHARS: usize = 500;
+/// Deepest nesting of `(`, `[` and `{` accepted: tantivy's query parser recurses on each level,
+/// and about 1,200 levels overflow a thread's stack and abort the process.
+pub const MAX_QUERY_NESTING: usize = 8;
 
 /// One ranked section.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +51,12 @@ pub struct Hit {
 pub enum SearchError {
     /// Nothing searchable in the query (empty, punctuation, or only stop words).
     EmptyQuery,
+    /// More than [`MAX_QUERY_CHARS`] characters (how many it had).
+    QueryTooLong(usize),
+    /// Brackets nested deeper than [`MAX_QUERY_NESTING`].
+    QueryTooNested,
+    /// The query parsed but names something the index lacks (a field, say).
+    BadQuery(String),
     /// The engine failed (an internal error, not the caller's).
     Engine(String),
 }
@@ -55,6 +67,18 @@ impl fmt::Display for SearchError {
             SearchError::EmptyQuery => write!(
                 f,
                 "the query has no searchable words; ask with a few keywords, e.g. \"idle timeout\""
+            ),
+            SearchError::QueryTooLong(chars) => write!(
+                f,
+                "the query has {chars} characters; at most {MAX_QUERY_CHARS} are allowed: ask with a few keywords"
+            ),
+            SearchError::QueryTooNested => write!(
+                f,
+                "the query nests brackets more than {MAX_QUERY_NESTING} deep; ask with plain keywords"
+            ),
+            SearchError::BadQuery(why) => write!(
+                f,
+                "the query cannot run ({why}); ask with plain keywords or a \"quoted phrase\""
             ),
             SearchError::Engine(error) => write!(f, "search failed: {error}"),
         }
@@ -139,6 +163,7 @@ impl SearchIndex {
         query: &str,
         limit: usize,
     ) -> Result<Vec<Hit>, SearchError> {
+        check_query(query)?;
         let (parsed, _errors) = self.parser.parse_query_lenient(query);
         let mut has_terms = false;
         parsed.query_terms(&mut |_, _| has_terms = true);
@@ -146,8 +171,12 @@ impl SearchIndex {
             return Err(SearchError::EmptyQuery);
         }
         let searcher = self.reader.searcher();
-        let top = searcher.search(&parsed, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
-        let mut snippets = SnippetGenerator::create(&searcher, &*parsed, self.body)?;
+        // What the query asks is the caller's; errors running it are the caller's too.
+        let bad = |error: tantivy::TantivyError| SearchError::BadQuery(error.to_string());
+        let top = searcher
+            .search(&parsed, &TopDocs::with_limit(limit.max(1)).order_by_score())
+            .map_err(bad)?;
+        let mut snippets = SnippetGenerator::create(&searcher, &*parsed, self.body).map_err(bad)?;
         snippets.set_max_num_chars(SNIPPET_CHARS);
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
@@ -170,6 +199,28 @@ impl SearchIndex {
         }
         Ok(hits)
     }
+}
+
+/// Refuses what the query parser should never see: queries too long or too deeply nested.
+fn check_query(query: &str) -> Result<(), SearchError> {
+    let chars = query.chars().count();
+    if chars > MAX_QUERY_CHARS {
+        return Err(SearchError::QueryTooLong(chars));
+    }
+    let mut depth = 0usize;
+    for c in query.chars() {
+        match c {
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > MAX_QUERY_NESTING {
+                    return Err(SearchError::QueryTooNested);
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn analyzer() -> TextAnalyzer {
@@ -224,6 +275,7 @@ fn collapse_whitespace(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn corpus() -> Corpus {
         Corpus::from_texts([
@@ -321,5 +373,54 @@ mod tests {
             index.search(&corpus, "timeout AND (", 5).is_ok(),
             "syntax is forgiven"
         );
+    }
+
+    #[test]
+    fn long_and_deeply_nested_queries_are_refused_not_parsed() {
+        let corpus = corpus();
+        let index = SearchIndex::build(&corpus).unwrap();
+        assert_eq!(
+            index.search(&corpus, &"(".repeat(1200), 5),
+            Err(SearchError::QueryTooLong(1200))
+        );
+        assert_eq!(
+            index.search(&corpus, &format!("{}timeout", "(".repeat(9)), 5),
+            Err(SearchError::QueryTooNested)
+        );
+        let deepest = format!("{}timeout{}", "(".repeat(8), ")".repeat(8));
+        assert!(index.search(&corpus, &deepest, 5).is_ok());
+        // Balanced groups side by side are not deep.
+        assert!(index.search(&corpus, &"(timeout) ".repeat(40), 5).is_ok());
+        let message = SearchError::QueryTooLong(1200).to_string();
+        assert!(message.contains("500"), "{message}");
+    }
+
+    /// Characters the query syntax gives meaning to, and some it does not.
+    const HOSTILE: &str = "[()\\[\\]{}\"+\\-:^~*?!&|/\\\\ aéb日😀]{0,500}";
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        /// Any query within the limits parses and runs on a thread with a quarter of a tokio
+        /// worker's stack, so the limits leave a wide margin; anything else is refused.
+        #[test]
+        fn any_query_is_answered_or_refused_never_a_crash(query in HOSTILE) {
+            let outcome = std::thread::Builder::new()
+                .stack_size(512 * 1024)
+                .spawn(move || {
+                    let corpus = corpus();
+                    let index = SearchIndex::build(&corpus).unwrap();
+                    index.search(&corpus, &query, 5).map(|_| ())
+                })
+                .unwrap()
+                .join()
+                .expect("the search thread neither panics nor overflows");
+            match outcome {
+                Ok(())
+                | Err(SearchError::EmptyQuery)
+                | Err(SearchError::QueryTooNested)
+                | Err(SearchError::BadQuery(_)) => {}
+                Err(other) => prop_assert!(false, "unexpected {other:?}"),
+            }
+        }
     }
 }

@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::*;
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool_handler};
@@ -79,6 +80,16 @@ impl ServerHandler for DocsServer {
             )
     }
 
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let what = format!("tool {}", request.name);
+        let call = ToolCallContext::new(self, request, context);
+        crate::recover::unpanicked(&what, self.tool_router.call(call)).await
+    }
+
     async fn list_resources(
         &self,
         request: Option<PaginatedRequestParams>,
@@ -100,7 +111,10 @@ impl ServerHandler for DocsServer {
         request: ReadResourceRequestParams,
         _cx: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        self.read_uri(request.uri.as_str())
+        crate::recover::unpanicked("resources/read", async {
+            self.read_uri(request.uri.as_str())
+        })
+        .await
     }
 
     fn accepted_subscription_filter(

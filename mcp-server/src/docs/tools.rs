@@ -192,6 +192,14 @@ impl DocsServer {
                     SearchError::EmptyQuery
                 )));
             }
+            // Not echoed: the query may be long, and it is what was wrong.
+            Err(
+                error @ (SearchError::QueryTooLong(_)
+                | SearchError::QueryTooNested
+                | SearchError::BadQuery(_)),
+            ) => {
+                return Ok(caller_error(format!("Query refused: {error}")));
+            }
             Err(error) => return Err(ErrorData::internal_error(error.to_string(), None)),
         };
         let hits: Vec<SearchHit> = hits

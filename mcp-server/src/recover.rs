@@ -1,0 +1,44 @@
+//! A panic in a request handler becomes an immediate JSON-RPC internal error for that request,
+//! never a client left waiting for `REQUEST_TIMEOUT` (or forever, on stdio) while the rest of the
+//! process carries on. The panic itself is logged at error by the hook [`crate::logging`] installs.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
+use rmcp::ErrorData;
+
+/// Runs `work`; a panic inside it is answered as `-32603` naming `what`.
+pub async fn unpanicked<T>(
+    what: &str,
+    work: impl Future<Output = Result<T, ErrorData>>,
+) -> Result<T, ErrorData> {
+    match AssertUnwindSafe(work).catch_unwind().await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::error!(
+                handler = what,
+                "Error: a request handler panicked; answered with an internal error"
+            );
+            Err(ErrorData::internal_error(
+                format!("Internal error in {what}; the server logged it and is still serving"),
+                None,
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_is_an_internal_error_and_a_result_passes_through() {
+        let error = unpanicked::<()>("tool boom", async { panic!("boom") })
+            .await
+            .unwrap_err();
+        assert_eq!(error.code, rmcp::model::ErrorCode::INTERNAL_ERROR);
+        assert!(error.message.contains("tool boom"), "{}", error.message);
+        assert_eq!(unpanicked("fine", async { Ok(7) }).await.unwrap(), 7);
+    }
+}

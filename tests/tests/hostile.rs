@@ -1,0 +1,154 @@
+//! A hostile client against the real binary: input that once crashed or hung the process is
+//! answered at once with a clear error, in HTTP and in stdio, and the server goes on serving
+//! everyone else.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tests::Server;
+use tests::http::{health, modern_request};
+use tests::stdio::StdioServer;
+
+/// A modern `tools/call` and its JSON-RPC answer, with how long it took.
+async fn call(server: &Server, id: i64, tool: &str, arguments: Value) -> (Value, Duration) {
+    let started = Instant::now();
+    let answer = modern_request(
+        server.addr,
+        id,
+        "tools/call",
+        json!({ "name": tool, "arguments": arguments }),
+        Some(tool),
+    )
+    .await
+    .message()
+    .await;
+    (answer, started.elapsed())
+}
+
+fn tool_text(answer: &Value) -> String {
+    answer["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a tool result: {answer}"))
+        .to_string()
+}
+
+#[tokio::test]
+async fn hostile_search_queries_get_tool_errors_and_the_server_keeps_serving() {
+    let server = Server::start(&[]);
+    // About 1,200 unclosed brackets once overflowed the query parser's stack: SIGABRT.
+    let (answer, _) = call(
+        &server,
+        1,
+        "search_docs",
+        json!({ "query": "(".repeat(1200) }),
+    )
+    .await;
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    assert!(tool_text(&answer).contains("at most 500"), "{answer}");
+
+    let (answer, _) = call(
+        &server,
+        2,
+        "search_docs",
+        json!({ "query": format!("{}drain", "(".repeat(20)) }),
+    )
+    .await;
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    assert!(tool_text(&answer).contains("nests"), "{answer}");
+
+    let (answer, _) = call(&server, 3, "search_docs", json!({ "query": "&:*}" })).await;
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+
+    let (answer, _) = call(&server, 4, "search_docs", json!({ "query": "drain" })).await;
+    assert_eq!(answer["result"]["isError"], false, "{answer}");
+    assert!(health(server.addr).await["ok"] == true);
+}
+
+#[tokio::test]
+async fn read_doc_cuts_multi_byte_text_on_characters() {
+    let folder = std::env::temp_dir().join(format!("hostile-docs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).unwrap();
+    // A line break in the window's last fifth, behind three-byte characters: the old cut fell
+    // inside a character, the handler panicked and the client waited REQUEST_TIMEOUT.
+    let page = format!("# 日本語\n\n{}\n{}\n", "日".repeat(90), "本".repeat(300));
+    std::fs::write(folder.join("ja.md"), &page).unwrap();
+    let server = Server::start(&[("DOCS_DIR", folder.to_str().unwrap())]);
+    let mut offset = 0;
+    let mut text = String::new();
+    for id in 0..20 {
+        let (answer, took) = call(
+            &server,
+            id,
+            "read_doc",
+            json!({ "path": "ja.md", "offset": offset, "max_chars": 100 }),
+        )
+        .await;
+        assert!(took < Duration::from_secs(5), "answered at once");
+        let result = &answer["result"]["structuredContent"];
+        text.push_str(
+            result["text"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{answer}")),
+        );
+        match result["nextOffset"].as_u64() {
+            Some(next) => offset = next,
+            None => break,
+        }
+    }
+    assert_eq!(text, page);
+    std::fs::remove_dir_all(&folder).unwrap();
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_answered_at_once_with_an_internal_error() {
+    let server = Server::start_fixtures(&[]);
+    let (answer, took) = call(&server, 1, "fixture_panic", json!({})).await;
+    assert_eq!(answer["error"]["code"], -32603, "{answer}");
+    assert!(
+        took < Duration::from_secs(5),
+        "not a REQUEST_TIMEOUT: {took:?}"
+    );
+    server.wait_for_log("a request handler panicked", Duration::from_secs(5));
+    let panic_line = server.wait_for_log("fixture_panic was called", Duration::from_secs(5));
+    let logged: Value = serde_json::from_str(&panic_line).expect("the panic is a JSON log line");
+    assert_eq!(logged["level"], "ERROR");
+    let (answer, _) = call(&server, 2, "test_simple_text", json!({})).await;
+    assert!(answer["result"].is_object(), "{answer}");
+}
+
+#[test]
+fn stdio_answers_hostile_input_and_panics_too() {
+    let mut docs = StdioServer::start("mcp-server", &[]);
+    let answer = docs.request(
+        1,
+        "tools/call",
+        json!({ "name": "search_docs", "arguments": { "query": "(".repeat(1200) } }),
+        Duration::from_secs(10),
+    );
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    let answer = docs.request(
+        2,
+        "tools/call",
+        json!({ "name": "search_docs", "arguments": { "query": "health check" } }),
+        Duration::from_secs(10),
+    );
+    assert_eq!(answer["result"]["isError"], false, "{answer}");
+    assert!(docs.is_running());
+
+    let mut fixtures = StdioServer::start("examples/conformance-server", &[]);
+    let answer = fixtures.request(
+        1,
+        "tools/call",
+        json!({ "name": "fixture_panic", "arguments": {} }),
+        Duration::from_secs(10),
+    );
+    assert_eq!(answer["error"]["code"], -32603, "{answer}");
+    let answer = fixtures.request(
+        2,
+        "tools/call",
+        json!({ "name": "test_simple_text", "arguments": {} }),
+        Duration::from_secs(10),
+    );
+    assert!(answer["result"].is_object(), "{answer}");
+}
