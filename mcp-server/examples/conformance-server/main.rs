@@ -30,6 +30,7 @@ use std::sync::{Arc, Mutex};
 
 use mcp_server::config::Config;
 use mcp_server::sessions::changes::ChangeFeed;
+use mcp_server::sessions::scope::SessionScope;
 use rmcp::model::*;
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -66,6 +67,8 @@ struct Fixtures {
     changes: ChangeFeed,
     /// Seals MRTR `requestState` so a tampered one is detected.
     state_codec: Arc<rmcp::model::RequestStateCodec>,
+    /// Ends this session's tasks when rmcp drops its handler.
+    scope: SessionScope,
 }
 
 impl Fixtures {
@@ -79,6 +82,7 @@ impl Fixtures {
             subscriptions: Arc::default(),
             changes: ChangeFeed::default(),
             state_codec: Arc::new(rmcp::model::RequestStateCodec::new(key.to_vec())),
+            scope: SessionScope::new(),
         }
     }
 }
@@ -131,7 +135,8 @@ impl ServerHandler for Fixtures {
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        self.changes.follow_legacy_session(context.peer);
+        self.changes
+            .follow_legacy_session(context.peer, &self.scope);
     }
 
     async fn list_resources(

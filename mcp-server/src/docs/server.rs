@@ -18,6 +18,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler, tool_handler};
 use super::corpus::Corpus;
 use super::library::Library;
 use crate::sessions::changes::ChangeFeed;
+use crate::sessions::scope::SessionScope;
 
 /// URI scheme of pages.
 pub(super) const SCHEME: &str = "docs://";
@@ -29,6 +30,8 @@ pub struct DocsServer {
     pub(super) library: Arc<Library>,
     /// The tools, routed by name.
     tool_router: ToolRouter<Self>,
+    /// Ends this instance's tasks when rmcp drops it (one instance per legacy session).
+    scope: SessionScope,
 }
 
 impl DocsServer {
@@ -37,6 +40,7 @@ impl DocsServer {
         DocsServer {
             library,
             tool_router: Self::tool_router(),
+            scope: SessionScope::new(),
         }
     }
 
@@ -129,6 +133,8 @@ impl ServerHandler for DocsServer {
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        self.library.changes.follow_legacy_session(context.peer);
+        self.library
+            .changes
+            .follow_legacy_session(context.peer, &self.scope);
     }
 }

@@ -11,6 +11,8 @@ use rmcp::service::{Peer, SubscriptionContext, SubscriptionSendError};
 use rmcp::{ErrorData, RoleServer};
 use tokio::sync::broadcast;
 
+use super::scope::SessionScope;
+
 /// Something a client may want to hear about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -86,13 +88,25 @@ impl ChangeFeed {
         }
     }
 
-    /// Forwards list changes to one legacy session until it goes away. Resource updates are
-    /// left to the handler, which knows the session's `resources/subscribe` list.
-    pub fn follow_legacy_session(&self, peer: Peer<RoleServer>) {
+    /// Receivers listening now: listen streams and legacy sessions being followed.
+    pub fn listeners(&self) -> usize {
+        self.sender.receiver_count()
+    }
+
+    /// Forwards list changes to one legacy session until it goes away (its `scope` ends, or a
+    /// notification cannot be delivered). Resource updates are left to the handler, which knows
+    /// the session's `resources/subscribe` list.
+    pub fn follow_legacy_session(&self, peer: Peer<RoleServer>, scope: &SessionScope) {
         let mut changes = self.sender.subscribe();
+        let ended = scope.ended();
         tokio::spawn(async move {
+            let mut ended = std::pin::pin!(ended);
             loop {
-                let change = match changes.recv().await {
+                let change = tokio::select! {
+                    () = &mut ended => return,
+                    change = changes.recv() => change,
+                };
+                let change = match change {
                     Ok(change) => change,
                     Err(broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(broadcast::error::RecvError::Closed) => return,

@@ -1,4 +1,6 @@
 //! What outlives one request: the change feed that tells modern listen streams and legacy
-//! sessions what changed ([`changes`]).
+//! sessions what changed ([`changes`]), and the owner of a legacy session's own tasks
+//! ([`scope`]).
 
 pub mod changes;
+pub mod scope;
