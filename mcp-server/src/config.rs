@@ -122,10 +122,17 @@ pub struct Config {
           value_parser = Setting(values::millis), help_heading = "Timeouts")]
     pub http_idle_timeout: Duration,
 
-    /// Milliseconds a client has, once it starts a request, to send all its headers
+    /// Milliseconds a client has to send all of a request's headers, from its first byte, or
+    /// from the connection's start for its first request
     #[arg(long, env = "HEADER_READ_TIMEOUT", value_name = "HEADER_READ_TIMEOUT",
           default_value = "30000", value_parser = Setting(values::millis), help_heading = "Timeouts")]
     pub header_read_timeout: Duration,
+
+    /// Milliseconds a client has, once its headers are in, to send the whole request body; a
+    /// body that stalls gets 408 and the connection is closed
+    #[arg(long, env = "BODY_READ_TIMEOUT", value_name = "BODY_READ_TIMEOUT",
+          default_value = "30000", value_parser = Setting(values::millis), help_heading = "Timeouts")]
+    pub body_read_timeout: Duration,
 
     /// Milliseconds in-flight requests get to finish after SIGTERM/SIGINT before the process
     /// exits; keep it below the task's stop timeout

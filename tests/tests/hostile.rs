@@ -152,3 +152,56 @@ fn stdio_answers_hostile_input_and_panics_too() {
     );
     assert!(answer["result"].is_object(), "{answer}");
 }
+
+/// Reads until the server closes the connection (bounded); returns what it sent and when.
+async fn read_until_closed(
+    stream: &mut tokio::net::TcpStream,
+    limit: Duration,
+) -> (String, Duration) {
+    use tokio::io::AsyncReadExt;
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let left = limit
+            .checked_sub(started.elapsed())
+            .expect("closed in time");
+        match tokio::time::timeout(left, stream.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => seen.extend_from_slice(&buffer[..n]),
+            Err(_) => panic!("connection still open after {limit:?}"),
+        }
+    }
+    (
+        String::from_utf8_lossy(&seen).into_owned(),
+        started.elapsed(),
+    )
+}
+
+#[tokio::test]
+async fn a_connection_that_never_sends_a_byte_gets_the_header_timeout() {
+    let server = Server::start(&[("HEADER_READ_TIMEOUT", "500")]);
+    let mut silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let (sent, took) = read_until_closed(&mut silent, Duration::from_secs(5)).await;
+    assert!(sent.is_empty(), "{sent}");
+    assert!(took >= Duration::from_millis(400), "closed after {took:?}");
+    assert_eq!(health(server.addr).await["ok"], true);
+}
+
+#[tokio::test]
+async fn a_stalled_body_gets_408_and_the_connection_is_closed() {
+    let server = Server::start(&[("BODY_READ_TIMEOUT", "500")]);
+    let mut stalled = tests::http::stalled_request(server.addr).await;
+    let (sent, took) = read_until_closed(&mut stalled, Duration::from_secs(5)).await;
+    assert!(sent.starts_with("HTTP/1.1 408"), "{sent}");
+    assert!(
+        sent.to_ascii_lowercase().contains("connection: close"),
+        "{sent}"
+    );
+    assert!(sent.contains("BODY_READ_TIMEOUT"), "{sent}");
+    assert!(
+        took >= Duration::from_millis(400),
+        "answered after {took:?}"
+    );
+    assert_eq!(health(server.addr).await["ok"], true);
+}

@@ -130,8 +130,31 @@ where
     B: Buf,
 {
     let limit = app.config.max_request_body;
-    let bytes = match read_limited(body, limit).await {
+    let deadline = app.config.body_read_timeout;
+    let read = tokio::time::timeout(deadline, read_limited(body, limit));
+    let bytes = match read.await.unwrap_or(Err(ReadError::Stalled)) {
         Ok(bytes) => bytes,
+        Err(ReadError::Stalled) => {
+            tracing::warn!(
+                peer = peer.map(|p| p.to_string()),
+                timeout_ms = deadline.as_millis() as u64,
+                "request body stalled; answered 408"
+            );
+            let mut response = jsonrpc_error(
+                StatusCode::REQUEST_TIMEOUT,
+                None,
+                INVALID_REQUEST,
+                &format!(
+                    "Request body not received within {} ms (BODY_READ_TIMEOUT)",
+                    deadline.as_millis()
+                ),
+            );
+            // What is left of the body would be read as the next request: end the connection.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return response;
+        }
         Err(ReadError::TooLarge) => {
             return jsonrpc_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -315,6 +338,7 @@ where
 
 enum ReadError {
     TooLarge,
+    Stalled,
     Broken(warp::Error),
 }
 

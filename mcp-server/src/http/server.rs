@@ -3,8 +3,10 @@
 //! forever on an open SSE stream.
 //!
 //! Each connection is served by hyper-util's HTTP/1 + HTTP/2 builder and watched by a small
-//! timer with two limits hyper cannot tell apart: `HEADER_READ_TIMEOUT` from the first byte of a
-//! request to its last header, and `HTTP_IDLE_TIMEOUT` between requests. (hyper's own
+//! timer with two limits hyper cannot tell apart: `HEADER_READ_TIMEOUT` from the connection's
+//! start (a connection that never sends a byte) or from the first byte of a later request to its
+//! last header, and `HTTP_IDLE_TIMEOUT` between requests. A POST body has its own deadline,
+//! `BODY_READ_TIMEOUT`, in `mcp_endpoint`. (hyper's own
 //! `header_read_timeout` also runs while a keep-alive connection sits idle, 30 s by default,
 //! which would close connections the ALB still considers open and cause 502s; it is off.)
 
@@ -192,9 +194,11 @@ struct Activity {
 }
 
 impl Activity {
+    /// A new connection: its first request's headers are due within `HEADER_READ_TIMEOUT`, so
+    /// a connection that never sends a byte is not held for `HTTP_IDLE_TIMEOUT`.
     fn new() -> Self {
         Activity {
-            phase: AtomicU8::new(IDLE),
+            phase: AtomicU8::new(READING_HEADERS),
             since_ms: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
             epoch: Instant::now(),
@@ -353,8 +357,18 @@ mod tests {
     };
 
     #[tokio::test(start_paused = true)]
-    async fn an_idle_connection_lasts_the_idle_timeout_not_the_header_timeout() {
+    async fn a_new_connection_that_sends_nothing_gets_the_header_timeout() {
         let activity = Arc::new(Activity::new());
+        let started = Instant::now();
+        assert_eq!(activity.watch(LIMITS).await, "HEADER_READ_TIMEOUT");
+        assert_eq!(started.elapsed(), Duration::from_secs(30));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_connection_between_requests_lasts_the_idle_timeout() {
+        let activity = Arc::new(Activity::new());
+        activity.bytes_read();
+        drop(activity.request_started());
         let started = Instant::now();
         assert_eq!(activity.watch(LIMITS).await, "HTTP_IDLE_TIMEOUT");
         assert_eq!(started.elapsed(), Duration::from_secs(620));
@@ -363,6 +377,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_started_request_must_finish_its_headers_in_time() {
         let activity = Arc::new(Activity::new());
+        activity.bytes_read();
+        drop(activity.request_started());
         tokio::time::advance(Duration::from_secs(100)).await;
         activity.bytes_read();
         let started = Instant::now();
