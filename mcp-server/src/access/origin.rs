@@ -92,25 +92,22 @@ impl OriginPolicy {
         self.patterns.is_empty()
     }
 
-    /// Checks a request's `Origin` header value. `same_origin_host` is the request's `Host` when
-    /// it was checked against an explicit host list: a page served from that very host and port
-    /// is the server's own origin and is allowed (with an allow-everything host policy it could
-    /// be an attacker's rebound name, so then it is not passed).
+    /// Checks a request's `Origin` header value. `own` is the server's own origin as this
+    /// request reached it, given when its `Host` was checked against an explicit host list: a
+    /// page served from that very scheme, host and port is the server's own origin and is
+    /// allowed (with an allow-everything host policy it could be an attacker's rebound name, so
+    /// then it is not passed).
     pub fn check(
         &self,
         origin: &[u8],
-        same_origin_host: Option<&str>,
+        own: Option<OwnOrigin<'_>>,
     ) -> Result<Origin, OriginRefusal> {
         let origin = std::str::from_utf8(origin).map_err(|_| OriginRefusal::Malformed)?;
         let (scheme, host, port) = split_origin(origin).ok_or(OriginRefusal::Malformed)?;
         if validate_host(&host).is_err() {
             return Err(OriginRefusal::Malformed);
         }
-        let same_origin = same_origin_host.and_then(split_authority).is_some_and(
-            |(request_host, request_port)| {
-                request_host == host && request_port.unwrap_or(port) == port
-            },
-        );
+        let same_origin = own.is_some_and(|own| own.is(&scheme, &host, port));
         let allowed = same_origin
             || self
                 .patterns
@@ -121,6 +118,32 @@ impl OriginPolicy {
         } else {
             Err(OriginRefusal::NotAllowed)
         }
+    }
+}
+
+/// The server's own origin as one request reached it: the scheme the client used (`https` when
+/// a TLS-terminating load balancer says so in `X-Forwarded-Proto`, else `http`) and the `Host`.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnOrigin<'a> {
+    /// `http` or `https`.
+    pub scheme: &'a str,
+    /// The `Host` header value: `host[:port]`.
+    pub authority: &'a str,
+}
+
+impl OwnOrigin<'_> {
+    /// Whether `scheme://host:port` is this origin; a `Host` without a port means the scheme's
+    /// default port.
+    fn is(&self, scheme: &str, host: &str, port: u16) -> bool {
+        let own_scheme = self.scheme.to_ascii_lowercase();
+        let default_port = match own_scheme.as_str() {
+            "http" => 80,
+            "https" => 443,
+            _ => return false,
+        };
+        split_authority(self.authority).is_some_and(|(own_host, own_port)| {
+            own_scheme == scheme && own_host == host && own_port.unwrap_or(default_port) == port
+        })
     }
 }
 

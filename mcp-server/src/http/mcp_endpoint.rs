@@ -17,7 +17,7 @@ use serde_json::Value;
 use warp::reply::Response;
 
 use crate::access::cors;
-use crate::access::origin::OriginRefusal;
+use crate::access::origin::{OriginRefusal, OwnOrigin};
 use crate::app::App;
 use crate::http::replies::{
     INVALID_REQUEST, PARSE_ERROR, SERVER_ERROR, jsonrpc_error, unavailable,
@@ -68,7 +68,10 @@ where
         None => None,
         Some(value) => match app.config.origins.check(
             value.as_bytes(),
-            (!app.config.hosts.allows_any()).then_some(host),
+            (!app.config.hosts.allows_any()).then(|| OwnOrigin {
+                scheme: request_scheme(&headers),
+                authority: host,
+            }),
         ) {
             Ok(_) => Some(value.clone()),
             Err(refusal) => {
@@ -117,6 +120,20 @@ where
     };
     cors::decorate(&mut response, origin.as_ref());
     response
+}
+
+/// The scheme the client used: the load balancer that terminated TLS says so in
+/// `X-Forwarded-Proto` (its first entry); otherwise this plain-HTTP server's own.
+fn request_scheme(headers: &HeaderMap) -> &'static str {
+    let forwarded = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(str::trim);
+    match forwarded {
+        Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
+        _ => "http",
+    }
 }
 
 async fn post<S, B>(
