@@ -146,8 +146,9 @@ pub struct Config {
           value_parser = Setting(values::millis), help_heading = "Draining")]
     pub drain_idle_timeout: Duration,
 
-    /// `auto` arms that guess once a load-balancer health check (User-Agent ELB-HealthChecker/)
-    /// is seen; `on` arms it from the start; `off` never guesses
+    /// `auto` arms that guess only on ECS (task metadata present), once a load-balancer health
+    /// check (User-Agent ELB-HealthChecker/, no X-Forwarded-For) is seen; `on` arms it from the
+    /// start; `off` never guesses
     #[arg(long, env = "DRAIN_IDLE_GUESS", value_name = "DRAIN_IDLE_GUESS", default_value = "auto",
           value_parser = Setting(values::idle_guess()), help_heading = "Draining")]
     pub drain_idle_guess: IdleGuess,

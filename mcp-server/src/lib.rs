@@ -58,7 +58,11 @@ where
                 mcp = %format!("http://{local}/mcp"),
                 "listening"
             );
-            let drain = drain::Drain::new(config.drain_idle_timeout, config.drain_idle_guess);
+            let drain = drain::Drain::new(
+                config.drain_idle_timeout,
+                config.drain_idle_guess,
+                config.ecs_metadata_uri.is_some(),
+            );
             tokio::spawn(drain.clone().run_idle_guess());
             if let Some(uri) = config.ecs_metadata_uri.clone() {
                 tokio::spawn(ecs_metadata::watch(

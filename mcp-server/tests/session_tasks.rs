@@ -18,7 +18,7 @@ fn app(idle_ms: &str) -> (Arc<App>, DocsServer) {
     })
     .unwrap();
     let docs = DocsServer::new(Library::load(None).unwrap());
-    let drain = Drain::new(Duration::from_secs(60), IdleGuess::Off);
+    let drain = Drain::new(Duration::from_secs(60), IdleGuess::Off, false);
     (App::new(Arc::new(config), drain, docs.clone()), docs)
 }
 

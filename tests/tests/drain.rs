@@ -52,9 +52,22 @@ async fn tool_call_ok(server: &Server, id: i64) {
     );
 }
 
-#[tokio::test]
+/// A task metadata stand-in that reports the task RUNNING: the server is on ECS.
+async fn running_task_metadata() -> String {
+    metadata_stand_in(
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicUsize::new(0)),
+    )
+    .await
+}
+
+// Multi-threaded: the metadata stand-in must run while the test blocks on log lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silence_behind_a_load_balancer_drains_and_the_next_health_check_undoes_it() {
+    let uri = running_task_metadata().await;
     let server = Server::start(&[
+        ("ECS_CONTAINER_METADATA_URI_V4", &uri),
         ("DRAIN_IDLE_TIMEOUT", "600"),
         ("SSE_RETRY_INTERVAL", "2500"),
         ("SSE_KEEPALIVE_INTERVAL", "100"),
@@ -126,12 +139,43 @@ async fn silence_behind_a_load_balancer_drains_and_the_next_health_check_undoes_
     server.wait_for_log("back in service", Duration::from_secs(1));
 }
 
-#[tokio::test]
-async fn without_a_load_balancer_silence_never_drains() {
-    let server = Server::start(&[
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_load_balancer_silence_never_drains_whatever_a_client_claims() {
+    // Off ECS a health-check User-Agent arms nothing; on ECS neither does one that came
+    // through the load balancer's listener (X-Forwarded-For): both are a client's claim.
+    let uri = running_task_metadata().await;
+    let off_ecs = Server::start(&[
         ("DRAIN_IDLE_TIMEOUT", "200"),
         ("SSE_KEEPALIVE_INTERVAL", "100"),
     ]);
+    let on_ecs = Server::start(&[
+        ("ECS_CONTAINER_METADATA_URI_V4", &uri),
+        ("DRAIN_IDLE_TIMEOUT", "200"),
+        ("SSE_KEEPALIVE_INTERVAL", "100"),
+    ]);
+    health_check(&off_ecs, ELB).await;
+    let forwarded = request(
+        on_ecs.addr,
+        Method::GET,
+        "/health",
+        &[("user-agent", ELB), ("x-forwarded-for", "203.0.113.9")],
+        None,
+    )
+    .await;
+    assert_eq!(forwarded.status, StatusCode::OK);
+    for server in [&off_ecs, &on_ecs] {
+        stays_serving_through_silence(server).await;
+        assert!(
+            !server
+                .logs()
+                .iter()
+                .any(|l| l.contains("idle drain guess armed")),
+            "armed by a client"
+        );
+    }
+}
+
+async fn stays_serving_through_silence(server: &Server) {
     let session = legacy_session(server.addr).await;
     let mut stream = get_stream(server.addr, &session).await.sse();
     let started = Instant::now();

@@ -84,7 +84,8 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
             hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
                 // Every request counts for the idle drain guess, health checks included.
                 let agent = request.headers().get(http::header::USER_AGENT);
-                drain.request_seen(agent.and_then(|v| v.to_str().ok()));
+                let forwarded = request.headers().contains_key("x-forwarded-for");
+                drain.request_seen(agent.and_then(|v| v.to_str().ok()), forwarded);
                 request.extensions_mut().insert(PeerAddr(peer));
                 fill_host_from_authority(&mut request);
                 let guard = request_activity.request_started();

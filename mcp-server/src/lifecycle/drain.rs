@@ -7,10 +7,13 @@
 //!
 //! 1. **The idle guess** (from the Node.js seed): no request at all for `DRAIN_IDLE_TIMEOUT`.
 //!    A registered target gets an ALB health check every interval, so silence means the ALB has
-//!    let go. The guess is armed only once an ALB health check (`User-Agent: ELB-HealthChecker/…`)
-//!    has been seen, or when `DRAIN_IDLE_GUESS=on`, so a server that is not behind an ALB (a
-//!    laptop, a quiet test) never throws its clients out. A health check arriving after the guess
-//!    ends it: the ALB still considers the task in service.
+//!    let go. With `DRAIN_IDLE_GUESS=auto` the guess is armed only on ECS (task metadata present)
+//!    and once an ALB health check (`User-Agent: ELB-HealthChecker/…`) has been seen that did not
+//!    come through the load balancer's front door (no `X-Forwarded-For`: anyone can send that
+//!    User-Agent to the public listener); with `on` it is armed from the start. So a server that
+//!    is not behind an ALB (a laptop, a quiet test, a host where a client spoofs the header) never
+//!    throws its clients out. A health check arriving after the guess ends it: the ALB still
+//!    considers the task in service.
 //! 2. **SIGTERM or SIGINT**: drain at once, then shut down.
 //! 3. **ECS task metadata**: `DesiredStatus` of `STOPPED` (see `ecs_metadata`).
 //!
@@ -33,7 +36,7 @@ pub const LB_HEALTH_CHECK_AGENT: &str = "ELB-HealthChecker/";
 pub enum IdleGuess {
     /// Never.
     Off,
-    /// Once a load-balancer health check has been seen (the default).
+    /// On ECS, once a load-balancer health check has been seen (the default).
     Auto,
     /// From the start.
     On,
@@ -99,12 +102,18 @@ pub struct Drain {
     /// Whether the idle guess may fire.
     armed: AtomicBool,
     idle_timeout: Duration,
+    /// `Auto` only arms where a health check can be believed: on ECS.
     guess: IdleGuess,
 }
 
 impl Drain {
-    /// A state machine in `Serving` whose idle guess uses `idle_timeout`.
-    pub fn new(idle_timeout: Duration, guess: IdleGuess) -> Arc<Drain> {
+    /// A state machine in `Serving` whose idle guess uses `idle_timeout`; `on_ecs` says whether
+    /// the task metadata endpoint is known (`Auto` never arms elsewhere).
+    pub fn new(idle_timeout: Duration, guess: IdleGuess, on_ecs: bool) -> Arc<Drain> {
+        let guess = match guess {
+            IdleGuess::Auto if !on_ecs => IdleGuess::Off,
+            other => other,
+        };
         Arc::new(Drain {
             state: watch::Sender::new(DrainState::Serving),
             epoch: Instant::now(),
@@ -131,11 +140,12 @@ impl Drain {
     }
 
     /// Records a request (every request counts, health checks included). A load-balancer health
-    /// check arms the idle guess and ends a drain the guess started.
-    pub fn request_seen(&self, user_agent: Option<&str>) {
+    /// check (its User-Agent, and not `forwarded` through the load balancer's listener) arms the
+    /// idle guess and ends a drain the guess started.
+    pub fn request_seen(&self, user_agent: Option<&str>, forwarded: bool) {
         self.last_request_ms
             .store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
-        if !user_agent.is_some_and(|ua| ua.starts_with(LB_HEALTH_CHECK_AGENT)) {
+        if forwarded || !user_agent.is_some_and(|ua| ua.starts_with(LB_HEALTH_CHECK_AGENT)) {
             return;
         }
         if self.guess == IdleGuess::Auto && !self.armed.swap(true, Ordering::Relaxed) {
@@ -233,9 +243,9 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_guess_is_not_armed_without_a_load_balancer() {
-        let drain = Drain::new(IDLE, IdleGuess::Auto);
+        let drain = Drain::new(IDLE, IdleGuess::Auto, true);
         tokio::spawn(drain.clone().run_idle_guess());
-        drain.request_seen(Some("curl/8"));
+        drain.request_seen(Some("curl/8"), false);
         tokio::time::sleep(Duration::from_secs(3600)).await;
         settle().await;
         assert_eq!(drain.state(), DrainState::Serving);
@@ -243,13 +253,13 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn silence_after_a_health_check_is_taken_for_a_drain() {
-        let drain = Drain::new(IDLE, IdleGuess::Auto);
+        let drain = Drain::new(IDLE, IdleGuess::Auto, true);
         tokio::spawn(drain.clone().run_idle_guess());
-        drain.request_seen(ELB);
+        drain.request_seen(ELB, false);
         // Health checks every 15 s keep it serving.
         for _ in 0..8 {
             tokio::time::sleep(Duration::from_secs(15)).await;
-            drain.request_seen(ELB);
+            drain.request_seen(ELB, false);
         }
         settle().await;
         assert_eq!(drain.state(), DrainState::Serving);
@@ -264,7 +274,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn client_requests_do_not_end_a_guessed_drain_but_a_health_check_does() {
-        let drain = Drain::new(IDLE, IdleGuess::On);
+        let drain = Drain::new(IDLE, IdleGuess::On, false);
         let mut changes = drain.subscribe();
         tokio::spawn(drain.clone().run_idle_guess());
         tokio::time::sleep(Duration::from_secs(61)).await;
@@ -272,25 +282,25 @@ mod tests {
         assert!(drain.is_draining());
         assert!(changes.has_changed().unwrap());
         changes.mark_unchanged();
-        drain.request_seen(Some("python-httpx/0.28"));
+        drain.request_seen(Some("python-httpx/0.28"), false);
         assert!(
             drain.is_draining(),
             "the ALB still sends requests to a draining target for a while"
         );
-        drain.request_seen(ELB);
+        drain.request_seen(ELB, false);
         assert_eq!(drain.state(), DrainState::Serving);
         assert!(changes.has_changed().unwrap());
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_signal_drains_at_once_and_for_good() {
-        let drain = Drain::new(IDLE, IdleGuess::Auto);
+        let drain = Drain::new(IDLE, IdleGuess::Auto, true);
         assert!(drain.begin(DrainReason::Signal("SIGTERM")));
         assert_eq!(
             drain.state(),
             DrainState::Draining(DrainReason::Signal("SIGTERM"))
         );
-        drain.request_seen(ELB);
+        drain.request_seen(ELB, false);
         assert!(drain.is_draining(), "a health check cannot undo a signal");
         assert!(
             !drain.begin(DrainReason::IdleGuess),
@@ -301,10 +311,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn ecs_stopping_replaces_a_guess() {
-        let drain = Drain::new(IDLE, IdleGuess::On);
+        let drain = Drain::new(IDLE, IdleGuess::On, false);
         assert!(drain.begin(DrainReason::IdleGuess));
         assert!(drain.begin(DrainReason::EcsStopping));
-        drain.request_seen(ELB);
+        drain.request_seen(ELB, false);
         assert_eq!(
             drain.state(),
             DrainState::Draining(DrainReason::EcsStopping)
@@ -313,11 +323,33 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn off_never_guesses() {
-        let drain = Drain::new(IDLE, IdleGuess::Off);
+        let drain = Drain::new(IDLE, IdleGuess::Off, true);
         tokio::spawn(drain.clone().run_idle_guess());
-        drain.request_seen(ELB);
+        drain.request_seen(ELB, false);
         tokio::time::sleep(Duration::from_secs(3600)).await;
         settle().await;
         assert_eq!(drain.state(), DrainState::Serving);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_health_check_off_ecs_or_through_the_front_door_never_arms_the_guess() {
+        for (on_ecs, forwarded) in [(false, false), (true, true)] {
+            let drain = Drain::new(IDLE, IdleGuess::Auto, on_ecs);
+            tokio::spawn(drain.clone().run_idle_guess());
+            drain.request_seen(ELB, forwarded);
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            settle().await;
+            assert_eq!(drain.state(), DrainState::Serving, "{on_ecs} {forwarded}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_forwarded_health_check_does_not_end_a_guessed_drain() {
+        let drain = Drain::new(IDLE, IdleGuess::On, false);
+        assert!(drain.begin(DrainReason::IdleGuess));
+        drain.request_seen(ELB, true);
+        assert!(drain.is_draining());
+        drain.request_seen(ELB, false);
+        assert!(!drain.is_draining());
     }
 }
