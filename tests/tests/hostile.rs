@@ -205,3 +205,54 @@ async fn a_stalled_body_gets_408_and_the_connection_is_closed() {
     );
     assert_eq!(health(server.addr).await["ok"], true);
 }
+
+#[tokio::test]
+async fn docs_dir_traps_are_skipped_at_start_up_and_on_reload() {
+    let folder = std::env::temp_dir().join(format!("hostile-traps-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(
+        folder.join("good.md"),
+        "# Good\n\nThe page about pelicans.\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("/proc/self/environ", folder.join("env.md")).unwrap();
+    let fifo = |name: &str| {
+        let path = std::ffi::CString::new(folder.join(name).to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0);
+    };
+    fifo("x.md");
+    let server = Server::start(&[
+        ("DOCS_DIR", folder.to_str().unwrap()),
+        ("DOCS_RELOAD_INTERVAL", "200"),
+        ("SECRET_FOR_THE_TEST", "hunter2"),
+    ]);
+    let paths = |answer: &Value| -> Vec<String> {
+        answer["result"]["structuredContent"]["pages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (answer, _) = call(&server, 1, "list_docs", json!({})).await;
+    assert_eq!(paths(&answer), ["good.md"]);
+    let (answer, _) = call(&server, 2, "read_doc", json!({ "path": "env.md" })).await;
+    assert_eq!(answer["result"]["isError"], true);
+    assert!(!answer.to_string().contains("hunter2"));
+    server.wait_for_log("a symbolic link out of DOCS_DIR", Duration::from_secs(5));
+
+    // A FIFO added later does not block reloading: a page added after it still arrives.
+    fifo("later.md");
+    std::fs::write(folder.join("new.md"), "# New\n\nArrived.\n").unwrap();
+    let started = Instant::now();
+    loop {
+        let (answer, _) = call(&server, 3, "list_docs", json!({})).await;
+        if paths(&answer) == ["good.md", "new.md"] {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{answer}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    std::fs::remove_dir_all(&folder).unwrap();
+}

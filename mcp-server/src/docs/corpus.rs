@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
 
+use super::folder::{markdown_files, read_page};
+
 /// One Markdown file.
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -263,21 +265,29 @@ impl Corpus {
         Corpus { pages }
     }
 
-    /// Reads every `.md` and `.mdx` file under `root` (hidden folders and `node_modules` are
-    /// skipped).
+    /// Reads every `.md` and `.mdx` file under `root` that [`markdown_files`] admits (hidden
+    /// folders, `node_modules`, links out of the folder and anything not a regular file are
+    /// skipped, with a warning).
     pub fn load(root: &Path) -> Result<Corpus, CorpusError> {
         if !root.is_dir() {
             return Err(CorpusError::NotAFolder(root.to_path_buf()));
         }
-        let files = markdown_files(root)?;
-        if files.is_empty() {
-            return Err(CorpusError::NoMarkdown(root.to_path_buf()));
+        let listing = markdown_files(root)?;
+        for (path, why) in &listing.skipped {
+            tracing::warn!(path, why, "Markdown file skipped");
         }
-        let mut texts = Vec::with_capacity(files.len());
-        for (relative, full) in files {
-            let text =
-                std::fs::read_to_string(&full).map_err(|e| CorpusError::Io(full.clone(), e))?;
-            texts.push((relative, text));
+        let mut texts = Vec::with_capacity(listing.files.len());
+        for file in listing.files {
+            match read_page(&file)? {
+                Some(text) => texts.push((file.relative, text)),
+                None => tracing::warn!(
+                    path = file.relative,
+                    "Markdown file skipped: it changed into something not servable"
+                ),
+            }
+        }
+        if texts.is_empty() {
+            return Err(CorpusError::NoMarkdown(root.to_path_buf()));
         }
         Ok(Corpus::from_texts(
             texts.iter().map(|(p, t)| (p.as_str(), t.as_str())),
@@ -315,40 +325,6 @@ impl Corpus {
             .map(|(_, p)| p.to_string())
             .collect()
     }
-}
-
-/// `(relative path, full path)` of every Markdown file under `root`, sorted.
-pub fn markdown_files(root: &Path) -> Result<Vec<(String, PathBuf)>, CorpusError> {
-    let mut found = Vec::new();
-    let mut folders = vec![root.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        let entries = std::fs::read_dir(&folder).map_err(|e| CorpusError::Io(folder.clone(), e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| CorpusError::Io(folder.clone(), e))?;
-            let path = entry.path();
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') || name == "node_modules" {
-                continue;
-            }
-            let file_type = entry
-                .file_type()
-                .map_err(|e| CorpusError::Io(path.clone(), e))?;
-            if file_type.is_dir() {
-                folders.push(path);
-            } else if name.ends_with(".md") || name.ends_with(".mdx") {
-                let relative = path
-                    .strip_prefix(root)
-                    .unwrap_or(&path)
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join("/");
-                found.push((relative, path));
-            }
-        }
-    }
-    found.sort();
-    Ok(found)
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::corpus::{Corpus, CorpusError, markdown_files};
+use super::corpus::{Corpus, CorpusError};
+use super::folder::markdown_files;
 use super::search::SearchIndex;
 use crate::sessions::changes::{Change, ChangeFeed};
 
@@ -177,9 +178,10 @@ fn fingerprint(folder: &Path) -> Result<Fingerprint, CorpusError> {
         return Err(CorpusError::NotAFolder(folder.to_path_buf()));
     }
     let mut seen = Vec::new();
-    for (relative, full) in markdown_files(folder)? {
-        let metadata = std::fs::metadata(&full).map_err(|e| CorpusError::Io(full.clone(), e))?;
-        seen.push((relative, metadata.len(), metadata.modified().ok()));
+    for file in markdown_files(folder)?.files {
+        let metadata =
+            std::fs::metadata(&file.full).map_err(|e| CorpusError::Io(file.full.clone(), e))?;
+        seen.push((file.relative, metadata.len(), metadata.modified().ok()));
     }
     Ok(seen)
 }
