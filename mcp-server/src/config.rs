@@ -189,8 +189,8 @@ pub struct Config {
     pub max_request_body: usize,
 
     /// `error`, `warn`, `info`, `debug` or `trace`, or a tracing filter such as
-    /// `info,mcp_server=debug`; at info and below the SDK's own lines (which carry session ids)
-    /// are held to warn
+    /// `info,mcp_server=debug`; at every level the SDK's own lines (which carry session ids) are
+    /// held to warn, with ids redacted
     #[arg(long, env = "LOG_LEVEL", value_name = "LOG_LEVEL", default_value = "info",
           value_parser = Setting(NonEmptyStringValueParser::new()), help_heading = "Logging")]
     pub log_level: String,

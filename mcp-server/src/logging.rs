@@ -1,19 +1,28 @@
 //! Structured logs through `tracing`: JSON lines in production (CloudWatch Logs Insights parses
 //! them), readable text on a terminal; always on stderr, so stdio mode keeps stdout for MCP.
 
-use tracing_subscriber::EnvFilter;
+mod sdk_lines;
+
+use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::{Config, LogFormat};
+pub use sdk_lines::redact;
+use sdk_lines::{SDK_TARGET, SdkLines};
 
-/// The tracing filter for a `LOG_LEVEL` value. A bare `error`, `warn` or `info` keeps rmcp at
-/// `warn`: its own info lines carry legacy session ids, which act as credentials and must not
-/// reach the logs. `debug`, `trace` and explicit filters are taken as given.
+/// The tracing filter for a `LOG_LEVEL` value. The MCP SDK's own lines are always enabled at
+/// `warn` (whatever the value says) so that [`SdkLines`] sees them; it is the only way they reach
+/// the logs: they carry legacy session ids, which act as credentials, and at debug whole
+/// messages with tool arguments.
 pub fn filter_directive(log_level: &str) -> String {
-    match log_level.trim().to_ascii_lowercase().as_str() {
-        level @ ("error" | "warn") => level.to_string(),
-        "info" => "info,rmcp=warn".to_string(),
-        _ => log_level.to_string(),
-    }
+    let level = log_level.trim();
+    let base = match level.to_ascii_lowercase().as_str() {
+        lower @ ("error" | "warn" | "info" | "debug" | "trace") => lower.to_string(),
+        _ => level.to_string(),
+    };
+    format!("{base},{SDK_TARGET}=warn")
 }
 
 /// Installs the global subscriber. An invalid `LOG_LEVEL` is reported and replaced by `info`.
@@ -22,17 +31,23 @@ pub fn init(config: &Config) {
         Ok(filter) => (filter, None),
         Err(error) => (EnvFilter::new(filter_directive("info")), Some(error)),
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match config.log_format() {
-        LogFormat::Json => builder
+    // Everything but the SDK goes to the formatter as it is; the SDK goes through SdkLines.
+    let not_sdk = filter_fn(|metadata| !metadata.target().starts_with(SDK_TARGET));
+    let formatter = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let formatter = match config.log_format() {
+        LogFormat::Json => formatter
             .json()
             .flatten_event(true)
             .with_current_span(false)
-            .init(),
-        LogFormat::Text => builder.with_ansi(false).init(),
-    }
+            .with_filter(not_sdk)
+            .boxed(),
+        LogFormat::Text => formatter.with_ansi(false).with_filter(not_sdk).boxed(),
+    };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(formatter)
+        .with(SdkLines)
+        .init();
     // A panic is logged as an error line like any other (JSON for CloudWatch), not as bare text
     // on stderr; `recover` then answers the request it broke.
     std::panic::set_hook(Box::new(|info| {
@@ -58,11 +73,14 @@ mod tests {
     use super::filter_directive;
 
     #[test]
-    fn bare_levels_keep_rmcp_session_ids_out_of_the_logs() {
+    fn the_sdk_is_held_to_warn_whatever_the_level_says() {
         assert_eq!(filter_directive("info"), "info,rmcp=warn");
         assert_eq!(filter_directive("INFO"), "info,rmcp=warn");
-        assert_eq!(filter_directive("warn"), "warn");
-        assert_eq!(filter_directive("debug"), "debug");
-        assert_eq!(filter_directive("info,rmcp=info"), "info,rmcp=info");
+        assert_eq!(filter_directive("warn"), "warn,rmcp=warn");
+        assert_eq!(filter_directive("debug"), "debug,rmcp=warn");
+        assert_eq!(
+            filter_directive("info,rmcp=debug"),
+            "info,rmcp=debug,rmcp=warn"
+        );
     }
 }

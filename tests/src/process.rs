@@ -207,6 +207,10 @@ impl Drop for Server {
 }
 
 fn listening_address(line: &str) -> Option<std::net::SocketAddr> {
+    // LOG_FORMAT=text: `... INFO mcp_server: listening address=127.0.0.1:PORT mcp=...`
+    if let Some((_, rest)) = line.split_once(": listening address=") {
+        return rest.split_whitespace().next()?.parse().ok();
+    }
     let value: serde_json::Value = serde_json::from_str(line).ok()?;
     if value.get("message")?.as_str()? != "listening" {
         return None;

@@ -256,3 +256,53 @@ async fn docs_dir_traps_are_skipped_at_start_up_and_on_reload() {
     }
     std::fs::remove_dir_all(&folder).unwrap();
 }
+
+#[tokio::test]
+async fn logs_carry_no_session_id_or_tool_argument_even_at_debug() {
+    let server = Server::start(&[("LOG_LEVEL", "debug")]);
+    let session = tests::http::legacy_session(server.addr).await;
+    let secret = "pelican-argument-7f3e9a2b";
+    let answer = tests::http::post(
+        server.addr,
+        &[
+            ("mcp-session-id", &session),
+            ("mcp-protocol-version", tests::http::LEGACY_VERSION),
+        ],
+        &json!({ "jsonrpc": "2.0", "id": 5, "method": "tools/call",
+                 "params": { "name": "search_docs", "arguments": { "query": secret } } }),
+    )
+    .await
+    .message()
+    .await;
+    assert!(answer["result"].is_object(), "{answer}");
+    tests::http::request(
+        server.addr,
+        http::Method::DELETE,
+        "/mcp",
+        &[("mcp-session-id", &session)],
+        None,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let logs = server.logs();
+    assert!(logs.len() > 5, "debug logging is on: {logs:?}");
+    for line in &logs {
+        assert!(!line.contains(&session), "session id logged: {line}");
+        assert!(!line.contains(secret), "tool argument logged: {line}");
+    }
+}
+
+#[tokio::test]
+async fn text_logs_quote_what_came_from_outside() {
+    let server = Server::start(&[("LOG_FORMAT", "text")]);
+    let forged = "x peer=1.2.3.4:5 level=ERROR msg=fake";
+    let refused = tests::http::post(
+        server.addr,
+        &[("origin", forged)],
+        &json!({ "jsonrpc": "2.0", "id": 1, "method": "server/discover" }),
+    )
+    .await;
+    assert_eq!(refused.status, http::StatusCode::FORBIDDEN);
+    let line = server.wait_for_log("Origin refused", Duration::from_secs(5));
+    assert!(line.contains(&format!("origin={forged:?}")), "{line}");
+}

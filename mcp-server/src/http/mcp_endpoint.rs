@@ -80,7 +80,11 @@ where
                     OriginRefusal::Malformed => "is malformed",
                     OriginRefusal::NotAllowed => "is not allowed (ALLOWED_ORIGINS)",
                 };
-                tracing::warn!(origin = %shown, peer = peer.map(|p| p.to_string()), "Origin refused");
+                tracing::warn!(
+                    origin = shown.as_str(),
+                    peer = peer.map(|p| p.to_string()),
+                    "Origin refused"
+                );
                 return jsonrpc_error(
                     StatusCode::FORBIDDEN,
                     None,
