@@ -423,3 +423,137 @@ async fn a_request_without_host_is_checked_by_its_uri_authority() {
     );
     assert_eq!(raw_status(server.addr, &request("evil.example")).await, 403);
 }
+
+/// An error answer's JSON-RPC body.
+async fn jsonrpc_error_of(response: tests::http::Response) -> serde_json::Value {
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/json"),
+        "status {}",
+        response.status
+    );
+    let body = response.json().await;
+    assert_eq!(body["jsonrpc"], "2.0", "{body}");
+    assert!(body["error"]["code"].is_i64(), "{body}");
+    body
+}
+
+#[tokio::test]
+async fn every_refusal_is_a_jsonrpc_error_with_the_right_status() {
+    let server = Server::start(&[]);
+    // DELETE of a session this server does not hold (rmcp alone answers 202).
+    let unknown = request(
+        server.addr,
+        Method::DELETE,
+        "/mcp",
+        &[("mcp-session-id", "no-such-session")],
+        None,
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    jsonrpc_error_of(unknown).await;
+    let session = legacy_session(server.addr).await;
+    let headers = [
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", LEGACY_VERSION),
+    ];
+    let first = request(server.addr, Method::DELETE, "/mcp", &headers, None).await;
+    assert!(first.status.is_success(), "{}", first.status);
+    let again = request(server.addr, Method::DELETE, "/mcp", &headers, None).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+
+    // rmcp's plain-text refusals, as JSON-RPC errors.
+    let no_session = post(
+        server.addr,
+        &[("mcp-protocol-version", LEGACY_VERSION)],
+        &tools_list(2),
+    )
+    .await;
+    assert_eq!(no_session.status, StatusCode::BAD_REQUEST);
+    jsonrpc_error_of(no_session).await;
+    let session = legacy_session(server.addr).await;
+    let version = post(
+        server.addr,
+        &[
+            ("mcp-session-id", &session),
+            ("mcp-protocol-version", "1999-01-01"),
+        ],
+        &tools_list(3),
+    )
+    .await;
+    assert_eq!(version.status, StatusCode::BAD_REQUEST);
+    let body = jsonrpc_error_of(version).await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1999-01-01"),
+        "{body}"
+    );
+    let wrong_accept = request(
+        server.addr,
+        Method::POST,
+        "/mcp",
+        &[
+            ("content-type", "application/json"),
+            ("accept", "text/html"),
+        ],
+        Some(&tools_list(4).to_string()),
+    )
+    .await;
+    assert_eq!(wrong_accept.status, StatusCode::NOT_ACCEPTABLE);
+    jsonrpc_error_of(wrong_accept).await;
+    let wrong_type = request(
+        server.addr,
+        Method::POST,
+        "/mcp",
+        &[
+            ("content-type", "text/plain"),
+            ("accept", tests::http::ACCEPT_BOTH),
+        ],
+        Some(&tools_list(5).to_string()),
+    )
+    .await;
+    assert_eq!(wrong_type.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    jsonrpc_error_of(wrong_type).await;
+}
+
+#[tokio::test]
+async fn arguments_that_are_not_an_object_get_invalid_params() {
+    let server = Server::start(&[]);
+    let modern = tests::http::modern_request(
+        server.addr,
+        9,
+        "tools/call",
+        serde_json::json!({ "name": "search_docs", "arguments": ["drain"] }),
+        Some("search_docs"),
+    )
+    .await
+    .message()
+    .await;
+    assert_eq!(modern["id"], 9);
+    assert_eq!(modern["error"]["code"], -32602, "{modern}");
+    let session = legacy_session(server.addr).await;
+    let legacy = post(
+        server.addr,
+        &[
+            ("mcp-session-id", &session),
+            ("mcp-protocol-version", LEGACY_VERSION),
+        ],
+        &serde_json::json!({ "jsonrpc": "2.0", "id": 10, "method": "tools/call",
+            "params": { "name": "search_docs", "arguments": "drain" } }),
+    )
+    .await
+    .message()
+    .await;
+    assert_eq!(legacy["error"]["code"], -32602, "{legacy}");
+}
+
+#[tokio::test]
+async fn head_works_wherever_a_plain_get_does() {
+    let server = Server::start(&[]);
+    let head = request(server.addr, Method::HEAD, "/health", &[], None).await;
+    assert_eq!(head.status, StatusCode::OK);
+    assert_eq!(head.header("content-type"), Some("application/json"));
+    assert_eq!(head.text().await, "", "HEAD has no body");
+}

@@ -28,8 +28,33 @@ fn default_max_chars() -> u64 {
     DEFAULT_CHUNK as u64
 }
 
+/// Drops the `format` schemars gives Rust number types (`uint32`, `uint8`, `float`, ...): JSON
+/// Schema 2020-12 defines none of them, and clients' validators (Ajv in the TypeScript SDK and
+/// mcp-remote) warn about every unknown format on every connection. `minimum: 0` stays.
+fn plain_numbers(schema: &mut schemars::Schema) {
+    fn strip(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                let numeric = map.get("format").and_then(|f| f.as_str()).is_some_and(|f| {
+                    f.starts_with("uint") || f.starts_with("int") || f == "float" || f == "double"
+                });
+                if numeric {
+                    map.remove("format");
+                }
+                map.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    if let Some(map) = schema.as_object_mut() {
+        map.values_mut().for_each(strip);
+    }
+}
+
 /// Arguments of `search_docs`.
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = plain_numbers)]
 pub struct SearchArgs {
     /// What to look for: a few keywords ("alb idle timeout"), or an exact phrase in double quotes
     /// ("\"deregistration delay\""). Words match other forms of themselves (drain, draining,
@@ -44,6 +69,7 @@ pub struct SearchArgs {
 /// One ranked section.
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = plain_numbers)]
 pub struct SearchHit {
     /// Page path, for `read_doc`.
     pub path: String,
@@ -72,6 +98,7 @@ pub struct SearchOutput {
 
 /// Arguments of `read_doc`.
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = plain_numbers)]
 pub struct ReadArgs {
     /// Page path as given by `search_docs` or `list_docs`, e.g. "operations.md".
     pub path: String,
@@ -91,6 +118,7 @@ pub struct ReadArgs {
 /// Result of `read_doc`.
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = plain_numbers)]
 pub struct ReadOutput {
     /// Page path.
     pub path: String,
@@ -139,6 +167,7 @@ pub struct PageEntry {
 
 /// A heading in the table of contents.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = plain_numbers)]
 pub struct SectionEntry {
     /// Anchor, for `read_doc`'s `section`.
     pub anchor: String,
@@ -366,5 +395,29 @@ fn page_entry(page: &Page) -> PageEntry {
                 level: s.level,
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DocsServer;
+
+    #[test]
+    fn schemas_are_plain_json_schema_without_rust_number_formats() {
+        let tools = DocsServer::tool_router().list_all();
+        assert_eq!(tools.len(), 3);
+        for tool in tools {
+            let text = format!(
+                "{} {}",
+                serde_json::Value::Object((*tool.input_schema).clone()),
+                serde_json::Value::Object((*tool.output_schema.clone().unwrap()).clone())
+            );
+            assert!(!text.contains("\"format\""), "{}: {text}", tool.name);
+            assert!(
+                text.contains("\"minimum\""),
+                "{}: unsigned bounds kept",
+                tool.name
+            );
+        }
     }
 }

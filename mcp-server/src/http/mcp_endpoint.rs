@@ -8,19 +8,21 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::{Buf, Bytes, BytesMut};
-use futures::{Stream, StreamExt};
+use bytes::{Buf, Bytes};
+use futures::Stream;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use http_body_util::Full;
-use serde::Deserialize;
 use serde_json::Value;
 use warp::reply::Response;
 
 use crate::access::cors;
 use crate::access::origin::{OriginRefusal, OwnOrigin};
 use crate::app::App;
+use crate::http::body::{ReadError, read_limited};
+use crate::http::peek::Peek;
 use crate::http::replies::{
-    INVALID_REQUEST, PARSE_ERROR, SERVER_ERROR, jsonrpc_error, unavailable,
+    INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, SERVER_ERROR, as_jsonrpc_error, jsonrpc_error,
+    unavailable,
 };
 use crate::lifecycle::streams::{REQUEST_TIMEOUT_CODE, StreamKind};
 
@@ -28,15 +30,6 @@ use crate::lifecycle::streams::{REQUEST_TIMEOUT_CODE, StreamKind};
 /// works under `warp::serve`).
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub SocketAddr);
-
-/// The two fields of a JSON-RPC message this layer needs; rmcp parses the rest.
-#[derive(Deserialize)]
-struct Peek {
-    #[serde(default)]
-    id: Option<Value>,
-    #[serde(default)]
-    method: Option<String>,
-}
 
 /// Handles one request to `/mcp`.
 pub async fn handle<S, B>(
@@ -107,7 +100,10 @@ where
             Some(refusal) => refusal,
             None => forward(&app, method, headers, peer, Bytes::new(), None).await,
         },
-        Method::DELETE => forward(&app, method, headers, peer, Bytes::new(), None).await,
+        Method::DELETE => match unknown_session(&app, &headers).await {
+            Some(refusal) => refusal,
+            None => forward(&app, method, headers, peer, Bytes::new(), None).await,
+        },
         _ => {
             let mut response = jsonrpc_error(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -197,7 +193,18 @@ where
     // A body that is not a JSON object is left for rmcp to refuse with its parse error.
     let peek = serde_json::from_slice::<Peek>(&bytes).ok();
     let id = peek.as_ref().and_then(|p| p.id.clone());
+    let bad_arguments = peek
+        .as_ref()
+        .is_some_and(|p| p.params.arguments_not_an_object);
     let rpc_method = peek.and_then(|p| p.method);
+    if bad_arguments && id.is_some() {
+        return jsonrpc_error(
+            StatusCode::OK,
+            id.as_ref(),
+            INVALID_PARAMS,
+            "Invalid params: `arguments` must be an object of named arguments",
+        );
+    }
     if rpc_method.as_deref() == Some("initialize")
         && app.legacy_sessions().await >= app.config.max_legacy_sessions
     {
@@ -344,10 +351,32 @@ async fn forward(
             .await
             .map(|c| c.to_bytes())
             .unwrap_or_else(|never| match never {});
+        let id = match &kind {
+            Some(StreamKind::Request(id)) => Some(id),
+            _ => None,
+        };
+        if let Some(wrapped) = as_jsonrpc_error(&parts, &bytes, id) {
+            return wrapped;
+        }
         Response::new(bytes.into())
     };
     let (_, body) = body.into_parts();
     http::Response::from_parts(parts, body)
+}
+
+/// A 404 for `DELETE` of a session this server does not hold (rmcp answers 202 whatever the id);
+/// `None` when the session exists or no id was sent (rmcp then answers 400).
+async fn unknown_session(app: &App, headers: &HeaderMap) -> Option<Response> {
+    let id = headers.get("mcp-session-id")?.to_str().unwrap_or("");
+    if app.sessions.sessions.read().await.contains_key(id) {
+        return None;
+    }
+    Some(jsonrpc_error(
+        StatusCode::NOT_FOUND,
+        None,
+        INVALID_REQUEST,
+        "Session not found: it ended or never existed; start a new one with initialize",
+    ))
 }
 
 fn warp_body<S>(stream: S) -> Response
@@ -355,32 +384,4 @@ where
     S: Stream<Item = Result<Bytes, std::convert::Infallible>> + Send + Sync + 'static,
 {
     warp::reply::Reply::into_response(warp::reply::stream(stream))
-}
-
-enum ReadError {
-    TooLarge,
-    Stalled,
-    Broken(warp::Error),
-}
-
-async fn read_limited<S, B>(body: S, limit: usize) -> Result<Bytes, ReadError>
-where
-    S: Stream<Item = Result<B, warp::Error>>,
-    B: Buf,
-{
-    let mut body = std::pin::pin!(body);
-    let mut collected = BytesMut::new();
-    while let Some(chunk) = body.next().await {
-        let mut chunk = chunk.map_err(ReadError::Broken)?;
-        if collected.len() + chunk.remaining() > limit {
-            return Err(ReadError::TooLarge);
-        }
-        while chunk.has_remaining() {
-            let piece = chunk.chunk();
-            collected.extend_from_slice(piece);
-            let n = piece.len();
-            chunk.advance(n);
-        }
-    }
-    Ok(collected.freeze())
 }

@@ -1,8 +1,10 @@
 //! The HTTP edge: the accept loop and its connection timeouts ([`server`]), the routes
-//! ([`routes`]), the `/mcp` hand-off to rmcp ([`mcp_endpoint`]) and the error bodies the server
-//! writes itself ([`replies`]).
+//! ([`routes`]), the `/mcp` hand-off to rmcp ([`mcp_endpoint`]) with what it reads of a body
+//! first ([`body`], [`peek`]), and the error bodies the server writes itself ([`replies`]).
 
+pub mod body;
 pub mod mcp_endpoint;
+pub mod peek;
 pub mod replies;
 pub mod routes;
 pub mod server;

@@ -13,6 +13,10 @@ pub const SERVER_ERROR: i64 = -32000;
 pub const PARSE_ERROR: i64 = -32700;
 /// JSON-RPC "invalid request".
 pub const INVALID_REQUEST: i64 = -32600;
+/// JSON-RPC "invalid params".
+pub const INVALID_PARAMS: i64 = -32602;
+/// JSON-RPC "internal error".
+pub const INTERNAL_ERROR: i64 = -32603;
 
 /// A JSON-RPC error response; `id` is `None` when the request's id is unknown (then the body has
 /// no `id`, as MCP allows for errors not tied to a request).
@@ -46,4 +50,43 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response {
         HeaderValue::from_static("application/json"),
     );
     response
+}
+
+/// rmcp answers some refusals (406, 415, an unsupported `MCP-Protocol-Version`, an unknown
+/// session) with plain text; JSON-RPC clients expect a JSON-RPC error body, with the same status
+/// and headers and rmcp's text as the message.
+pub fn as_jsonrpc_error(
+    parts: &http::response::Parts,
+    body: &bytes::Bytes,
+    id: Option<&Value>,
+) -> Option<Response> {
+    let is_json = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json || !(parts.status.is_client_error() || parts.status.is_server_error()) {
+        return None;
+    }
+    let code = if parts.status.is_server_error() {
+        INTERNAL_ERROR
+    } else {
+        INVALID_REQUEST
+    };
+    let text = String::from_utf8_lossy(body);
+    let message = match text.trim() {
+        "" => parts
+            .status
+            .canonical_reason()
+            .unwrap_or("Error")
+            .to_string(),
+        text => text.to_string(),
+    };
+    let mut response = jsonrpc_error(parts.status, id, code, &message);
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            response.headers_mut().append(name, value.clone());
+        }
+    }
+    Some(response)
 }

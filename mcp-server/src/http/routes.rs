@@ -28,11 +28,12 @@ fn with_app(app: Arc<App>) -> impl Filter<Extract = (Arc<App>,), Error = Infalli
     warp::any().map(move || app.clone())
 }
 
-/// GET /health: liveness and load for the load balancer and operators.
+/// GET|HEAD /health: liveness and load for the load balancer and operators (hyper sends no
+/// body for HEAD).
 fn health(app: Arc<App>) -> BoxedFilter<(Response,)> {
     warp::path("health")
         .and(warp::path::end())
-        .and(warp::get())
+        .and(warp::get().or(warp::head()).unify())
         .and(with_app(app))
         .then(|app: Arc<App>| async move {
             let state = app.drain.state();
