@@ -2,6 +2,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -35,7 +36,24 @@ pub struct App {
     pub mcp_shutdown: CancellationToken,
     /// When the process started, for `uptime`.
     pub started: Instant,
+    /// `initialize` requests admitted and not yet answered; with the sessions held, what
+    /// `MAX_LEGACY_SESSIONS` limits (see [`App::admit_session`]).
+    initializing: Arc<AtomicUsize>,
+    /// Taken by each admission, so that check and count are one step among admitters.
+    admitting: tokio::sync::Mutex<()>,
     mcp: Box<McpHandle>,
+}
+
+/// One admitted `initialize`, counted against `MAX_LEGACY_SESSIONS` until dropped (by then its
+/// session, if any, is in the session map).
+pub struct SessionAdmission {
+    initializing: Arc<AtomicUsize>,
+}
+
+impl Drop for SessionAdmission {
+    fn drop(&mut self) {
+        self.initializing.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl App {
@@ -74,6 +92,8 @@ impl App {
             sessions,
             mcp_shutdown,
             started: Instant::now(),
+            initializing: Arc::default(),
+            admitting: tokio::sync::Mutex::new(()),
             mcp,
         })
     }
@@ -84,6 +104,24 @@ impl App {
         request: http::Request<Full<Bytes>>,
     ) -> BoxFuture<'static, http::Response<BoxBody<Bytes, Infallible>>> {
         (self.mcp)(request)
+    }
+
+    /// Admits one `initialize` if the sessions held plus those being set up stay under
+    /// `MAX_LEGACY_SESSIONS`, so a burst released together cannot all pass a check made before
+    /// any of them is counted. Admitters take turns; a finishing admission leaves without the
+    /// lock, but only after rmcp has stored its session, and the pending count is read before
+    /// the session map: whichever way the two race, a finishing session is counted at least once.
+    pub async fn admit_session(&self) -> Option<SessionAdmission> {
+        let _turn = self.admitting.lock().await;
+        let pending = self.initializing.load(Ordering::SeqCst);
+        let held = self.legacy_sessions().await;
+        if held + pending >= self.config.max_legacy_sessions {
+            return None;
+        }
+        self.initializing.fetch_add(1, Ordering::SeqCst);
+        Some(SessionAdmission {
+            initializing: self.initializing.clone(),
+        })
     }
 
     /// Legacy sessions held now.

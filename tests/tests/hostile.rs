@@ -306,3 +306,33 @@ async fn text_logs_quote_what_came_from_outside() {
     let line = server.wait_for_log("Origin refused", Duration::from_secs(5));
     assert!(line.contains(&format!("origin={forged:?}")), "{line}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_listen_requests_cannot_pass_the_stream_cap_together() {
+    let server = Server::start_fixtures(&[("MAX_SSE_CONNECTIONS", "10")]);
+    let burst = (0..200).map(|id| {
+        let addr = server.addr;
+        tokio::spawn(async move { tests::http::listen_stream(addr, id).await })
+    });
+    let answers: Vec<_> = futures_join(burst).await;
+    let open = answers
+        .iter()
+        .filter(|a| a.status == http::StatusCode::OK)
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|a| a.status == http::StatusCode::SERVICE_UNAVAILABLE)
+        .count();
+    assert_eq!((open, refused), (10, 190));
+    assert_eq!(health(server.addr).await["longLivedStreams"], 10);
+    drop(answers);
+}
+
+/// Awaits every task, in order.
+async fn futures_join<T>(tasks: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut done = Vec::new();
+    for task in tasks {
+        done.push(task.await.unwrap());
+    }
+    done
+}

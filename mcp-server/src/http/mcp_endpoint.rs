@@ -24,7 +24,7 @@ use crate::http::replies::{
     INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, SERVER_ERROR, as_jsonrpc_error, jsonrpc_error,
     unavailable,
 };
-use crate::lifecycle::streams::{REQUEST_TIMEOUT_CODE, StreamKind};
+use crate::lifecycle::streams::{REQUEST_TIMEOUT_CODE, StreamKind, StreamSlot};
 
 /// The peer's address, put on every request by the accept loop (warp's own `addr::remote()` only
 /// works under `warp::serve`).
@@ -96,13 +96,13 @@ where
             );
         }
         Method::POST => post(&app, headers, peer, body).await,
-        Method::GET => match refuse_new_stream(&app) {
-            Some(refusal) => refusal,
-            None => forward(&app, method, headers, peer, Bytes::new(), None).await,
+        Method::GET => match reserve_stream(&app) {
+            Err(refusal) => *refusal,
+            Ok(slot) => forward(&app, method, headers, peer, Bytes::new(), None, Some(slot)).await,
         },
         Method::DELETE => match unknown_session(&app, &headers).await {
             Some(refusal) => refusal,
-            None => forward(&app, method, headers, peer, Bytes::new(), None).await,
+            None => forward(&app, method, headers, peer, Bytes::new(), None, None).await,
         },
         _ => {
             let mut response = jsonrpc_error(
@@ -205,9 +205,12 @@ where
             "Invalid params: `arguments` must be an object of named arguments",
         );
     }
-    if rpc_method.as_deref() == Some("initialize")
-        && app.legacy_sessions().await >= app.config.max_legacy_sessions
-    {
+    let admission = if rpc_method.as_deref() == Some("initialize") {
+        app.admit_session().await
+    } else {
+        None
+    };
+    if rpc_method.as_deref() == Some("initialize") && admission.is_none() {
         tracing::warn!(
             limit = app.config.max_legacy_sessions,
             "legacy session limit reached; initialize refused"
@@ -226,17 +229,21 @@ where
                 .to_ascii_lowercase()
                 .starts_with("application/json")
         });
-    if rpc_method.as_deref() == Some("subscriptions/listen")
-        && let Some(refusal) = refuse_new_stream(app)
-    {
-        return refusal;
-    }
+    let slot = if rpc_method.as_deref() == Some("subscriptions/listen") {
+        match reserve_stream(app) {
+            Ok(slot) => Some(slot),
+            Err(refusal) => return *refusal,
+        }
+    } else {
+        None
+    };
     let kind = match (rpc_method.as_deref(), id) {
         (Some("subscriptions/listen"), _) => Some(StreamKind::Listen),
         (Some(_), Some(id)) => Some(StreamKind::Request(id)),
         _ => None,
     };
-    let response = forward(app, Method::POST, headers, peer, bytes.clone(), kind).await;
+    let response = forward(app, Method::POST, headers, peer, bytes.clone(), kind, slot).await;
+    drop(admission);
     if rpc_method.as_deref() == Some("initialize")
         && response.headers().contains_key("mcp-session-id")
     {
@@ -270,28 +277,29 @@ where
     response
 }
 
-/// A 503 for a new long-lived stream (GET or `subscriptions/listen`) while draining or at
-/// `MAX_SSE_CONNECTIONS`; `None` when it may open.
-fn refuse_new_stream(app: &App) -> Option<Response> {
+/// A slot for a new long-lived stream (GET or `subscriptions/listen`), or a 503 while draining
+/// or at `MAX_SSE_CONNECTIONS`.
+fn reserve_stream(app: &Arc<App>) -> Result<StreamSlot, Box<Response>> {
     if app.drain.is_draining() {
-        return Some(unavailable(
+        return Err(Box::new(unavailable(
             None,
             "This server is draining: reconnect and the load balancer will route you to another one",
             app.config.sse_retry,
-        ));
+        )));
     }
-    if app.streams.open_long_lived() >= app.config.max_sse_connections {
-        tracing::warn!(
-            limit = app.config.max_sse_connections,
-            "stream limit reached; new stream refused"
-        );
-        return Some(unavailable(
-            None,
-            "Too many open streams on this server (MAX_SSE_CONNECTIONS); retry later",
-            app.config.sse_retry,
-        ));
-    }
-    None
+    app.streams
+        .reserve_long_lived(app.config.max_sse_connections)
+        .ok_or_else(|| {
+            tracing::warn!(
+                limit = app.config.max_sse_connections,
+                "stream limit reached; new stream refused"
+            );
+            Box::new(unavailable(
+                None,
+                "Too many open streams on this server (MAX_SSE_CONNECTIONS); retry later",
+                app.config.sse_retry,
+            ))
+        })
 }
 
 /// Sends the request to rmcp and wraps an SSE answer.
@@ -302,6 +310,7 @@ async fn forward(
     peer: Option<SocketAddr>,
     body: Bytes,
     kind: Option<StreamKind>,
+    slot: Option<StreamSlot>,
 ) -> Response {
     let mut request = http::Request::new(Full::new(body));
     *request.method_mut() = method.clone();
@@ -345,7 +354,7 @@ async fn forward(
         .is_some_and(|v| v.starts_with("text/event-stream"));
     let body: Response = if is_sse {
         let kind = kind.unwrap_or(StreamKind::Get);
-        warp_body(app.streams.track(body, kind, peer))
+        warp_body(app.streams.track(body, kind, peer, slot))
     } else {
         let bytes = http_body_util::BodyExt::collect(body)
             .await

@@ -127,17 +127,39 @@ impl StreamTracker {
         self.open_long_lived()
     }
 
-    /// Wraps an SSE body produced by rmcp, counting it until it is done or dropped.
+    /// Takes a slot for one more long-lived stream if fewer than `max` are open or reserved:
+    /// the check and the count are one atomic step, so a burst of requests released together
+    /// cannot all pass a check made before any of them is counted. The slot is released when
+    /// dropped, unless [`track`](Self::track) takes it over.
+    pub fn reserve_long_lived(self: &Arc<Self>, max: usize) -> Option<StreamSlot> {
+        self.open_long_lived
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < max).then_some(open + 1)
+            })
+            .ok()?;
+        Some(StreamSlot {
+            tracker: Some(self.clone()),
+        })
+    }
+
+    /// Wraps an SSE body produced by rmcp, counting it until it is done or dropped. A
+    /// long-lived stream uses its `slot` (or, without one, is counted now).
     pub fn track(
         self: &Arc<Self>,
         body: BoxBody<Bytes, Infallible>,
         kind: StreamKind,
         peer: Option<std::net::SocketAddr>,
+        slot: Option<StreamSlot>,
     ) -> TrackedStream {
         self.open.fetch_add(1, Ordering::Relaxed);
         let long_lived = !matches!(kind, StreamKind::Request(_));
-        if long_lived {
-            self.open_long_lived.fetch_add(1, Ordering::Relaxed);
+        match slot {
+            // The slot's count becomes the stream's; StreamGuard gives it back.
+            Some(mut slot) if long_lived => slot.tracker = None,
+            _ if long_lived => {
+                self.open_long_lived.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
         }
         let id = self.opened_total.fetch_add(1, Ordering::Relaxed) + 1;
         // One request stream per POST would flood the logs under load: only long-lived streams,
@@ -174,6 +196,21 @@ impl StreamTracker {
 
     fn retry_field(&self) -> Bytes {
         Bytes::from(format!("retry: {}\n\n", self.retry.as_millis()))
+    }
+}
+
+/// One reserved long-lived stream, counted in `MAX_SSE_CONNECTIONS` until dropped or tracked.
+#[derive(Debug)]
+pub struct StreamSlot {
+    /// Set while the slot still holds its own count.
+    tracker: Option<Arc<StreamTracker>>,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        if let Some(tracker) = self.tracker.take() {
+            tracker.open_long_lived.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 }
 
