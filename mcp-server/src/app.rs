@@ -1,6 +1,7 @@
 //! The state every HTTP route shares, and the rmcp service behind `/mcp`.
 
 use std::convert::Infallible;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -13,6 +14,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
+use crate::access::limits::{ClientLimits, PerClient};
 use crate::config::Config;
 use crate::lifecycle::drain::Drain;
 use crate::lifecycle::streams::StreamTracker;
@@ -41,6 +43,8 @@ pub struct App {
     initializing: Arc<AtomicUsize>,
     /// Taken by each admission, so that check and count are one step among admitters.
     admitting: tokio::sync::Mutex<()>,
+    /// What each client may take.
+    pub limits: Arc<ClientLimits>,
     mcp: Box<McpHandle>,
 }
 
@@ -85,7 +89,13 @@ impl App {
             let service = service.clone();
             Box::pin(async move { service.handle(request).await })
         });
-        Arc::new(App {
+        let limits = ClientLimits::new(PerClient {
+            rate: NonZeroU32::new(config.client_request_rate),
+            burst: NonZeroU32::new(config.client_request_burst).unwrap_or(NonZeroU32::MIN),
+            sessions: config.max_sessions_per_client,
+            streams: config.max_streams_per_client,
+        });
+        let app = Arc::new(App {
             streams: Arc::new(StreamTracker::new(config.sse_retry, config.request_timeout)),
             config,
             drain,
@@ -94,8 +104,11 @@ impl App {
             started: Instant::now(),
             initializing: Arc::default(),
             admitting: tokio::sync::Mutex::new(()),
+            limits,
             mcp,
-        })
+        });
+        tokio::spawn(sweep_client_limits(Arc::downgrade(&app)));
+        app
     }
 
     /// Hands a fully read request to rmcp.
@@ -127,5 +140,31 @@ impl App {
     /// Legacy sessions held now.
     pub async fn legacy_sessions(&self) -> usize {
         self.sessions.sessions.read().await.len()
+    }
+}
+
+/// How often per-client state is tidied: sessions the idle timeout closed are given back to
+/// their clients, and the rate state of quiet clients is dropped.
+const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Tidies the per-client limits until the server goes away.
+async fn sweep_client_limits(app: std::sync::Weak<App>) {
+    let mut ticks = tokio::time::interval(SWEEP_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(app) = app.upgrade() else {
+            return;
+        };
+        let live: std::collections::HashSet<String> = app
+            .sessions
+            .sessions
+            .read()
+            .await
+            .keys()
+            .map(|id| id.to_string())
+            .collect();
+        app.limits.retain_sessions(|id| live.contains(id));
+        app.limits.sweep();
     }
 }

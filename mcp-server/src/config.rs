@@ -183,6 +183,33 @@ pub struct Config {
           value_parser = Setting(values::positive), help_heading = "Limits")]
     pub max_legacy_sessions: usize,
 
+    /// Requests per second one client may send to /mcp, sustained (a token bucket per client);
+    /// beyond it 429 with Retry-After; 0 turns the rate limit off
+    #[arg(long, env = "CLIENT_REQUEST_RATE", value_name = "CLIENT_REQUEST_RATE", default_value = "100",
+          value_parser = Setting(values::whole), help_heading = "Limits")]
+    pub client_request_rate: u32,
+
+    /// Requests one client may send at once above CLIENT_REQUEST_RATE
+    #[arg(long, env = "CLIENT_REQUEST_BURST", value_name = "CLIENT_REQUEST_BURST", default_value = "200",
+          value_parser = Setting(values::positive_u32), help_heading = "Limits")]
+    pub client_request_burst: u32,
+
+    /// Legacy sessions one client may hold; beyond it `initialize` gets 429 with Retry-After
+    #[arg(long, env = "MAX_SESSIONS_PER_CLIENT", value_name = "MAX_SESSIONS_PER_CLIENT",
+          default_value = "200", value_parser = Setting(values::positive), help_heading = "Limits")]
+    pub max_sessions_per_client: usize,
+
+    /// Long-lived SSE streams one client may hold; beyond it a new one gets 429 with Retry-After
+    #[arg(long, env = "MAX_STREAMS_PER_CLIENT", value_name = "MAX_STREAMS_PER_CLIENT",
+          default_value = "200", value_parser = Setting(values::positive), help_heading = "Limits")]
+    pub max_streams_per_client: usize,
+
+    /// Proxies in front of the server whose X-Forwarded-For entry is believed: the client is the
+    /// entry this many places from the right (1 behind an ALB); 0 uses the peer address
+    #[arg(long, env = "TRUSTED_PROXY_HOPS", value_name = "TRUSTED_PROXY_HOPS", default_value = "0",
+          value_parser = Setting(values::whole_usize), help_heading = "Limits")]
+    pub trusted_proxy_hops: usize,
+
     /// Bytes a POST body may have; larger bodies get 413
     #[arg(long, env = "MAX_REQUEST_BODY", value_name = "MAX_REQUEST_BODY", default_value = "4194304",
           value_parser = Setting(values::positive), help_heading = "Limits")]

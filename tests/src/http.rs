@@ -33,7 +33,28 @@ pub async fn request(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Response {
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    request_from(None, addr, method, path, headers, body).await
+}
+
+/// Like [`request`], from the loopback address `source` (127.0.0.2, say): another client.
+pub async fn request_from(
+    source: Option<std::net::IpAddr>,
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Response {
+    let stream = match source {
+        None => tokio::net::TcpStream::connect(addr).await.expect("connect"),
+        Some(source) => {
+            let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+            socket
+                .bind(SocketAddr::new(source, 0))
+                .expect("bind the source address");
+            socket.connect(addr).await.expect("connect")
+        }
+    };
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .expect("handshake");

@@ -2,4 +2,5 @@
 //! for allowed browser origins ([`cors`]). Nothing here knows about HTTP routing.
 
 pub mod cors;
+pub mod limits;
 pub mod origin;

@@ -105,6 +105,25 @@ pub fn positive(text: &str) -> Result<usize, String> {
     }
 }
 
+pub fn positive_u32(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err("expected a whole number from 1 to 4294967295".into()),
+    }
+}
+
+pub fn whole(text: &str) -> Result<u32, String> {
+    text.parse()
+        .map_err(|_| "expected a whole number from 0 to 4294967295".into())
+}
+
+pub fn whole_usize(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n <= 16 => Ok(n),
+        _ => Err("expected a whole number of proxies from 0 to 16".into()),
+    }
+}
+
 pub fn origin_list(text: &str) -> Result<OriginPolicy, String> {
     OriginPolicy::parse(text).map_err(|why| {
         format!(

@@ -16,13 +16,15 @@ use serde_json::Value;
 use warp::reply::Response;
 
 use crate::access::cors;
+use crate::access::limits::{ClientKey, Refusal};
 use crate::access::origin::{OriginRefusal, OwnOrigin};
 use crate::app::App;
 use crate::http::body::{ReadError, read_limited};
+use crate::http::gate::{client_of, request_scheme, reserve_stream, unknown_session};
 use crate::http::peek::Peek;
 use crate::http::replies::{
     INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, SERVER_ERROR, as_jsonrpc_error, jsonrpc_error,
-    unavailable,
+    too_many, unavailable,
 };
 use crate::lifecycle::streams::{REQUEST_TIMEOUT_CODE, StreamKind, StreamSlot};
 
@@ -88,6 +90,19 @@ where
         },
     };
 
+    let client = client_of(&app, &headers, peer);
+    if method != Method::OPTIONS
+        && let Err(Refusal::Rate(wait)) = app.limits.check_rate(client)
+    {
+        tracing::warn!(%client, "client request rate exceeded; 429");
+        let mut response = too_many(
+            None,
+            "Too many requests from this client (CLIENT_REQUEST_RATE); retry later",
+            wait,
+        );
+        cors::decorate(&mut response, origin.as_ref());
+        return response;
+    }
     let mut response = match method {
         Method::OPTIONS => {
             return cors::preflight(
@@ -95,14 +110,26 @@ where
                 headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS),
             );
         }
-        Method::POST => post(&app, headers, peer, body).await,
-        Method::GET => match reserve_stream(&app) {
+        Method::POST => post(&app, headers, peer, client, body).await,
+        Method::GET => match reserve_stream(&app, client) {
             Err(refusal) => *refusal,
             Ok(slot) => forward(&app, method, headers, peer, Bytes::new(), None, Some(slot)).await,
         },
         Method::DELETE => match unknown_session(&app, &headers).await {
             Some(refusal) => refusal,
-            None => forward(&app, method, headers, peer, Bytes::new(), None, None).await,
+            None => {
+                let id = headers
+                    .get("mcp-session-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                let response = forward(&app, method, headers, peer, Bytes::new(), None, None).await;
+                if let Some(id) = id
+                    && response.status().is_success()
+                {
+                    app.limits.session_ended(&id);
+                }
+                response
+            }
         },
         _ => {
             let mut response = jsonrpc_error(
@@ -122,24 +149,11 @@ where
     response
 }
 
-/// The scheme the client used: the load balancer that terminated TLS says so in
-/// `X-Forwarded-Proto` (its first entry); otherwise this plain-HTTP server's own.
-fn request_scheme(headers: &HeaderMap) -> &'static str {
-    let forwarded = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(str::trim);
-    match forwarded {
-        Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
-        _ => "http",
-    }
-}
-
 async fn post<S, B>(
     app: &Arc<App>,
     headers: HeaderMap,
     peer: Option<SocketAddr>,
+    client: ClientKey,
     body: S,
 ) -> Response
 where
@@ -205,7 +219,23 @@ where
             "Invalid params: `arguments` must be an object of named arguments",
         );
     }
-    let admission = if rpc_method.as_deref() == Some("initialize") {
+    let initialize = rpc_method.as_deref() == Some("initialize");
+    let claim = if initialize {
+        match app.limits.claim_session(client) {
+            Ok(claim) => Some(claim),
+            Err(_) => {
+                tracing::warn!(%client, limit = app.config.max_sessions_per_client, "client session limit reached; initialize refused");
+                return too_many(
+                    id.as_ref(),
+                    "Too many sessions from this client (MAX_SESSIONS_PER_CLIENT); end some with DELETE or retry later",
+                    app.config.sse_retry,
+                );
+            }
+        }
+    } else {
+        None
+    };
+    let admission = if initialize {
         app.admit_session().await
     } else {
         None
@@ -230,7 +260,7 @@ where
                 .starts_with("application/json")
         });
     let slot = if rpc_method.as_deref() == Some("subscriptions/listen") {
-        match reserve_stream(app) {
+        match reserve_stream(app, client) {
             Ok(slot) => Some(slot),
             Err(refusal) => return *refusal,
         }
@@ -244,9 +274,16 @@ where
     };
     let response = forward(app, Method::POST, headers, peer, bytes.clone(), kind, slot).await;
     drop(admission);
-    if rpc_method.as_deref() == Some("initialize")
-        && response.headers().contains_key("mcp-session-id")
-    {
+    if let (Some(claim), Some(session)) = (
+        claim,
+        response
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok()),
+    ) {
+        claim.bind(session);
+    }
+    if initialize && response.headers().contains_key("mcp-session-id") {
         // The id itself stays out of the logs: it is the client's credential for the session.
         tracing::info!(peer = peer.map(|p| p.to_string()), "legacy session started");
     }
@@ -275,31 +312,6 @@ where
         };
     }
     response
-}
-
-/// A slot for a new long-lived stream (GET or `subscriptions/listen`), or a 503 while draining
-/// or at `MAX_SSE_CONNECTIONS`.
-fn reserve_stream(app: &Arc<App>) -> Result<StreamSlot, Box<Response>> {
-    if app.drain.is_draining() {
-        return Err(Box::new(unavailable(
-            None,
-            "This server is draining: reconnect and the load balancer will route you to another one",
-            app.config.sse_retry,
-        )));
-    }
-    app.streams
-        .reserve_long_lived(app.config.max_sse_connections)
-        .ok_or_else(|| {
-            tracing::warn!(
-                limit = app.config.max_sse_connections,
-                "stream limit reached; new stream refused"
-            );
-            Box::new(unavailable(
-                None,
-                "Too many open streams on this server (MAX_SSE_CONNECTIONS); retry later",
-                app.config.sse_retry,
-            ))
-        })
 }
 
 /// Sends the request to rmcp and wraps an SSE answer.
@@ -371,21 +383,6 @@ async fn forward(
     };
     let (_, body) = body.into_parts();
     http::Response::from_parts(parts, body)
-}
-
-/// A 404 for `DELETE` of a session this server does not hold (rmcp answers 202 whatever the id);
-/// `None` when the session exists or no id was sent (rmcp then answers 400).
-async fn unknown_session(app: &App, headers: &HeaderMap) -> Option<Response> {
-    let id = headers.get("mcp-session-id")?.to_str().unwrap_or("");
-    if app.sessions.sessions.read().await.contains_key(id) {
-        return None;
-    }
-    Some(jsonrpc_error(
-        StatusCode::NOT_FOUND,
-        None,
-        INVALID_REQUEST,
-        "Session not found: it ended or never existed; start a new one with initialize",
-    ))
 }
 
 fn warp_body<S>(stream: S) -> Response

@@ -1,8 +1,9 @@
 //! The HTTP edge: the accept loop and its connection timeouts ([`server`]), the routes
 //! ([`routes`]), the `/mcp` hand-off to rmcp ([`mcp_endpoint`]) with what it reads of a body
-//! first ([`body`], [`peek`]), and the error bodies the server writes itself ([`replies`]).
+//! first ([`body`], [`peek`], [`gate`]), and the error bodies the server writes itself ([`replies`]).
 
 pub mod body;
+pub mod gate;
 pub mod mcp_endpoint;
 pub mod peek;
 pub mod replies;

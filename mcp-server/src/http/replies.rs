@@ -41,6 +41,16 @@ pub fn unavailable(id: Option<&Value>, message: &str, retry_after: Duration) -> 
     response
 }
 
+/// 429 with `Retry-After` (whole seconds, rounded up), for a client over its own limit.
+pub fn too_many(id: Option<&Value>, message: &str, retry_after: Duration) -> Response {
+    let mut response = jsonrpc_error(StatusCode::TOO_MANY_REQUESTS, id, SERVER_ERROR, message);
+    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    response
+}
+
 /// A JSON body with a status.
 pub fn json_response(status: StatusCode, body: &Value) -> Response {
     let mut response = Response::new(body.to_string().into());

@@ -7,6 +7,7 @@
 //! them (shutdown, later draining), always between two events and with a `retry:` field so
 //! clients reconnect, through the load balancer, to a healthy task.
 
+use std::any::Any;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -139,6 +140,7 @@ impl StreamTracker {
             .ok()?;
         Some(StreamSlot {
             tracker: Some(self.clone()),
+            held: None,
         })
     }
 
@@ -153,9 +155,13 @@ impl StreamTracker {
     ) -> TrackedStream {
         self.open.fetch_add(1, Ordering::Relaxed);
         let long_lived = !matches!(kind, StreamKind::Request(_));
+        let mut held = None;
         match slot {
             // The slot's count becomes the stream's; StreamGuard gives it back.
-            Some(mut slot) if long_lived => slot.tracker = None,
+            Some(mut slot) if long_lived => {
+                slot.tracker = None;
+                held = slot.held.take();
+            }
             _ if long_lived => {
                 self.open_long_lived.fetch_add(1, Ordering::Relaxed);
             }
@@ -190,6 +196,7 @@ impl StreamTracker {
                 kind,
                 opened: Instant::now(),
                 reason: None,
+                _held: held,
             },
         }
     }
@@ -204,6 +211,16 @@ impl StreamTracker {
 pub struct StreamSlot {
     /// Set while the slot still holds its own count.
     tracker: Option<Arc<StreamTracker>>,
+    /// Kept for as long as the stream lives (a per-client slot, say).
+    held: Option<Box<dyn Any + Send + Sync>>,
+}
+
+impl StreamSlot {
+    /// Keeps `value` until the stream this slot becomes ends (or the slot is dropped unused).
+    pub fn hold(mut self, value: impl Any + Send + Sync) -> Self {
+        self.held = Some(Box::new(value));
+        self
+    }
 }
 
 impl Drop for StreamSlot {
@@ -221,6 +238,8 @@ struct StreamGuard {
     kind: StreamKind,
     opened: Instant,
     reason: Option<CloseReason>,
+    /// What the stream's slot held, released with the stream.
+    _held: Option<Box<dyn Any + Send + Sync>>,
 }
 
 impl Drop for StreamGuard {

@@ -1,0 +1,84 @@
+//! The checks `/mcp` makes of a request before rmcp sees it, beyond Host and Origin: who the
+//! client is, whether a new stream may open (globally and for this client), whether a session
+//! to be deleted exists, and which scheme the client used.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::{HeaderMap, StatusCode};
+use warp::reply::Response;
+
+use crate::access::limits::ClientKey;
+use crate::app::App;
+use crate::http::replies::{INVALID_REQUEST, jsonrpc_error, too_many, unavailable};
+use crate::lifecycle::streams::StreamSlot;
+
+/// The scheme the client used: the load balancer that terminated TLS says so in
+/// `X-Forwarded-Proto` (its first entry); otherwise this plain-HTTP server's own.
+pub fn request_scheme(headers: &HeaderMap) -> &'static str {
+    let forwarded = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(str::trim);
+    match forwarded {
+        Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
+        _ => "http",
+    }
+}
+
+/// A slot for a new long-lived stream (GET or `subscriptions/listen`), or a 503 while draining
+/// or at `MAX_SSE_CONNECTIONS`.
+pub fn reserve_stream(app: &Arc<App>, client: ClientKey) -> Result<StreamSlot, Box<Response>> {
+    if app.drain.is_draining() {
+        return Err(Box::new(unavailable(
+            None,
+            "This server is draining: reconnect and the load balancer will route you to another one",
+            app.config.sse_retry,
+        )));
+    }
+    let mine = app.limits.claim_stream(client).map_err(|_| {
+        tracing::warn!(%client, limit = app.config.max_streams_per_client, "client stream limit reached; new stream refused");
+        Box::new(too_many(
+            None,
+            "Too many open streams from this client (MAX_STREAMS_PER_CLIENT); close some or retry later",
+            app.config.sse_retry,
+        ))
+    })?;
+    app.streams
+        .reserve_long_lived(app.config.max_sse_connections)
+        .map(|slot| slot.hold(mine))
+        .ok_or_else(|| {
+            tracing::warn!(
+                limit = app.config.max_sse_connections,
+                "stream limit reached; new stream refused"
+            );
+            Box::new(unavailable(
+                None,
+                "Too many open streams on this server (MAX_SSE_CONNECTIONS); retry later",
+                app.config.sse_retry,
+            ))
+        })
+}
+
+/// The client a request counts against (see `access::limits`).
+pub fn client_of(app: &App, headers: &HeaderMap, peer: Option<SocketAddr>) -> ClientKey {
+    let peer = peer.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |p| p.ip());
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    ClientKey::from_request(peer, forwarded, app.config.trusted_proxy_hops)
+}
+
+/// A 404 for `DELETE` of a session this server does not hold (rmcp answers 202 whatever the id);
+/// `None` when the session exists or no id was sent (rmcp then answers 400).
+pub async fn unknown_session(app: &App, headers: &HeaderMap) -> Option<Response> {
+    let id = headers.get("mcp-session-id")?.to_str().unwrap_or("");
+    if app.sessions.sessions.read().await.contains_key(id) {
+        return None;
+    }
+    Some(jsonrpc_error(
+        StatusCode::NOT_FOUND,
+        None,
+        INVALID_REQUEST,
+        "Session not found: it ended or never existed; start a new one with initialize",
+    ))
+}
