@@ -3,6 +3,17 @@
 
 use std::process::ExitCode;
 
+/// jemalloc returns memory to the system after a burst of sessions and streams closes: measured
+/// by `tests/src/bin/soak.rs`, glibc malloc kept about ten times the idle RSS and mimalloc gave
+/// it back only once threads allocated again (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's options: a background thread purges freed pages after a second, even while the
+/// server is idle (without it, memory comes back only when a thread allocates again).
+#[unsafe(export_name = "_rjem_malloc_conf")]
+static MALLOC_CONF: &[u8] = b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+
 use mcp_server::config::Config;
 use mcp_server::docs::{DocsServer, Library};
 

@@ -50,6 +50,7 @@ fn health(app: Arc<App>) -> BoxedFilter<(Response,)> {
                 "uptime": (app.started.elapsed().as_millis() as f64) / 1000.0,
                 "legacySessions": app.legacy_sessions().await,
                 "streamsOpened": app.streams.opened_total(),
+                "tasks": tokio::runtime::Handle::current().metrics().num_alive_tasks(),
                 "version": env!("CARGO_PKG_VERSION"),
             });
             // A drain that cannot be undone answers 503, so a load balancer still checking the
