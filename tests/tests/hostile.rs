@@ -336,3 +336,59 @@ async fn futures_join<T>(tasks: impl Iterator<Item = tokio::task::JoinHandle<T>>
     }
     done
 }
+
+/// Sends raw bytes on a fresh connection and reads whatever comes back until the server closes
+/// it or goes quiet for a second.
+async fn raw_exchange(server: &Server, bytes: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(bytes).await.unwrap();
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 8192];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(1), stream.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => seen.extend_from_slice(&buffer[..n]),
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+#[tokio::test]
+async fn smuggled_requests_are_refused_not_served() {
+    let server = Server::start(&[]);
+    let host = server.addr.to_string();
+    let smuggled = format!("GET /health HTTP/1.1\r\nhost: {host}\r\nuser-agent: smuggled\r\n\r\n");
+    // Content-Length and Transfer-Encoding together, the body hiding a second request.
+    let both = format!(
+        "POST /mcp HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: 4\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n{smuggled}"
+    );
+    let answer = raw_exchange(&server, both.as_bytes()).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 400"),
+        "CL with TE is refused: {answer}"
+    );
+    assert_eq!(answer.matches("HTTP/1.1 ").count(), 1, "{answer}");
+    // Two different Content-Lengths.
+    let twice = format!(
+        "POST /mcp HTTP/1.1\r\nhost: {host}\r\ncontent-length: 2\r\ncontent-length: 40\r\n\r\n{{}}{smuggled}"
+    );
+    let answer = raw_exchange(&server, twice.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert_eq!(answer.matches("HTTP/1.1 ").count(), 1, "{answer}");
+    // A header name with a space, and a bare LF line ending games.
+    let bad_header = format!("GET /health HTTP/1.1\r\nhost: {host}\r\nbad header: x\r\n\r\n");
+    assert!(
+        raw_exchange(&server, bad_header.as_bytes())
+            .await
+            .starts_with("HTTP/1.1 400")
+    );
+    let obs_fold = format!("GET /health HTTP/1.1\r\nhost: {host}\r\nx-a: 1\r\n folded: y\r\n\r\n");
+    assert!(
+        raw_exchange(&server, obs_fold.as_bytes())
+            .await
+            .starts_with("HTTP/1.1 400")
+    );
+
+    assert_eq!(health(server.addr).await["ok"], true);
+}

@@ -206,7 +206,10 @@ async fn main() {
     let options = options();
     raise_fd_limit();
     let server = Server::start_fixtures(&[
-        ("LOG_LEVEL", "warn,mcp_server=info,mcp_server::lifecycle::streams=warn"),
+        (
+            "LOG_LEVEL",
+            "warn,mcp_server=info,mcp_server::lifecycle::streams=warn",
+        ),
         ("LEGACY_SESSION_IDLE_TIMEOUT", "2000"),
         ("REQUEST_TIMEOUT", "1000"),
         ("MAX_LEGACY_SESSIONS", "1000000"),
