@@ -12,12 +12,14 @@ mod values;
 
 use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::builder::{EnumValueParser, NonEmptyStringValueParser, PathBufValueParser};
+use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 
+use crate::access::budget::{MemoryLimit, derived_caps, memory_limit};
 use crate::access::origin::{HostPolicy, OriginPolicy};
 use crate::lifecycle::drain::IdleGuess;
 use values::{Maybe, Optional, Setting};
@@ -210,6 +212,17 @@ pub struct Config {
           value_parser = Setting(values::whole_usize), help_heading = "Limits")]
     pub trusted_proxy_hops: usize,
 
+    /// The memory limit in bytes; empty reads the cgroup's (ECS, Fargate, Docker). When known,
+    /// MAX_LEGACY_SESSIONS and MAX_SSE_CONNECTIONS left at their defaults are lowered so that
+    /// every session and stream held at once stays under 80% of it
+    #[arg(long, env = "MEMORY_LIMIT", value_name = "MEMORY_LIMIT", default_value = "", hide_default_value = true,
+          value_parser = Setting(Optional(values::positive_u64)), help_heading = "Limits")]
+    memory_limit: Maybe<u64>,
+
+    /// The memory limit in force and where it came from, when one is known.
+    #[arg(skip)]
+    pub memory: Option<MemoryLimit>,
+
     /// Bytes a POST body may have; larger bodies get 413
     #[arg(long, env = "MAX_REQUEST_BODY", value_name = "MAX_REQUEST_BODY", default_value = "4194304",
           value_parser = Setting(values::positive), help_heading = "Limits")]
@@ -274,11 +287,13 @@ impl std::error::Error for ConfigError {}
 impl Config {
     /// Reads the command line and the process environment.
     pub fn load() -> Result<Self, ConfigError> {
-        Self::from_matches(Self::command().try_get_matches_from(std::env::args_os()))
+        let matches = Self::command().try_get_matches_from(std::env::args_os());
+        Self::from_matches(matches, Some(Path::new("/sys/fs/cgroup")))
     }
 
     /// Reads the settings through `lookup` instead of the process environment (the process's
-    /// own variables are ignored), so tests and tools can check a deployment's variables.
+    /// own variables and cgroup are ignored), so tests and tools can check a deployment's
+    /// variables.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut command = Self::command();
         let mut args = vec![OsString::from(env!("CARGO_PKG_NAME"))];
@@ -290,12 +305,36 @@ impl Config {
                 args.push(flag);
             }
         }
-        Self::from_matches(command.try_get_matches_from(args))
+        Self::from_matches(command.try_get_matches_from(args), None)
     }
 
-    fn from_matches(matches: Result<clap::ArgMatches, clap::Error>) -> Result<Self, ConfigError> {
+    fn from_matches(
+        matches: Result<clap::ArgMatches, clap::Error>,
+        cgroup: Option<&Path>,
+    ) -> Result<Self, ConfigError> {
         let mut matches = matches.map_err(ConfigError)?;
+        let defaulted = |id: &str| matches.value_source(id) == Some(ValueSource::DefaultValue);
+        let (sessions_defaulted, streams_defaulted) = (
+            defaulted("max_legacy_sessions"),
+            defaulted("max_sse_connections"),
+        );
         let mut config = Self::from_arg_matches_mut(&mut matches).map_err(ConfigError)?;
+        config.memory = match cgroup {
+            Some(root) => memory_limit(config.memory_limit, root),
+            None => memory_limit(config.memory_limit, Path::new("/nonexistent")),
+        };
+        if let Some(limit) = config.memory {
+            let (sessions, streams) = derived_caps(
+                limit.bytes,
+                (config.max_legacy_sessions, config.max_sse_connections),
+            );
+            if sessions_defaulted {
+                config.max_legacy_sessions = sessions;
+            }
+            if streams_defaulted {
+                config.max_sse_connections = streams;
+            }
+        }
         config.hosts = config
             .allowed_hosts
             .clone()
@@ -341,6 +380,20 @@ impl Config {
                 "SHUTDOWN_TIMEOUT is 120 s or more: ECS kills a task at most 120 s after SIGTERM"
                     .into(),
             );
+        }
+        if let Some(limit) = self.memory {
+            let worst = crate::access::budget::worst_flood_bytes(
+                self.max_legacy_sessions,
+                self.max_sse_connections,
+            );
+            if worst as f64 > limit.bytes as f64 * crate::access::budget::BUDGET_SHARE {
+                warnings.push(format!(
+                    "MAX_LEGACY_SESSIONS and MAX_SSE_CONNECTIONS allow about {} MiB of sessions and streams, more than 80% of the {} MiB memory limit ({}); a flood could exhaust it",
+                    worst >> 20,
+                    limit.bytes >> 20,
+                    limit.source.label()
+                ));
+            }
         }
         if !self.hosts_configured() && !self.host.is_loopback() {
             warnings.push(

@@ -1,6 +1,8 @@
-//! Who may call, and how much: the `Origin` and `Host` policy ([`origin`]) and the CORS headers
-//! for allowed browser origins ([`cors`]). Nothing here knows about HTTP routing.
+//! Who may call, and how much: the `Origin` and `Host` policy ([`origin`]), the CORS headers
+//! for allowed browser origins ([`cors`]), per-client limits ([`limits`]) and the memory budget
+//! the global caps come from ([`budget`]). Nothing here knows about HTTP routing.
 
+pub mod budget;
 pub mod cors;
 pub mod limits;
 pub mod origin;

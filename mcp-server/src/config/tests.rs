@@ -107,7 +107,7 @@ fn flags_set_what_the_variables_set_and_win_over_them() {
             "--request-timeout=1000",
         ])
         .unwrap();
-    let config = Config::from_matches(Ok(matches)).unwrap();
+    let config = Config::from_matches(Ok(matches), None).unwrap();
     assert_eq!(config.port, 8080);
     assert_eq!(config.mode, Mode::Stdio);
     assert_eq!(config.docs_dir, Some(PathBuf::from("/srv/docs")));
@@ -172,4 +172,35 @@ fn help_lists_every_variable_with_its_default() {
     }
     assert!(help.contains("[default: 3100]"), "{help}");
     assert!(help.contains("[default: 30000]"), "{help}");
+}
+
+#[test]
+fn a_memory_limit_lowers_the_caps_left_at_their_defaults_only() {
+    let limited = config(&[("MEMORY_LIMIT", "1073741824")]).unwrap();
+    assert_eq!(limited.memory.map(|m| m.bytes), Some(1 << 30));
+    assert_eq!(
+        (limited.max_legacy_sessions, limited.max_sse_connections),
+        (6041, 8055)
+    );
+    let chosen = config(&[
+        ("MEMORY_LIMIT", "1073741824"),
+        ("MAX_LEGACY_SESSIONS", "9000"),
+    ])
+    .unwrap();
+    assert_eq!(
+        (chosen.max_legacy_sessions, chosen.max_sse_connections),
+        (9000, 8055)
+    );
+    assert!(limited.warnings().is_empty(), "{:?}", limited.warnings());
+    assert!(
+        chosen.warnings().iter().any(|w| w.contains("memory limit")),
+        "an explicit cap above the budget is kept, with a warning"
+    );
+    let unknown = config(&[]).unwrap();
+    assert_eq!(unknown.memory, None);
+    assert_eq!(
+        (unknown.max_legacy_sessions, unknown.max_sse_connections),
+        (10_000, 10_000)
+    );
+    assert_eq!(refused(&[("MEMORY_LIMIT", "1G")]), "MEMORY_LIMIT");
 }

@@ -105,6 +105,15 @@ pub fn positive(text: &str) -> Result<usize, String> {
     }
 }
 
+pub fn positive_u64(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => {
+            Err("expected a whole number of bytes greater than 0, e.g. 1073741824 for 1 GiB".into())
+        }
+    }
+}
+
 pub fn positive_u32(text: &str) -> Result<u32, String> {
     match text.parse::<u32>() {
         Ok(n) if n > 0 => Ok(n),

@@ -9,6 +9,7 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
+use crate::access::budget::{BUDGET_SHARE, resident_bytes};
 use crate::app::App;
 use crate::http::mcp_endpoint::{self, PeerAddr};
 use crate::http::replies::{INVALID_REQUEST, json_response, jsonrpc_error};
@@ -51,6 +52,14 @@ fn health(app: Arc<App>) -> BoxedFilter<(Response,)> {
                 "legacySessions": app.legacy_sessions().await,
                 "streamsOpened": app.streams.opened_total(),
                 "tasks": tokio::runtime::Handle::current().metrics().num_alive_tasks(),
+                "memory": {
+                    "limit": app.config.memory.map(|m| m.bytes),
+                    "limitSource": app.config.memory.map(|m| m.source.label()),
+                    "budget": app.config.memory.map(|m| (m.bytes as f64 * BUDGET_SHARE) as u64),
+                    "resident": resident_bytes(),
+                    "maxLegacySessions": app.config.max_legacy_sessions,
+                    "maxSseConnections": app.config.max_sse_connections,
+                },
                 "version": env!("CARGO_PKG_VERSION"),
             });
             // A drain that cannot be undone answers 503, so a load balancer still checking the

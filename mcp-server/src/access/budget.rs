@@ -1,0 +1,145 @@
+//! The memory budget: how many sessions and streams fit in the task's memory.
+//!
+//! The limit is `MEMORY_LIMIT` (bytes) when set, else the cgroup's (`memory.max` in cgroup v2,
+//! `memory.limit_in_bytes` in v1: on ECS and Fargate the container's or the task's limit), else
+//! unknown. When it is known and `MAX_LEGACY_SESSIONS` or `MAX_SSE_CONNECTIONS` was left at its
+//! default, the cap is lowered so that the worst flood (every session and every stream held at
+//! once) stays under [`BUDGET_SHARE`] of the limit, from the costs measured by the benchmark.
+
+use std::path::Path;
+
+/// The share of the memory limit the worst flood may take.
+pub const BUDGET_SHARE: f64 = 0.8;
+/// What the process holds before any client: runtime, index, buffers (measured: 12-40 MiB with
+/// the embedded docs; a large `DOCS_DIR` adds its index).
+pub const BASELINE_BYTES: u64 = 64 << 20;
+/// One idle legacy session, with margin over the ~50 KiB measured by `bench`.
+pub const SESSION_BYTES: u64 = 64 << 10;
+/// One held long-lived stream with its connection, with margin over the 21-41 KiB measured.
+pub const STREAM_BYTES: u64 = 48 << 10;
+
+/// Where the limit came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitSource {
+    /// `MEMORY_LIMIT`.
+    Setting,
+    /// The cgroup the process runs in.
+    Cgroup,
+}
+
+impl LimitSource {
+    /// A short name for `/health`.
+    pub fn label(self) -> &'static str {
+        match self {
+            LimitSource::Setting => "MEMORY_LIMIT",
+            LimitSource::Cgroup => "cgroup",
+        }
+    }
+}
+
+/// The memory limit and where it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryLimit {
+    /// Bytes.
+    pub bytes: u64,
+    /// Where it came from.
+    pub source: LimitSource,
+}
+
+/// The limit: `setting` when given, else the cgroup's under `cgroup_root` (normally
+/// `/sys/fs/cgroup`), else `None`.
+pub fn memory_limit(setting: Option<u64>, cgroup_root: &Path) -> Option<MemoryLimit> {
+    if let Some(bytes) = setting {
+        return Some(MemoryLimit {
+            bytes,
+            source: LimitSource::Setting,
+        });
+    }
+    let read = |file: &str| std::fs::read_to_string(cgroup_root.join(file)).ok();
+    let bytes = read("memory.max")
+        .or_else(|| read("memory/memory.limit_in_bytes"))?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        // cgroup v1 says "no limit" with a number near the largest page-aligned i64.
+        .filter(|&bytes| bytes > 0 && bytes < (1 << 60))?;
+    Some(MemoryLimit {
+        bytes,
+        source: LimitSource::Cgroup,
+    })
+}
+
+/// The caps that keep the worst flood under budget: half the budget for sessions, half for
+/// streams, never above the `defaults` and never below 1.
+pub fn derived_caps(limit: u64, defaults: (usize, usize)) -> (usize, usize) {
+    let budget = (limit as f64 * BUDGET_SHARE) as u64;
+    let room = budget.saturating_sub(BASELINE_BYTES) / 2;
+    let sessions = (room / SESSION_BYTES) as usize;
+    let streams = (room / STREAM_BYTES) as usize;
+    (
+        sessions.clamp(1, defaults.0.max(1)),
+        streams.clamp(1, defaults.1.max(1)),
+    )
+}
+
+/// What the process would hold with `sessions` sessions and `streams` streams all held.
+pub fn worst_flood_bytes(sessions: usize, streams: usize) -> u64 {
+    BASELINE_BYTES + sessions as u64 * SESSION_BYTES + streams as u64 * STREAM_BYTES
+}
+
+/// The process's resident memory now, in bytes (Linux; 0 elsewhere).
+pub fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|statm| statm.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_one_gib_task_gets_caps_whose_worst_flood_fits_in_80_percent() {
+        let (sessions, streams) = derived_caps(1 << 30, (10_000, 10_000));
+        assert_eq!((sessions, streams), (6041, 8055));
+        let worst =
+            BASELINE_BYTES + sessions as u64 * SESSION_BYTES + streams as u64 * STREAM_BYTES;
+        assert!(
+            worst as f64 <= (1u64 << 30) as f64 * BUDGET_SHARE,
+            "{worst}"
+        );
+        // A big task keeps the defaults; a tiny one still serves someone.
+        assert_eq!(derived_caps(64 << 30, (10_000, 10_000)), (10_000, 10_000));
+        assert_eq!(derived_caps(32 << 20, (10_000, 10_000)), (1, 1));
+    }
+
+    #[test]
+    fn the_limit_comes_from_the_setting_then_the_cgroup() {
+        let root = std::env::temp_dir().join(format!("cgroup-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("memory")).unwrap();
+        assert_eq!(memory_limit(None, &root), None);
+        std::fs::write(
+            root.join("memory/memory.limit_in_bytes"),
+            "9223372036854771712\n",
+        )
+        .unwrap();
+        assert_eq!(memory_limit(None, &root), None, "v1 without a limit");
+        std::fs::write(root.join("memory.max"), "max\n").unwrap();
+        assert_eq!(memory_limit(None, &root), None, "v2 without a limit");
+        std::fs::write(root.join("memory.max"), "1073741824\n").unwrap();
+        assert_eq!(
+            memory_limit(None, &root),
+            Some(MemoryLimit {
+                bytes: 1 << 30,
+                source: LimitSource::Cgroup
+            })
+        );
+        assert_eq!(
+            memory_limit(Some(512 << 20), &root).map(|l| (l.bytes, l.source)),
+            Some((512 << 20, LimitSource::Setting))
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+}
