@@ -93,4 +93,17 @@ if ! command -v haproxy >/dev/null 2>&1; then
   (systemctl stop haproxy 2>/dev/null || service haproxy stop 2>/dev/null || true) >/dev/null 2>&1
 fi
 
+# Headless Chromium drives the browser tests (allowed and refused origins, DNS rebinding). Also
+# a system package: Debian's chromium at /usr/bin/chromium.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-test-tools: chromium is missing; install it as root: apt-get install chromium" >&2
+    exit 1
+  fi
+  echo "install-test-tools: chromium (Debian package)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq chromium >/dev/null
+fi
+
 echo "install-test-tools: ready in $tools"
