@@ -66,3 +66,48 @@ fn closest_paths_suggest_near_misses() {
     assert!(corpus.page("operations.md").is_some());
     assert!(corpus.page("nope.md").is_none());
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Markdown made of the pieces that steer the parser: headings, fences, front matter
+    /// markers, HTML, links, multi-byte text and stray punctuation.
+    fn markdown() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("# ".to_string()),
+            Just("## Title é\n".to_string()),
+            Just("###### deep\n".to_string()),
+            Just("---\n".to_string()),
+            Just("title: x\n".to_string()),
+            Just("```\n".to_string()),
+            Just("~~~\n".to_string()),
+            Just("<details>\n".to_string()),
+            Just("[a](b) ".to_string()),
+            Just("\n\n".to_string()),
+            Just("\r\n".to_string()),
+            Just("# 😀 日本 ́\n".to_string()),
+            "\\PC{0,12}",
+        ];
+        proptest::collection::vec(piece, 0..60).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn any_markdown_parses_into_sections_that_tile_the_body(text in markdown()) {
+            let page = Page::parse("p.md", &text);
+            let mut covered = 0;
+            for section in &page.sections {
+                prop_assert_eq!(section.range.start, covered, "sections are contiguous");
+                prop_assert!(page.body.is_char_boundary(section.range.end));
+                covered = section.range.end;
+                let _ = page.section_text(section);
+                prop_assert!(!section.anchor.is_empty());
+            }
+            prop_assert_eq!(covered, page.body.len(), "sections cover the body");
+            let anchors: std::collections::HashSet<&str> =
+                page.sections.iter().map(|s| s.anchor.as_str()).collect();
+            prop_assert_eq!(anchors.len(), page.sections.len(), "anchors are unique");
+        }
+    }
+}
