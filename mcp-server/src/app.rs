@@ -156,15 +156,10 @@ async fn sweep_client_limits(app: std::sync::Weak<App>) {
         let Some(app) = app.upgrade() else {
             return;
         };
-        let live: std::collections::HashSet<String> = app
-            .sessions
-            .sessions
-            .read()
-            .await
-            .keys()
-            .map(|id| id.to_string())
-            .collect();
-        app.limits.retain_sessions(|id| live.contains(id));
+        // Under rmcp's read lock, so a session stored meanwhile is not taken for ended.
+        let live = app.sessions.sessions.read().await;
+        app.limits.retain_sessions(|id| live.contains_key(id));
+        drop(live);
         app.limits.sweep();
     }
 }

@@ -313,7 +313,13 @@ impl Config {
         cgroup: Option<&Path>,
     ) -> Result<Self, ConfigError> {
         let mut matches = matches.map_err(ConfigError)?;
-        let defaulted = |id: &str| matches.value_source(id) == Some(ValueSource::DefaultValue);
+        // Left at the default: not given, or given blank (which means the default too).
+        let defaulted = |id: &str| {
+            matches.value_source(id) == Some(ValueSource::DefaultValue)
+                || matches.get_raw(id).is_some_and(|mut raw| {
+                    raw.all(|v| v.to_str().is_some_and(|t| t.trim().is_empty()))
+                })
+        };
         let (sessions_defaulted, streams_defaulted) = (
             defaulted("max_legacy_sessions"),
             defaulted("max_sse_connections"),

@@ -134,3 +134,15 @@ async fn a_burst_of_initialize_requests_cannot_pass_the_session_cap_together() {
     assert!((8..=10).contains(&admitted), "{admitted} admitted");
     assert_eq!(app.legacy_sessions().await, admitted);
 }
+
+#[tokio::test]
+async fn a_session_that_says_initialized_again_and_again_has_one_follower() {
+    let (app, docs) = app("1800000");
+    let session = start_session(&app).await;
+    for _ in 0..20 {
+        let again = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+        send(&app, http::Method::POST, Some(&session), again).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(docs.changes().listeners(), 1);
+}

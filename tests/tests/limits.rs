@@ -195,3 +195,27 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn a_second_forwarded_for_line_is_read_the_proxys_own_line_counts() {
+    let server = Server::start(&[
+        ("MAX_SESSIONS_PER_CLIENT", "1"),
+        ("TRUSTED_PROXY_HOPS", "1"),
+    ]);
+    let own = [("x-forwarded-for", "198.51.100.7")];
+    assert_eq!(
+        initialize_from(None, &server, &own).await.status,
+        StatusCode::OK
+    );
+    // The client wrote a victim's address on a line of its own; the proxy added its line after.
+    let two_lines = [
+        ("x-forwarded-for", "203.0.113.1"),
+        ("x-forwarded-for", "198.51.100.7"),
+    ];
+    assert_429(&initialize_from(None, &server, &two_lines).await);
+    let victim = [("x-forwarded-for", "203.0.113.1")];
+    assert_eq!(
+        initialize_from(None, &server, &victim).await.status,
+        StatusCode::OK
+    );
+}

@@ -192,6 +192,11 @@ fn a_memory_limit_lowers_the_caps_left_at_their_defaults_only() {
         (9000, 8055)
     );
     assert!(limited.warnings().is_empty(), "{:?}", limited.warnings());
+    let blank = config(&[("MEMORY_LIMIT", "1073741824"), ("MAX_LEGACY_SESSIONS", " ")]).unwrap();
+    assert_eq!(
+        blank.max_legacy_sessions, 6041,
+        "blank means the default, derived too"
+    );
     assert!(
         chosen.warnings().iter().any(|w| w.contains("memory limit")),
         "an explicit cap above the budget is kept, with a warning"

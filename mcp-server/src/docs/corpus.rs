@@ -278,7 +278,11 @@ impl Corpus {
         }
         let mut texts = Vec::with_capacity(listing.files.len());
         for file in listing.files {
-            match read_page(&file)? {
+            let read = read_page(&file, &listing.inside).unwrap_or_else(|error| {
+                tracing::warn!(path = file.relative, %error, "Markdown file skipped: unreadable");
+                None
+            });
+            match read {
                 Some(text) => texts.push((file.relative, text)),
                 None => tracing::warn!(
                     path = file.relative,

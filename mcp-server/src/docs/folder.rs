@@ -8,6 +8,7 @@
 //! anything refused is skipped and reported, never half-read.
 
 use std::io::Read;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -29,6 +30,8 @@ pub struct MarkdownFile {
 /// What a walk of the folder found.
 #[derive(Debug, Default)]
 pub struct Listing {
+    /// The folder itself, every link resolved: where every file read must stay.
+    pub inside: PathBuf,
     /// The files to serve, sorted.
     pub files: Vec<MarkdownFile>,
     /// `(relative path, why)` of Markdown names that are not served.
@@ -40,7 +43,10 @@ pub struct Listing {
 pub fn markdown_files(root: &Path) -> Result<Listing, CorpusError> {
     let inside =
         std::fs::canonicalize(root).map_err(|_| CorpusError::NotAFolder(root.to_path_buf()))?;
-    let mut listing = Listing::default();
+    let mut listing = Listing {
+        inside: inside.clone(),
+        ..Listing::default()
+    };
     let mut folders = vec![root.to_path_buf()];
     while let Some(folder) = folders.pop() {
         let entries = std::fs::read_dir(&folder).map_err(|e| CorpusError::Io(folder.clone(), e))?;
@@ -88,8 +94,16 @@ fn admit(
 ) -> Result<PathBuf, &'static str> {
     let full = if file_type.is_symlink() {
         let target = std::fs::canonicalize(path).map_err(|_| "a broken symbolic link")?;
-        if !target.starts_with(inside) {
+        let Ok(below) = target.strip_prefix(inside) else {
             return Err("a symbolic link out of DOCS_DIR");
+        };
+        // The walk never enters hidden folders or node_modules; neither does a link.
+        let hidden = below.components().any(|c| {
+            let name = c.as_os_str().to_string_lossy();
+            name.starts_with('.') || name == "node_modules"
+        });
+        if hidden {
+            return Err("a symbolic link into a hidden folder or node_modules");
         }
         target
     } else {
@@ -106,9 +120,10 @@ fn admit(
     Ok(full)
 }
 
-/// Reads one listed file: opened non-blocking, checked to be a regular file on the open handle,
-/// at most [`MAX_PAGE_BYTES`]. `Ok(None)` when it is refused now (it changed since the listing).
-pub fn read_page(file: &MarkdownFile) -> Result<Option<String>, CorpusError> {
+/// Reads one listed file: opened non-blocking, checked to be a regular file inside `inside` on
+/// the open handle (a folder swapped for a link after the listing is caught there), at most
+/// [`MAX_PAGE_BYTES`]. `Ok(None)` when it is refused now (it changed since the listing).
+pub fn read_page(file: &MarkdownFile, inside: &Path) -> Result<Option<String>, CorpusError> {
     let io = |e| CorpusError::Io(file.full.clone(), e);
     let handle = std::fs::OpenOptions::new()
         .read(true)
@@ -117,6 +132,10 @@ pub fn read_page(file: &MarkdownFile) -> Result<Option<String>, CorpusError> {
         .map_err(io)?;
     let metadata = handle.metadata().map_err(io)?;
     if !metadata.is_file() || metadata.len() > MAX_PAGE_BYTES {
+        return Ok(None);
+    }
+    let opened = std::fs::read_link(format!("/proc/self/fd/{}", handle.as_raw_fd()));
+    if opened.is_ok_and(|path| !path.starts_with(inside)) {
         return Ok(None);
     }
     let mut bytes = Vec::with_capacity(metadata.len() as usize);
@@ -156,6 +175,9 @@ mod tests {
         std::os::unix::fs::symlink(root.join("good.md"), root.join("sub/alias.md")).unwrap();
         std::os::unix::fs::symlink("/", root.join("rootlink")).unwrap();
         std::os::unix::fs::symlink("missing.md", root.join("broken.md")).unwrap();
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        std::fs::write(root.join(".git/config"), "token = secret\n").unwrap();
+        std::os::unix::fs::symlink(root.join(".git/config"), root.join("leak.md")).unwrap();
         let fifo = std::ffi::CString::new(root.join("x.md").to_str().unwrap()).unwrap();
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
         let huge = std::fs::File::create(root.join("huge.md")).unwrap();
@@ -167,7 +189,14 @@ mod tests {
         let skipped: Vec<&str> = listing.skipped.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(
             skipped,
-            ["broken.md", "env.md", "escape.md", "huge.md", "x.md"]
+            [
+                "broken.md",
+                "env.md",
+                "escape.md",
+                "huge.md",
+                "leak.md",
+                "x.md"
+            ]
         );
 
         // Loading returns (the FIFO is never opened) and serves only what was admitted.
@@ -186,7 +215,7 @@ mod tests {
         std::fs::remove_file(&file.full).unwrap();
         let fifo = std::ffi::CString::new(file.full.to_str().unwrap()).unwrap();
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
-        assert!(read_page(file).unwrap().is_none());
+        assert!(read_page(file, &listing.inside).unwrap().is_none());
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -64,8 +64,15 @@ pub fn reserve_stream(app: &Arc<App>, client: ClientKey) -> Result<StreamSlot, B
 /// The client a request counts against (see `access::limits`).
 pub fn client_of(app: &App, headers: &HeaderMap, peer: Option<SocketAddr>) -> ClientKey {
     let peer = peer.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |p| p.ip());
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    ClientKey::from_request(peer, forwarded, app.config.trusted_proxy_hops)
+    // Every X-Forwarded-For line, in order: a proxy may add its own line instead of extending
+    // the client's, and the entries it added must be the ones counted from the right.
+    let lines: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|v| v.to_str().unwrap_or("unreadable"))
+        .collect();
+    let forwarded = (!lines.is_empty()).then(|| lines.join(","));
+    ClientKey::from_request(peer, forwarded.as_deref(), app.config.trusted_proxy_hops)
 }
 
 /// A 404 for `DELETE` of a session this server does not hold (rmcp answers 202 whatever the id);

@@ -23,8 +23,8 @@ use crate::http::body::{ReadError, read_limited};
 use crate::http::gate::{client_of, request_scheme, reserve_stream, unknown_session};
 use crate::http::peek::Peek;
 use crate::http::replies::{
-    INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, SERVER_ERROR, as_jsonrpc_error, jsonrpc_error,
-    too_many, unavailable,
+    INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, SERVER_ERROR, as_jsonrpc_error,
+    jsonrpc_error, too_many, unavailable,
 };
 use crate::lifecycle::streams::{REQUEST_TIMEOUT_CODE, StreamKind, StreamSlot};
 
@@ -251,13 +251,14 @@ where
             app.config.sse_retry,
         );
     }
+    // rmcp's own test: the media type, parameters aside, is exactly application/json.
     let json_content = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/json")
+            v.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
         });
     let slot = if rpc_method.as_deref() == Some("subscriptions/listen") {
         match reserve_stream(app, client) {
@@ -267,22 +268,43 @@ where
     } else {
         None
     };
-    let kind = match (rpc_method.as_deref(), id) {
+    let kind = match (rpc_method.as_deref(), id.clone()) {
         (Some("subscriptions/listen"), _) => Some(StreamKind::Listen),
         (Some(_), Some(id)) => Some(StreamKind::Request(id)),
         _ => None,
     };
-    let response = forward(app, Method::POST, headers, peer, bytes.clone(), kind, slot).await;
-    drop(admission);
-    if let (Some(claim), Some(session)) = (
-        claim,
-        response
-            .headers()
-            .get("mcp-session-id")
-            .and_then(|v| v.to_str().ok()),
-    ) {
-        claim.bind(session);
-    }
+    let response = if let Some(claim) = claim {
+        // rmcp stores the session before it answers: if the client hangs up meanwhile, the
+        // session must still be bound to it, so the hand-off runs on a task of its own that
+        // the client's leaving cannot cancel.
+        let (app, body) = (app.clone(), bytes.clone());
+        let handoff = tokio::spawn(async move {
+            let response = forward(&app, Method::POST, headers, peer, body, kind, slot).await;
+            drop(admission);
+            if let Some(session) = response
+                .headers()
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+            {
+                claim.bind(session);
+            }
+            response
+        });
+        match handoff.await {
+            Ok(response) => response,
+            Err(error) => {
+                tracing::error!(%error, "Error in the initialize hand-off");
+                jsonrpc_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    id.as_ref(),
+                    INTERNAL_ERROR,
+                    "Internal error while starting the session",
+                )
+            }
+        }
+    } else {
+        forward(app, Method::POST, headers, peer, bytes.clone(), kind, slot).await
+    };
     if initialize && response.headers().contains_key("mcp-session-id") {
         // The id itself stays out of the logs: it is the client's credential for the session.
         tracing::info!(peer = peer.map(|p| p.to_string()), "legacy session started");

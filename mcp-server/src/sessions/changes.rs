@@ -96,7 +96,11 @@ impl ChangeFeed {
     /// Forwards list changes to one legacy session until it goes away (its `scope` ends, or a
     /// notification cannot be delivered). Resource updates are left to the handler, which knows
     /// the session's `resources/subscribe` list.
+    /// Only the first call for a session starts a follower.
     pub fn follow_legacy_session(&self, peer: Peer<RoleServer>, scope: &SessionScope) {
+        if !scope.first_follow() {
+            return;
+        }
         let mut changes = self.sender.subscribe();
         let ended = scope.ended();
         tokio::spawn(async move {

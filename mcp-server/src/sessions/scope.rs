@@ -6,6 +6,8 @@
 //! session (such as following the change feed) waits on it and ends with the session instead of
 //! living on until the next change, as it once did (about 10 KiB per ended session, forever).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tokio_util::sync::{CancellationToken, DropGuard, WaitForCancellationFutureOwned};
 
 /// Cancelled when the handler that holds it is dropped. Cloning gives a new, independent scope:
@@ -14,6 +16,9 @@ use tokio_util::sync::{CancellationToken, DropGuard, WaitForCancellationFutureOw
 pub struct SessionScope {
     /// What the session's tasks wait on.
     token: CancellationToken,
+    /// Set once the session's change-feed follower runs: a client may send
+    /// `notifications/initialized` any number of times, and each would start another.
+    following: AtomicBool,
     /// Cancels `token` when this scope is dropped.
     _guard: DropGuard,
 }
@@ -25,7 +30,13 @@ impl SessionScope {
         SessionScope {
             _guard: token.clone().drop_guard(),
             token,
+            following: AtomicBool::new(false),
         }
+    }
+
+    /// `true` the first time only: whether the caller is the one to start the session's follower.
+    pub fn first_follow(&self) -> bool {
+        !self.following.swap(true, Ordering::AcqRel)
     }
 
     /// Resolves when the scope's owner is gone.
