@@ -7,6 +7,11 @@
 //! message that names the flag and the variable (`--request-timeout <REQUEST_TIMEOUT>`) and the
 //! form it accepts. A blank value means the default, as it always has: task definitions that set
 //! a variable to an empty string keep working.
+//!
+//! This file is longer than the others on purpose: the struct is the one declaration of every
+//! setting, and splitting it would put a setting's flag, variable, default and help in one
+//! place and its neighbours in another. The parsers are in `config/values.rs`, the tests in
+//! `config/tests.rs`.
 
 mod values;
 

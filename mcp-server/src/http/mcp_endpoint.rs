@@ -12,7 +12,6 @@ use bytes::{Buf, Bytes};
 use futures::Stream;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use http_body_util::Full;
-use serde_json::Value;
 use warp::reply::Response;
 
 use crate::access::cors;
@@ -23,8 +22,8 @@ use crate::http::body::{ReadError, read_limited};
 use crate::http::gate::{client_of, request_scheme, reserve_stream, unknown_session};
 use crate::http::peek::Peek;
 use crate::http::replies::{
-    INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, SERVER_ERROR, as_jsonrpc_error,
-    jsonrpc_error, too_many, unavailable,
+    INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, SERVER_ERROR, as_jsonrpc_error, jsonrpc_error,
+    too_many, unavailable, unreadable_body,
 };
 use crate::lifecycle::streams::{REQUEST_TIMEOUT_CODE, StreamKind, StreamSlot};
 
@@ -309,31 +308,7 @@ where
         // The id itself stays out of the logs: it is the client's credential for the session.
         tracing::info!(peer = peer.map(|p| p.to_string()), "legacy session started");
     }
-    // rmcp answers a JSON body it cannot read as a JSON-RPC message with 415 and plain text;
-    // JSON-RPC clients expect a parse error (-32700) or an invalid request (-32600), as JSON.
-    if response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE && json_content {
-        return match serde_json::from_slice::<Value>(&bytes) {
-            Err(error) => jsonrpc_error(
-                StatusCode::BAD_REQUEST,
-                None,
-                PARSE_ERROR,
-                &format!("Parse error: the body is not JSON ({error})"),
-            ),
-            Ok(Value::Array(_)) => jsonrpc_error(
-                StatusCode::BAD_REQUEST,
-                None,
-                INVALID_REQUEST,
-                "Invalid Request: JSON-RPC batches are not supported (removed in MCP 2025-06-18)",
-            ),
-            Ok(_) => jsonrpc_error(
-                StatusCode::BAD_REQUEST,
-                None,
-                INVALID_REQUEST,
-                "Invalid Request: the body is not a JSON-RPC 2.0 request, notification or response",
-            ),
-        };
-    }
-    response
+    unreadable_body(response, &bytes, json_content)
 }
 
 /// Sends the request to rmcp and wraps an SSE answer.

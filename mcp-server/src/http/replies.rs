@@ -100,3 +100,33 @@ pub fn as_jsonrpc_error(
     }
     Some(response)
 }
+
+/// rmcp answers a JSON body it cannot read as a JSON-RPC message with 415 and plain text;
+/// JSON-RPC clients expect a parse error (-32700) or an invalid request (-32600), as JSON.
+/// `json_content` says the request's Content-Type was JSON, so the body, not the type, was
+/// what rmcp refused. Any other answer passes through.
+pub fn unreadable_body(response: Response, body: &[u8], json_content: bool) -> Response {
+    if response.status() != StatusCode::UNSUPPORTED_MEDIA_TYPE || !json_content {
+        return response;
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Err(error) => jsonrpc_error(
+            StatusCode::BAD_REQUEST,
+            None,
+            PARSE_ERROR,
+            &format!("Parse error: the body is not JSON ({error})"),
+        ),
+        Ok(Value::Array(_)) => jsonrpc_error(
+            StatusCode::BAD_REQUEST,
+            None,
+            INVALID_REQUEST,
+            "Invalid Request: JSON-RPC batches are not supported (removed in MCP 2025-06-18)",
+        ),
+        Ok(_) => jsonrpc_error(
+            StatusCode::BAD_REQUEST,
+            None,
+            INVALID_REQUEST,
+            "Invalid Request: the body is not a JSON-RPC 2.0 request, notification or response",
+        ),
+    }
+}

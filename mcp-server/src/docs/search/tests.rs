@@ -1,0 +1,149 @@
+use super::*;
+use proptest::prelude::*;
+
+fn corpus() -> Corpus {
+    Corpus::from_texts([
+        (
+            "deployment.md",
+            "# Deployment\n\nHow to deploy the service.\n\n## Idle timeout\n\nThe ALB idle timeout must exceed the keep-alive interval. Set idle_timeout.timeout_seconds to 600.\n\n## Stickiness\n\nLegacy sessions need sticky routing.\n",
+        ),
+        (
+            "operations.md",
+            "# Operations\n\nDraining moves clients.\n\n## Draining\n\nWhen a task drains, streams end with a retry field and clients reconnect.\n\n## Timeouts\n\nA request that runs past its timeout gets an error. The timeout is configurable, and timeouts of streams differ from idle connections.\n",
+        ),
+        (
+            "troubleshooting.md",
+            "# Troubleshooting\n\n## 502 errors\n\nA 502 from the load balancer during deploys means streams were cut while draining.\n",
+        ),
+    ])
+}
+
+fn ranked(index: &SearchIndex, corpus: &Corpus, query: &str) -> Vec<String> {
+    index
+        .search(corpus, query, 10)
+        .unwrap()
+        .iter()
+        .map(|h| {
+            let page = &corpus.pages[h.page];
+            format!("{}#{}", page.path, page.sections[h.section].anchor)
+        })
+        .collect()
+}
+
+#[test]
+fn a_heading_match_outranks_body_mentions() {
+    let corpus = corpus();
+    let index = SearchIndex::build(&corpus).unwrap();
+    assert_eq!(index.len(), 8);
+    let order = ranked(&index, &corpus, "timeouts");
+    assert_eq!(order[0], "operations.md#timeouts", "{order:?}");
+    assert!(
+        order.contains(&"deployment.md#idle-timeout".to_string()),
+        "stemming: timeouts ~ timeout"
+    );
+}
+
+#[test]
+fn stemming_matches_other_forms_of_a_word() {
+    let corpus = corpus();
+    let index = SearchIndex::build(&corpus).unwrap();
+    let order = ranked(&index, &corpus, "drained");
+    assert_eq!(order[0], "operations.md#draining", "{order:?}");
+    assert!(order.contains(&"troubleshooting.md#502-errors".to_string()));
+}
+
+#[test]
+fn a_phrase_query_needs_the_words_together() {
+    let corpus = corpus();
+    let index = SearchIndex::build(&corpus).unwrap();
+    assert_eq!(
+        ranked(&index, &corpus, "\"idle timeout\""),
+        ["deployment.md#idle-timeout"]
+    );
+    let loose = ranked(&index, &corpus, "idle timeout");
+    assert!(
+        loose.len() > 1,
+        "without quotes either word matches: {loose:?}"
+    );
+}
+
+#[test]
+fn snippets_surround_and_bold_the_matched_terms() {
+    let corpus = corpus();
+    let index = SearchIndex::build(&corpus).unwrap();
+    let hits = index.search(&corpus, "sticky", 1).unwrap();
+    assert!(
+        hits[0].snippet.contains("**sticky**"),
+        "{}",
+        hits[0].snippet
+    );
+    assert!(hits[0].score > 0.0);
+}
+
+#[test]
+fn limit_caps_the_hits_and_empty_queries_are_refused() {
+    let corpus = corpus();
+    let index = SearchIndex::build(&corpus).unwrap();
+    assert_eq!(index.search(&corpus, "timeout", 2).unwrap().len(), 2);
+    for empty in ["", "   ", "the of and", "!!!"] {
+        assert_eq!(
+            index.search(&corpus, empty, 5),
+            Err(SearchError::EmptyQuery),
+            "{empty:?}"
+        );
+    }
+    assert!(index.search(&corpus, "kubernetes", 5).unwrap().is_empty());
+    assert!(
+        index.search(&corpus, "timeout AND (", 5).is_ok(),
+        "syntax is forgiven"
+    );
+}
+
+#[test]
+fn long_and_deeply_nested_queries_are_refused_not_parsed() {
+    let corpus = corpus();
+    let index = SearchIndex::build(&corpus).unwrap();
+    assert_eq!(
+        index.search(&corpus, &"(".repeat(1200), 5),
+        Err(SearchError::QueryTooLong(1200))
+    );
+    assert_eq!(
+        index.search(&corpus, &format!("{}timeout", "(".repeat(9)), 5),
+        Err(SearchError::QueryTooNested)
+    );
+    let deepest = format!("{}timeout{}", "(".repeat(8), ")".repeat(8));
+    assert!(index.search(&corpus, &deepest, 5).is_ok());
+    // Balanced groups side by side are not deep.
+    assert!(index.search(&corpus, &"(timeout) ".repeat(40), 5).is_ok());
+    let message = SearchError::QueryTooLong(1200).to_string();
+    assert!(message.contains("500"), "{message}");
+}
+
+/// Characters the query syntax gives meaning to, and some it does not.
+const HOSTILE: &str = "[()\\[\\]{}\"+\\-:^~*?!&|/\\\\ aéb日😀]{0,500}";
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    /// Any query within the limits parses and runs on a thread with a quarter of a tokio
+    /// worker's stack, so the limits leave a wide margin; anything else is refused.
+    #[test]
+    fn any_query_is_answered_or_refused_never_a_crash(query in HOSTILE) {
+        let outcome = std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(move || {
+                let corpus = corpus();
+                let index = SearchIndex::build(&corpus).unwrap();
+                index.search(&corpus, &query, 5).map(|_| ())
+            })
+            .unwrap()
+            .join()
+            .expect("the search thread neither panics nor overflows");
+        match outcome {
+            Ok(())
+            | Err(SearchError::EmptyQuery)
+            | Err(SearchError::QueryTooNested)
+            | Err(SearchError::BadQuery(_)) => {}
+            Err(other) => prop_assert!(false, "unexpected {other:?}"),
+        }
+    }
+}
