@@ -406,6 +406,11 @@ impl Config {
                 ));
             }
         }
+        if self.trusted_proxy_hops == 0 && !self.host.is_loopback() {
+            warnings.push(
+                "TRUSTED_PROXY_HOPS is 0 and HOST is not loopback: behind a load balancer every client shares the balancer's address and so its per-client limits; set TRUSTED_PROXY_HOPS=1 behind an ALB".into(),
+            );
+        }
         if !self.hosts_configured() && !self.host.is_loopback() {
             warnings.push(
                 "ALLOWED_HOSTS is not set and HOST is not loopback: any Host header is accepted; set ALLOWED_HOSTS to the public host name".into(),

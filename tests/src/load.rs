@@ -9,6 +9,15 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 
+/// Settings for a server under load from one address (the benchmarks, or many clients behind one
+/// test load balancer): every request comes from loopback, so the per-client limits, meant for
+/// one real client, would throttle the whole load. The global caps stay.
+pub const ONE_ADDRESS_LOAD: &[(&str, &str)] = &[
+    ("CLIENT_REQUEST_RATE", "0"),
+    ("MAX_SESSIONS_PER_CLIENT", "1000000"),
+    ("MAX_STREAMS_PER_CLIENT", "1000000"),
+];
+
 /// Lets the benchmark and the server it spawns hold thousands of sockets.
 pub fn raise_fd_limit() {
     // SAFETY: getrlimit/setrlimit on our own process with a valid struct.

@@ -518,7 +518,8 @@ async fn a_rolling_replace_moves_every_client_without_losing_a_request() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100);
-    let env: &[(&str, &str)] = &[
+    // Every client reaches the servers through HAProxy from loopback: one address for all.
+    let mut env: Vec<(&str, &str)> = vec![
         ("LOG_LEVEL", "warn,mcp_server=info"),
         ("SHUTDOWN_TIMEOUT", "5000"),
         ("SSE_RETRY_INTERVAL", "500"),
@@ -526,6 +527,8 @@ async fn a_rolling_replace_moves_every_client_without_losing_a_request() {
         ("ALLOWED_HOSTS", "*"),
         ("MAX_LEGACY_SESSIONS", "100000"),
     ];
+    env.extend_from_slice(tests::load::ONE_ADDRESS_LOAD);
+    let env = env.as_slice();
     let mut old = Server::start(env);
     let stay = Server::start(env);
     let new_port = free_port();

@@ -154,9 +154,16 @@ fn a_public_bind_without_allowed_hosts_accepts_any_host_and_warns() {
             .iter()
             .any(|w| w.contains("ALLOWED_HOSTS"))
     );
+    assert!(
+        config
+            .warnings()
+            .iter()
+            .any(|w| w.contains("TRUSTED_PROXY_HOPS"))
+    );
     let chosen = super::Config::from_lookup(|k| match k {
         "HOST" => Some("0.0.0.0".into()),
         "ALLOWED_HOSTS" => Some("*".into()),
+        "TRUSTED_PROXY_HOPS" => Some("1".into()),
         _ => None,
     })
     .unwrap();

@@ -238,7 +238,9 @@ async fn main() {
         None => Command::new(tests::process::binary("examples/conformance-server")),
     };
     command.env("MAX_LEGACY_SESSIONS", "100000");
-    let server = Server::start_command(command, &[("LOG_LEVEL", "warn,mcp_server=info")]);
+    let mut env = vec![("LOG_LEVEL", "warn,mcp_server=info")];
+    env.extend_from_slice(tests::load::ONE_ADDRESS_LOAD);
+    let server = Server::start_command(command, &env);
     if let Some(cpus) = &options.server_cpus {
         // Keep the load generator off the server's CPUs.
         let pid = std::process::id().to_string();

@@ -202,11 +202,13 @@ async fn main() {
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(file, text).unwrap();
     }
-    let server = Server::start(&[
+    let mut env = vec![
         ("DOCS_DIR", folder.to_str().unwrap()),
         ("DOCS_RELOAD_INTERVAL", "0"),
         ("LOG_LEVEL", "warn,mcp_server=info"),
-    ]);
+    ];
+    env.extend_from_slice(tests::load::ONE_ADDRESS_LOAD);
+    let server = Server::start(&env);
     let addr = server.addr;
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();

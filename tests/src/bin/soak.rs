@@ -205,7 +205,7 @@ async fn stream_cycles(addr: SocketAddr, total: usize, clients: usize) {
 async fn main() {
     let options = options();
     raise_fd_limit();
-    let server = Server::start_fixtures(&[
+    let mut env = vec![
         (
             "LOG_LEVEL",
             "warn,mcp_server=info,mcp_server::lifecycle::streams=warn",
@@ -213,10 +213,9 @@ async fn main() {
         ("LEGACY_SESSION_IDLE_TIMEOUT", "2000"),
         ("REQUEST_TIMEOUT", "1000"),
         ("MAX_LEGACY_SESSIONS", "1000000"),
-        ("CLIENT_REQUEST_RATE", "0"),
-        ("MAX_SESSIONS_PER_CLIENT", "1000000"),
-        ("MAX_STREAMS_PER_CLIENT", "1000000"),
-    ]);
+    ];
+    env.extend_from_slice(tests::load::ONE_ADDRESS_LOAD);
+    let server = Server::start_fixtures(&env);
     let addr = server.addr;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let baseline = reading(&server).await;
