@@ -187,7 +187,7 @@ fn a_memory_limit_lowers_the_caps_left_at_their_defaults_only() {
     assert_eq!(limited.memory.map(|m| m.bytes), Some(1 << 30));
     assert_eq!(
         (limited.max_legacy_sessions, limited.max_sse_connections),
-        (6041, 8055)
+        (4833, 6041)
     );
     let chosen = config(&[
         ("MEMORY_LIMIT", "1073741824"),
@@ -196,12 +196,12 @@ fn a_memory_limit_lowers_the_caps_left_at_their_defaults_only() {
     .unwrap();
     assert_eq!(
         (chosen.max_legacy_sessions, chosen.max_sse_connections),
-        (9000, 8055)
+        (9000, 6041)
     );
     assert!(limited.warnings().is_empty(), "{:?}", limited.warnings());
     let blank = config(&[("MEMORY_LIMIT", "1073741824"), ("MAX_LEGACY_SESSIONS", " ")]).unwrap();
     assert_eq!(
-        blank.max_legacy_sessions, 6041,
+        blank.max_legacy_sessions, 4833,
         "blank means the default, derived too"
     );
     assert!(
