@@ -78,32 +78,30 @@ if ! stamp_ok python "$py_spec"; then
   stamp python "$py_spec"
 fi
 
-# HAProxy stands in for the ALB in the rolling-replace test. It is a system package (Debian's),
-# so it goes where apt puts it; this needs root, as on CI.
-if ! command -v haproxy >/dev/null 2>&1; then
+# System packages from Debian, where apt puts them; installing needs root, as on CI.
+# Usage: apt_install PACKAGE WHAT-FOR [apt-get options] (call it only when the command is missing).
+apt_install() {
   if [ "$(id -u)" -ne 0 ]; then
-    echo "install-test-tools: haproxy is missing; install it as root: apt-get install haproxy" >&2
+    echo "install-test-tools: $1 is missing ($2); install it as root: apt-get install $1" >&2
     exit 1
   fi
-  echo "install-test-tools: haproxy (Debian package)"
+  echo "install-test-tools: $1 (Debian package)"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
-  apt-get install -y -qq --no-install-recommends haproxy >/dev/null
+  apt-get install -y -qq "${@:3}" "$1" >/dev/null
+}
+
+# HAProxy stands in for the ALB in the rolling-replace test.
+if ! command -v haproxy >/dev/null 2>&1; then
+  apt_install haproxy "the load balancer of the rolling-replace test" --no-install-recommends
   # The package starts a system service on port 80 we do not want; the tests run their own.
   (systemctl stop haproxy 2>/dev/null || service haproxy stop 2>/dev/null || true) >/dev/null 2>&1
 fi
 
-# Headless Chromium drives the browser tests (allowed and refused origins, DNS rebinding). Also
-# a system package: Debian's chromium at /usr/bin/chromium.
+# Headless Chromium drives the browser tests (allowed and refused origins, DNS rebinding):
+# Debian's chromium at /usr/bin/chromium.
 if [ ! -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "install-test-tools: chromium is missing; install it as root: apt-get install chromium" >&2
-    exit 1
-  fi
-  echo "install-test-tools: chromium (Debian package)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq chromium >/dev/null
+  apt_install chromium "the browser of the origin and DNS-rebinding tests"
 fi
 
 echo "install-test-tools: ready in $tools"
