@@ -30,6 +30,11 @@ use crate::lifecycle::drain::IdleGuess;
 pub use describe::{ConfigError, Variable, variables};
 use values::{Maybe, Optional, Setting};
 
+/// MAX_LEGACY_SESSIONS when not given and no memory limit lowers it.
+const DEFAULT_SESSIONS: usize = 10_000;
+/// MAX_SSE_CONNECTIONS when not given and no memory limit lowers it.
+const DEFAULT_STREAMS: usize = 10_000;
+
 /// How the process talks MCP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Mode {
@@ -175,7 +180,7 @@ pub struct Config {
 
     /// Long-lived SSE streams (GET and subscriptions/listen) one process holds; beyond it a new
     /// one gets 503 with Retry-After
-    #[arg(long, env = "MAX_SSE_CONNECTIONS", value_name = "MAX_SSE_CONNECTIONS", default_value = "10000",
+    #[arg(long, env = "MAX_SSE_CONNECTIONS", value_name = "MAX_SSE_CONNECTIONS", default_value_t = DEFAULT_STREAMS,
           value_parser = Setting(values::positive), help_heading = "Limits")]
     pub max_sse_connections: usize,
 
@@ -187,7 +192,7 @@ pub struct Config {
 
     /// Legacy sessions one process holds at most; beyond it `initialize` gets 503 with
     /// Retry-After
-    #[arg(long, env = "MAX_LEGACY_SESSIONS", value_name = "MAX_LEGACY_SESSIONS", default_value = "10000",
+    #[arg(long, env = "MAX_LEGACY_SESSIONS", value_name = "MAX_LEGACY_SESSIONS", default_value_t = DEFAULT_SESSIONS,
           value_parser = Setting(values::positive), help_heading = "Limits")]
     pub max_legacy_sessions: usize,
 
@@ -218,7 +223,8 @@ pub struct Config {
           value_parser = Setting(values::whole_usize), help_heading = "Limits")]
     pub trusted_proxy_hops: usize,
 
-    /// The memory limit in bytes; empty reads the cgroup's (ECS, Fargate, Docker). When known,
+    /// The memory limit in bytes; empty takes the smaller of the cgroup's (Docker, ECS) and, on
+    /// ECS, the container's or task's limit from task metadata (Fargate). When known,
     /// MAX_LEGACY_SESSIONS and MAX_SSE_CONNECTIONS left at their defaults are lowered so that
     /// every session and stream held at once stays under 80% of it
     #[arg(long, env = "MEMORY_LIMIT", value_name = "MEMORY_LIMIT", default_value = "", hide_default_value = true,
@@ -228,6 +234,11 @@ pub struct Config {
     /// The memory limit in force and where it came from, when one is known.
     #[arg(skip)]
     pub memory: Option<MemoryLimit>,
+
+    /// Which of MAX_LEGACY_SESSIONS and MAX_SSE_CONNECTIONS were left at their defaults (and so
+    /// follow the memory limit).
+    #[arg(skip)]
+    caps_defaulted: (bool, bool),
 
     /// Bytes a POST body may have; larger bodies get 413
     #[arg(long, env = "MAX_REQUEST_BODY", value_name = "MAX_REQUEST_BODY", default_value = "4194304",
@@ -290,32 +301,47 @@ impl Config {
                     raw.all(|v| v.to_str().is_some_and(|t| t.trim().is_empty()))
                 })
         };
-        let (sessions_defaulted, streams_defaulted) = (
+        let caps_defaulted = (
             defaulted("max_legacy_sessions"),
             defaulted("max_sse_connections"),
         );
         let mut config = Self::from_arg_matches_mut(&mut matches).map_err(ConfigError)?;
-        config.memory = match cgroup {
+        config.caps_defaulted = caps_defaulted;
+        let limit = match cgroup {
             Some(root) => memory_limit(config.memory_limit, root),
             None => memory_limit(config.memory_limit, Path::new("/nonexistent")),
         };
-        if let Some(limit) = config.memory {
-            let (sessions, streams) = derived_caps(
-                limit.bytes,
-                (config.max_legacy_sessions, config.max_sse_connections),
-            );
-            if sessions_defaulted {
-                config.max_legacy_sessions = sessions;
-            }
-            if streams_defaulted {
-                config.max_sse_connections = streams;
-            }
+        if let Some(limit) = limit {
+            config.set_memory_limit(limit);
         }
         config.hosts = config
             .allowed_hosts
             .clone()
             .unwrap_or_else(|| HostPolicy::default_for_bind(config.host));
         Ok(config)
+    }
+
+    /// Puts `limit` in force: MAX_LEGACY_SESSIONS and MAX_SSE_CONNECTIONS left at their defaults
+    /// are derived from it (never raised above the defaults).
+    pub fn set_memory_limit(&mut self, limit: MemoryLimit) {
+        let (sessions, streams) = derived_caps(limit.bytes, (DEFAULT_SESSIONS, DEFAULT_STREAMS));
+        if self.caps_defaulted.0 {
+            self.max_legacy_sessions = sessions;
+        }
+        if self.caps_defaulted.1 {
+            self.max_sse_connections = streams;
+        }
+        self.memory = Some(limit);
+    }
+
+    /// Whether the memory limit is still to be read from ECS task metadata: HTTP mode, on ECS,
+    /// and no `MEMORY_LIMIT` given.
+    pub fn wants_ecs_memory_limit(&self) -> bool {
+        self.mode == Mode::Http
+            && self.ecs_metadata_uri.is_some()
+            && self
+                .memory
+                .is_none_or(|m| m.source != crate::access::budget::LimitSource::Setting)
     }
 
     /// Where to listen in HTTP mode.

@@ -39,10 +39,13 @@ pub fn implementation() -> Implementation {
 
 /// Runs the server in the configured mode until it is told to stop; shared by the binary and
 /// by the conformance fixture example, which differ only in their handler.
-pub async fn run<H>(config: Config, handler: H) -> Result<(), Box<dyn std::error::Error>>
+pub async fn run<H>(mut config: Config, handler: H) -> Result<(), Box<dyn std::error::Error>>
 where
     H: ServerHandler + Clone + Send + Sync + 'static,
 {
+    if config.wants_ecs_memory_limit() {
+        read_ecs_memory_limit(&mut config).await;
+    }
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
@@ -75,6 +78,37 @@ where
             server::run(listener, app, shutdown_signal(drain)).await;
             Ok(())
         }
+    }
+}
+
+/// Takes the memory limit ECS task metadata reports when it is below the one known so far (the
+/// caps left at their defaults follow); without an answer the server starts on what it has.
+async fn read_ecs_memory_limit(config: &mut Config) {
+    let Some(uri) = config.ecs_metadata_uri.clone() else {
+        return;
+    };
+    match ecs_metadata::memory_limit(&uri).await {
+        Ok(Some(reported)) => {
+            let limit = access::budget::with_ecs_limit(config.memory, reported);
+            if Some(limit) != config.memory {
+                config.set_memory_limit(limit);
+            }
+        }
+        Ok(None) => {}
+        Err(error) => tracing::warn!(
+            url = uri,
+            %error,
+            "ECS task metadata gave no memory limit; the caps follow MEMORY_LIMIT or the cgroup"
+        ),
+    }
+    if let Some(limit) = config.memory {
+        tracing::info!(
+            limit_bytes = limit.bytes,
+            source = limit.source.label(),
+            max_legacy_sessions = config.max_legacy_sessions,
+            max_sse_connections = config.max_sse_connections,
+            "memory budget"
+        );
     }
 }
 

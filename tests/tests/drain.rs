@@ -189,7 +189,8 @@ async fn stays_serving_through_silence(server: &Server) {
 }
 
 /// A loopback stand-in for the ECS task metadata endpoint: `/v4/x/task` answers with the
-/// current `DesiredStatus`, or 500 while `broken` is set.
+/// current `DesiredStatus` and a 2 GiB task limit, `/v4/x` with a container limited to 1 GiB,
+/// or both 500 while `broken` is set.
 async fn metadata_stand_in(
     stopped: Arc<AtomicBool>,
     broken: Arc<AtomicBool>,
@@ -222,7 +223,13 @@ async fn metadata_stand_in(
                     } else {
                         "RUNNING"
                     };
-                    ("200 OK", json!({ "Cluster": "c", "TaskARN": "arn:aws:ecs:t", "KnownStatus": "RUNNING", "DesiredStatus": desired }).to_string())
+                    ("200 OK", json!({ "Cluster": "c", "TaskARN": "arn:aws:ecs:t", "KnownStatus": "RUNNING", "DesiredStatus": desired, "Limits": { "CPU": 0.5, "Memory": 2048 } }).to_string())
+                } else if request.starts_with("GET /v4/x ") {
+                    (
+                        "200 OK",
+                        json!({ "Name": "docs-mcp", "Limits": { "CPU": 256, "Memory": 1024 } })
+                            .to_string(),
+                    )
                 } else {
                     ("404 Not Found", "{}".to_string())
                 };
@@ -280,6 +287,37 @@ async fn ecs_desired_status_stopped_drains_and_metadata_failures_are_not_fatal()
         hits.load(Ordering::Relaxed),
         polled,
         "polling stops once the task is stopping"
+    );
+}
+
+// Multi-threaded: the metadata stand-in must answer while the server starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_ecs_the_memory_limit_and_the_default_caps_come_from_task_metadata() {
+    let uri = running_task_metadata().await;
+    let server = Server::start(&[("ECS_CONTAINER_METADATA_URI_V4", &uri)]);
+    let memory = health(server.addr).await["memory"].clone();
+    assert_eq!(
+        memory["limit"],
+        1u64 << 30,
+        "the container's 1 GiB, not the task's 2: {memory}"
+    );
+    assert_eq!(memory["limitSource"], "ECS task metadata");
+    assert_eq!(memory["maxLegacySessions"], 4833);
+    assert_eq!(memory["maxSseConnections"], 6041);
+
+    // MEMORY_LIMIT wins, and caps that were given are kept.
+    let server = Server::start(&[
+        ("ECS_CONTAINER_METADATA_URI_V4", &uri),
+        ("MEMORY_LIMIT", "536870912"),
+        ("MAX_SSE_CONNECTIONS", "7"),
+    ]);
+    let memory = health(server.addr).await["memory"].clone();
+    assert_eq!(memory["limit"], 512u64 << 20);
+    assert_eq!(memory["limitSource"], "MEMORY_LIMIT");
+    assert_eq!(memory["maxSseConnections"], 7);
+    assert!(
+        memory["maxLegacySessions"].as_u64().unwrap() < 4833,
+        "{memory}"
     );
 }
 

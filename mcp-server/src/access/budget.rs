@@ -1,8 +1,9 @@
 //! The memory budget: how many sessions and streams fit in the task's memory.
 //!
-//! The limit is `MEMORY_LIMIT` (bytes) when set, else the cgroup's (`memory.max` in cgroup v2,
-//! `memory.limit_in_bytes` in v1: on ECS and Fargate the container's or the task's limit), else
-//! unknown. When it is known and `MAX_LEGACY_SESSIONS` or `MAX_SSE_CONNECTIONS` was left at its
+//! The limit is `MEMORY_LIMIT` (bytes) when set, else the smaller of the cgroup's (`memory.max`
+//! in cgroup v2, `memory.limit_in_bytes` in v1: the container's limit when it has one) and the
+//! one ECS task metadata reports (the container's or the task's `Limits.Memory`: on Fargate, and
+//! on EC2 with a task-level limit, the container's own cgroup often has none), else unknown. When it is known and `MAX_LEGACY_SESSIONS` or `MAX_SSE_CONNECTIONS` was left at its
 //! default, the cap is lowered so that the worst flood (every session and every stream held at
 //! once) stays under [`BUDGET_SHARE`] of the limit, from the costs measured by the benchmark.
 
@@ -28,6 +29,8 @@ pub enum LimitSource {
     Setting,
     /// The cgroup the process runs in.
     Cgroup,
+    /// ECS task metadata (`Limits.Memory` of the container or the task).
+    EcsMetadata,
 }
 
 impl LimitSource {
@@ -36,6 +39,7 @@ impl LimitSource {
         match self {
             LimitSource::Setting => "MEMORY_LIMIT",
             LimitSource::Cgroup => "cgroup",
+            LimitSource::EcsMetadata => "ECS task metadata",
         }
     }
 }
@@ -70,6 +74,19 @@ pub fn memory_limit(setting: Option<u64>, cgroup_root: &Path) -> Option<MemoryLi
         bytes,
         source: LimitSource::Cgroup,
     })
+}
+
+/// The smaller of the limit known so far and `reported` by ECS task metadata; a `MEMORY_LIMIT`
+/// setting always wins.
+pub fn with_ecs_limit(known: Option<MemoryLimit>, reported: u64) -> MemoryLimit {
+    let ecs = MemoryLimit {
+        bytes: reported,
+        source: LimitSource::EcsMetadata,
+    };
+    match known {
+        Some(limit) if limit.source == LimitSource::Setting || limit.bytes <= reported => limit,
+        _ => ecs,
+    }
 }
 
 /// The caps that keep the worst flood under budget: half the budget for sessions, half for
@@ -144,5 +161,22 @@ mod tests {
             Some((512 << 20, LimitSource::Setting))
         );
         std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn ecs_metadata_lowers_a_cgroup_limit_but_never_overrides_the_setting() {
+        let limit = |bytes, source| Some(MemoryLimit { bytes, source });
+        let ecs = |known| with_ecs_limit(known, 1 << 30);
+        assert_eq!(ecs(None).source, LimitSource::EcsMetadata);
+        assert_eq!(ecs(limit(2 << 30, LimitSource::Cgroup)).bytes, 1 << 30);
+        assert_eq!(
+            ecs(limit(1 << 29, LimitSource::Cgroup)).source,
+            LimitSource::Cgroup
+        );
+        let setting = ecs(limit(4 << 30, LimitSource::Setting));
+        assert_eq!(
+            (setting.bytes, setting.source),
+            (4 << 30, LimitSource::Setting)
+        );
     }
 }

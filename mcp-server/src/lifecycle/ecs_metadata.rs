@@ -1,4 +1,4 @@
-//! Watching the ECS task metadata endpoint (v4) for the task's own stop.
+//! The ECS task metadata endpoint (v4): the task's memory limit at start, and its own stop.
 //!
 //! ECS sets `ECS_CONTAINER_METADATA_URI_V4` in every container; `GET $URI/task` reports the task's
 //! `DesiredStatus`, which turns to `STOPPED` as soon as ECS decides to stop the task, before the
@@ -59,16 +59,45 @@ pub async fn watch(base: String, interval: Duration, drain: Arc<Drain>) {
 
 /// `DesiredStatus` from the task metadata document at `url`.
 pub async fn desired_status(url: &str) -> Result<String, String> {
-    let body = tokio::time::timeout(REQUEST_TIMEOUT, get(url))
-        .await
-        .map_err(|_| format!("no answer within {} ms", REQUEST_TIMEOUT.as_millis()))??;
-    let document: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| format!("not JSON: {e}"))?;
-    document
+    document(url)
+        .await?
         .get("DesiredStatus")
         .and_then(|s| s.as_str())
         .map(str::to_string)
         .ok_or_else(|| "no DesiredStatus in the task document".to_string())
+}
+
+/// The memory limit in bytes that ECS reports under `base`: the smaller of the container's
+/// (`GET {base}`, set when the task definition gives the container `memory`) and the task's
+/// (`GET {base}/task`, set on Fargate and when the task has a task-level `memory`), both in MiB.
+/// `Ok(None)` when neither has one.
+pub async fn memory_limit(base: &str) -> Result<Option<u64>, String> {
+    let base = base.trim_end_matches('/');
+    let container = document(base).await?;
+    let task = document(&format!("{base}/task")).await?;
+    Ok(limit_from_documents(&container, &task))
+}
+
+/// The smaller `Limits.Memory` (MiB) of the container and task documents, in bytes.
+pub fn limit_from_documents(
+    container: &serde_json::Value,
+    task: &serde_json::Value,
+) -> Option<u64> {
+    let mib = |document: &serde_json::Value| {
+        document
+            .pointer("/Limits/Memory")
+            .and_then(serde_json::Value::as_f64)
+            .filter(|mib| mib.is_finite() && *mib >= 1.0 && *mib < (1u64 << 40) as f64)
+            .map(|mib| mib as u64 * (1 << 20))
+    };
+    [mib(container), mib(task)].into_iter().flatten().min()
+}
+
+async fn document(url: &str) -> Result<serde_json::Value, String> {
+    let body = tokio::time::timeout(REQUEST_TIMEOUT, get(url))
+        .await
+        .map_err(|_| format!("no answer within {} ms", REQUEST_TIMEOUT.as_millis()))??;
+    serde_json::from_slice(&body).map_err(|e| format!("not JSON: {e}"))
 }
 
 async fn get(url: &str) -> Result<Bytes, String> {
@@ -104,4 +133,31 @@ async fn get(url: &str) -> Result<Bytes, String> {
         .await
         .map_err(|e| format!("body: {e}"))?;
     Ok(body.to_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::limit_from_documents;
+    use serde_json::json;
+
+    #[test]
+    fn the_smaller_of_the_container_and_task_limits_wins() {
+        let container = json!({ "Limits": { "CPU": 256, "Memory": 512 } });
+        let task = json!({ "Limits": { "CPU": 0.5, "Memory": 1024 } });
+        assert_eq!(limit_from_documents(&container, &task), Some(512 << 20));
+        assert_eq!(
+            limit_from_documents(&json!({ "Limits": { "CPU": 256 } }), &task),
+            Some(1 << 30),
+            "Fargate: only the task has a limit"
+        );
+        assert_eq!(limit_from_documents(&json!({}), &json!({})), None);
+        assert_eq!(
+            limit_from_documents(
+                &json!({ "Limits": { "Memory": 0 } }),
+                &json!({ "Limits": { "Memory": "x" } })
+            ),
+            None,
+            "zero and non-numbers are no limit"
+        );
+    }
 }
