@@ -5,6 +5,7 @@
 pub mod http;
 pub mod load;
 pub mod process;
+pub mod relevance;
 pub mod stdio;
 pub mod tools;
 

@@ -4,7 +4,10 @@
 //! gives `title` and `description`. Every heading starts a section that runs to the next heading;
 //! its anchor is the GitHub-style slug of the heading text (`## Draining & health` becomes
 //! `draining--health`, repeats get `-1`, `-2`), so links into GitHub-rendered docs and into this
-//! server agree. Text before the first heading is a section with the anchor `top`.
+//! server agree; a heading that ends with an attribute list (`## Drain {#drain}`) takes its id.
+//! Text before the first heading is a section with the anchor `top`. Sections are split further
+//! into units of retrieval (see [`super::units`]), and `{% include %}` fragments and MDX imports
+//! are resolved into the pages that use them first (see [`super::includes`]).
 
 use std::fmt;
 use std::ops::Range;
@@ -13,6 +16,8 @@ use std::path::{Path, PathBuf};
 use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
 
 use super::folder::{markdown_files, read_page};
+use super::includes;
+use super::units::{self, Unit};
 
 /// One Markdown file.
 #[derive(Debug, Clone)]
@@ -27,6 +32,10 @@ pub struct Page {
     pub body: String,
     /// The page's sections, in order; together they cover `body`.
     pub sections: Vec<Section>,
+    /// The units of retrieval, in order; together they cover `body` too.
+    pub units: Vec<Unit>,
+    /// Whether another page includes this one (then it is searched where it is included).
+    pub fragment: bool,
 }
 
 /// A heading and the text under it, up to the next heading.
@@ -68,18 +77,30 @@ impl Page {
         for section in sections.iter_mut().filter(|s| s.level == 0) {
             section.title = title.clone();
         }
+        let units = units::split(&body, &sections);
         Page {
             path: path.to_string(),
             title,
             description: front.description,
             body,
             sections,
+            units,
+            fragment: false,
         }
     }
 
     /// The section with this anchor.
     pub fn section(&self, anchor: &str) -> Option<&Section> {
         self.sections.iter().find(|s| s.anchor == anchor)
+    }
+
+    /// The text under `anchor`: a section's, else a unit's (a field, a paragraph window).
+    pub fn anchored_text(&self, anchor: &str) -> Option<&str> {
+        if let Some(section) = self.section(anchor) {
+            return Some(self.section_text(section));
+        }
+        let unit = self.units.iter().find(|u| u.anchor == anchor)?;
+        Some(&self.body[unit.range.clone()])
     }
 
     /// A section's Markdown.
@@ -169,9 +190,14 @@ fn split_sections(body: &str) -> Vec<Section> {
     let mut slugs = Slugs::default();
     for (i, (start, level, title)) in headings.iter().enumerate() {
         let end = headings.get(i + 1).map_or(body.len(), |h| h.0);
+        let (title, id) = heading_id(title);
+        let anchor = match id {
+            Some(id) => slugs.take(id),
+            None => slugs.unique(title),
+        };
         sections.push(Section {
-            anchor: slugs.unique(title),
-            title: title.clone(),
+            anchor,
+            title: title.to_string(),
             level: *level,
             range: *start..end,
         });
@@ -190,6 +216,20 @@ fn heading_level(level: HeadingLevel) -> u8 {
     }
 }
 
+/// A heading's text without a trailing attribute list, and the list's `#id` when it has one:
+/// `Drain {#drain .x}` is `("Drain", Some("drain"))`.
+fn heading_id(title: &str) -> (&str, Option<&str>) {
+    let Some(open) = title.rfind('{').filter(|_| title.ends_with('}')) else {
+        return (title, None);
+    };
+    let attributes = &title[open + 1..title.len() - 1];
+    let id = attributes
+        .split_whitespace()
+        .find_map(|a| a.strip_prefix('#'))
+        .filter(|id| !id.is_empty());
+    (title[..open].trim_end(), id)
+}
+
 /// GitHub's anchor rule: lower-case; keep letters, digits, `-`, `_` and spaces; spaces become
 /// `-`; a repeated slug gets `-1`, `-2`, ...
 #[derive(Default)]
@@ -198,6 +238,18 @@ struct Slugs {
 }
 
 impl Slugs {
+    /// An id the author gave: kept as written (a repeat still gets a suffix).
+    fn take(&mut self, id: &str) -> String {
+        let count = self.seen.entry(id.to_string()).or_insert(0);
+        let slug = if *count == 0 {
+            id.to_string()
+        } else {
+            format!("{id}-{count}")
+        };
+        *count += 1;
+        slug
+    }
+
     fn unique(&mut self, title: &str) -> String {
         let mut base: String = title
             .to_lowercase()
@@ -255,11 +307,21 @@ impl fmt::Display for CorpusError {
 impl std::error::Error for CorpusError {}
 
 impl Corpus {
-    /// Builds a corpus from `(path, text)` pairs.
+    /// Builds a corpus from `(path, text)` pairs, includes resolved.
     pub fn from_texts<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Corpus {
-        let mut pages: Vec<Page> = files
+        let texts: Vec<(String, String)> = files
             .into_iter()
-            .map(|(path, text)| Page::parse(path, text))
+            .map(|(path, text)| (path.to_string(), text.to_string()))
+            .collect();
+        let (resolved, included) = includes::resolve(&texts);
+        let mut pages: Vec<Page> = texts
+            .iter()
+            .zip(&resolved)
+            .map(|((path, _), text)| {
+                let mut page = Page::parse(path, text);
+                page.fragment = included.contains(path);
+                page
+            })
             .collect();
         pages.sort_by(|a, b| a.path.cmp(&b.path));
         Corpus { pages }

@@ -1,17 +1,22 @@
 //! The documentation the server serves: Markdown pages ([`corpus`]) read safely from a folder
-//! ([`folder`]), a full-text index over
-//! their sections ([`search`]), the live snapshot and its reload ([`library`]), and the MCP
-//! handler over them ([`server`]), with its tools ([`tools`]), resources ([`resources`]) and the
-//! chunking of `read_doc` ([`chunk`]).
+//! ([`folder`]) with their includes resolved ([`includes`]), cut into units of retrieval
+//! ([`units`]) whose text is kept free of markup ([`markup`]), the versions and languages of a
+//! page ([`variants`]), a full-text index over the units ([`search`]), the live snapshot and its
+//! reload ([`library`]), and the MCP handler over them ([`server`]), with its tools ([`tools`]),
+//! resources ([`resources`]) and the chunking of `read_doc` ([`chunk`]).
 
 pub mod chunk;
 pub mod corpus;
 pub mod folder;
+pub mod includes;
 pub mod library;
+pub mod markup;
 pub mod resources;
 pub mod search;
 pub mod server;
 pub mod tools;
+pub mod units;
+pub mod variants;
 
 pub use library::Library;
 pub use server::DocsServer;

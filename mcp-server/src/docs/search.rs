@@ -1,29 +1,87 @@
-//! Full-text search over sections with tantivy: BM25 ranking, English stemming and stop words,
-//! boosts for section and page titles, phrase queries (`"idle timeout"`), and snippets around
-//! the matched terms.
+//! Full-text search over units of retrieval (see [`super::units`]) with tantivy: BM25 over four
+//! fields (page title, heading path, prose, code) with weights chosen on the labelled query sets
+//! (`tests/relevance/`), English stemming and stop words, question filler dropped from the query
+//! (see [`FILLER`]), phrase queries (`"idle timeout"`), one hit per answer (variants of a page
+//! are one page, see [`super::variants`], and the same text included in several pages is one
+//! hit), and snippets around the matched terms.
 //!
 //! Why tantivy: it is the maintained Rust search engine with all of that built in; the index
 //! lives in RAM (a docs corpus is small) and is rebuilt whole on reload, in well under a second
 //! for a thousand pages (see the benchmark).
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
 
-use tantivy::collector::TopDocs;
+use tantivy::collector::{FilterCollector, TopDocs};
 use tantivy::query::QueryParser;
-use tantivy::schema::{FAST, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
-use tantivy::snippet::SnippetGenerator;
+use tantivy::schema::{FAST, IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
 use tantivy::tokenizer::{
     Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
 };
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument};
 
 use super::corpus::Corpus;
+use super::variants::{self, Variant, VariantRules};
 
 /// The analyzer every text field uses.
 const ANALYZER: &str = "docs_en";
-/// Relative weight of a match in a section heading, a page title, and body text.
-const SECTION_TITLE_BOOST: f32 = 3.0;
+/// Relative weight of a match in the heading path, the page title, and code; prose is 1.
+const HEADING_BOOST: f32 = 3.0;
 const PAGE_TITLE_BOOST: f32 = 2.0;
+const CODE_BOOST: f32 = 0.5;
+/// Words of a question that say how it is asked, not what it is about: dropped from the query
+/// (unless quoted or `+`required, or all the query has), so a heading "How do I ...?" does not
+/// outrank the answer. English stop words (`the`, `is`, ...) are dropped by the analyzer.
+pub const FILLER: &[&str] = &[
+    "how",
+    "do",
+    "does",
+    "did",
+    "doing",
+    "i",
+    "im",
+    "me",
+    "my",
+    "we",
+    "our",
+    "us",
+    "you",
+    "your",
+    "what",
+    "whats",
+    "which",
+    "who",
+    "where",
+    "when",
+    "why",
+    "can",
+    "could",
+    "should",
+    "would",
+    "shall",
+    "may",
+    "might",
+    "must",
+    "want",
+    "need",
+    "please",
+    "possible",
+    "able",
+    "way",
+    "ways",
+    "about",
+    "tell",
+    "explain",
+    "someone",
+    "something",
+    "anything",
+    "any",
+    "some",
+    "am",
+    "its",
+];
 /// Characters of context in a snippet.
 const SNIPPET_CHARS: usize = 240;
 /// Longest query accepted, in characters: a question or a handful of keywords is far shorter,
@@ -33,13 +91,17 @@ pub const MAX_QUERY_CHARS: usize = 500;
 /// and about 1,200 levels overflow a thread's stack and abort the process.
 pub const MAX_QUERY_NESTING: usize = 8;
 
-/// One ranked section.
+/// One ranked unit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
     /// Index of the page in the corpus.
     pub page: usize,
     /// Index of the section in the page.
     pub section: usize,
+    /// Index of the unit in the page.
+    pub unit: usize,
+    /// `(page, unit)` of the same text elsewhere (an included fragment), not returned as hits.
+    pub also: Vec<(usize, usize)>,
     /// BM25 score with boosts; higher is better.
     pub score: f32,
     /// Text around the matched terms, with the terms in `**bold**`.
@@ -57,6 +119,8 @@ pub enum SearchError {
     QueryTooNested,
     /// The query parsed but names something the index lacks (a field, say).
     BadQuery(String),
+    /// A `version` or `language` the corpus does not have (what was asked, what exists).
+    UnknownVariant(String),
     /// The engine failed (an internal error, not the caller's).
     Engine(String),
 }
@@ -80,6 +144,7 @@ impl fmt::Display for SearchError {
                 f,
                 "the query cannot run ({why}); ask with plain keywords or a \"quoted phrase\""
             ),
+            SearchError::UnknownVariant(why) => write!(f, "{why}"),
             SearchError::Engine(error) => write!(f, "search failed: {error}"),
         }
     }
@@ -91,18 +156,44 @@ impl From<tantivy::TantivyError> for SearchError {
     }
 }
 
-/// An in-memory index of every section of a corpus.
+/// Which variants one search looks at: `None` takes the defaults (see [`super::variants`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Filter {
+    /// A version the corpus has (`latest` means the newest released one).
+    pub version: Option<String>,
+    /// A language the corpus has.
+    pub language: Option<String>,
+}
+
+/// An in-memory index of every unit of a corpus.
 pub struct SearchIndex {
     reader: IndexReader,
     parser: QueryParser,
-    body: Field,
-    /// `(page, section)` for each slot number stored in the index.
+    analyzer: TextAnalyzer,
+    /// `(page, unit)` for each slot number stored in the index.
     slots: Vec<(usize, usize)>,
+    /// A hash of each slot's text, to return the same text once.
+    fingerprints: Vec<u64>,
+    /// Each page's place among its variants.
+    pub variants: Vec<Variant>,
+    /// Every version (oldest first) and language in the corpus.
+    pub versions: Vec<String>,
+    pub languages: Vec<String>,
+    rules: VariantRules,
+    /// Fragments: searched where they are included, not on their own.
+    fragments: Vec<bool>,
+    /// The pages each filter searches, built on first use (bounded: only known values get here).
+    views: Mutex<HashMap<Filter, Arc<Vec<bool>>>>,
 }
 
 impl SearchIndex {
-    /// Indexes every section of `corpus`.
+    /// Indexes every unit of `corpus` with the default variant rules.
     pub fn build(corpus: &Corpus) -> Result<SearchIndex, SearchError> {
+        Self::build_with(corpus, &VariantRules::default())
+    }
+
+    /// Indexes every unit of `corpus`; `rules` say which pages are variants of each other.
+    pub fn build_with(corpus: &Corpus, rules: &VariantRules) -> Result<SearchIndex, SearchError> {
         let text = TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
                 .set_tokenizer(ANALYZER)
@@ -110,23 +201,30 @@ impl SearchIndex {
         );
         let mut schema = Schema::builder();
         let page_title = schema.add_text_field("page_title", text.clone());
-        let section_title = schema.add_text_field("section_title", text.clone());
-        let body = schema.add_text_field("body", text);
+        let heading = schema.add_text_field("heading", text.clone());
+        let body = schema.add_text_field("body", text.clone());
+        let code = schema.add_text_field("code", text);
         let slot = schema.add_u64_field("slot", FAST);
+        let page_field = schema.add_u64_field("page", FAST);
         let index = Index::create_in_ram(schema.build());
         index.tokenizers().register(ANALYZER, analyzer());
 
         let mut writer = index.writer_with_num_threads::<TantivyDocument>(1, 50_000_000)?;
         let mut slots = Vec::new();
+        let mut fingerprints = Vec::new();
         for (p, page) in corpus.pages.iter().enumerate() {
-            for (s, section) in page.sections.iter().enumerate() {
+            let title = page_title_text(page);
+            for (u, unit) in page.units.iter().enumerate() {
                 let mut document = TantivyDocument::default();
-                document.add_text(page_title, &page.title);
-                document.add_text(section_title, &section.title);
-                document.add_text(body, page.section_text(section));
+                document.add_text(page_title, &title);
+                document.add_text(heading, format!("{} {}", unit.context, unit.title));
+                document.add_text(body, &unit.text.prose);
+                document.add_text(code, &unit.text.code);
                 document.add_u64(slot, slots.len() as u64);
+                document.add_u64(page_field, p as u64);
                 writer.add_document(document)?;
-                slots.push((p, s));
+                slots.push((p, u));
+                fingerprints.push(fingerprint(&unit.text.prose, &unit.text.code));
             }
         }
         writer.commit()?;
@@ -134,18 +232,32 @@ impl SearchIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        let mut parser = QueryParser::for_index(&index, vec![page_title, section_title, body]);
-        parser.set_field_boost(section_title, SECTION_TITLE_BOOST);
+        let mut parser = QueryParser::for_index(&index, vec![page_title, heading, body, code]);
+        parser.set_field_boost(heading, HEADING_BOOST);
         parser.set_field_boost(page_title, PAGE_TITLE_BOOST);
+        parser.set_field_boost(code, CODE_BOOST);
+        let variants: Vec<Variant> = corpus
+            .pages
+            .iter()
+            .map(|p| rules.variant(&p.path))
+            .collect();
+        let (versions, languages) = variants::known(&variants);
         Ok(SearchIndex {
             reader,
             parser,
-            body,
+            analyzer: analyzer(),
             slots,
+            fingerprints,
+            variants,
+            versions,
+            languages,
+            rules: rules.clone(),
+            fragments: corpus.pages.iter().map(|p| p.fragment).collect(),
+            views: Mutex::new(HashMap::new()),
         })
     }
 
-    /// Sections indexed.
+    /// Units indexed.
     pub fn len(&self) -> usize {
         self.slots.len()
     }
@@ -155,30 +267,96 @@ impl SearchIndex {
         self.slots.is_empty()
     }
 
-    /// The best `limit` sections for `query`. Words are OR-ed and ranked by BM25; quotes make a
-    /// phrase; `+word` requires a word. Syntax errors are forgiven (the parser's lenient mode).
+    /// The pages `filter` looks at (one variant per page; fragments only when `searching` is
+    /// false), or why the filter names nothing the corpus has.
+    pub fn view(&self, filter: &Filter, searching: bool) -> Result<Arc<Vec<bool>>, SearchError> {
+        let mut filter = filter.clone();
+        if filter.version.as_deref() == Some("latest")
+            && !self.versions.iter().any(|v| v == "latest")
+        {
+            filter.version = None;
+        }
+        if let Some(version) = &filter.version
+            && !self.versions.contains(version)
+        {
+            return Err(SearchError::UnknownVariant(format!(
+                "no version {version:?}; the documentation has {}",
+                listing(&self.versions)
+            )));
+        }
+        if let Some(language) = &filter.language
+            && !self.languages.contains(language)
+        {
+            return Err(SearchError::UnknownVariant(format!(
+                "no language {language:?}; the documentation has {}",
+                listing(&self.languages)
+            )));
+        }
+        let mut views = self.views.lock().expect("views lock");
+        let chosen = views.entry(filter.clone()).or_insert_with(|| {
+            Arc::new(variants::choose(
+                &self.variants,
+                &self.rules,
+                filter.version.as_deref(),
+                filter.language.as_deref(),
+            ))
+        });
+        if !searching {
+            return Ok(chosen.clone());
+        }
+        Ok(Arc::new(
+            chosen
+                .iter()
+                .zip(&self.fragments)
+                .map(|(c, f)| *c && !f)
+                .collect(),
+        ))
+    }
+
+    /// The best `limit` units for `query` in the default view.
     pub fn search(
         &self,
         corpus: &Corpus,
         query: &str,
         limit: usize,
     ) -> Result<Vec<Hit>, SearchError> {
+        self.search_in(corpus, query, limit, &Filter::default())
+    }
+
+    /// The best `limit` units for `query` among the pages `filter` looks at. Words are OR-ed
+    /// and ranked by BM25; quotes make a phrase; `+word` requires a word. Syntax errors are
+    /// forgiven (the parser's lenient mode).
+    pub fn search_in(
+        &self,
+        corpus: &Corpus,
+        query: &str,
+        limit: usize,
+        filter: &Filter,
+    ) -> Result<Vec<Hit>, SearchError> {
         check_query(query)?;
-        let (parsed, _errors) = self.parser.parse_query_lenient(query);
+        let query = without_filler(query);
+        let (parsed, _errors) = self.parser.parse_query_lenient(&query);
         let mut has_terms = false;
         parsed.query_terms(&mut |_, _| has_terms = true);
         if !has_terms {
             return Err(SearchError::EmptyQuery);
         }
+        let view = self.searchable_view(filter)?;
         let searcher = self.reader.searcher();
         // What the query asks is the caller's; errors running it are the caller's too.
         let bad = |error: tantivy::TantivyError| SearchError::BadQuery(error.to_string());
-        let top = searcher
-            .search(&parsed, &TopDocs::with_limit(limit.max(1)).order_by_score())
-            .map_err(bad)?;
-        let mut snippets = SnippetGenerator::create(&searcher, &*parsed, self.body).map_err(bad)?;
-        snippets.set_max_num_chars(SNIPPET_CHARS);
-        let mut hits = Vec::with_capacity(top.len());
+        let limit = limit.max(1);
+        // Room for the repeats that collapse into one hit.
+        let wanted = limit * 2 + 8;
+        let collector = FilterCollector::new(
+            "page".to_string(),
+            move |page: u64| view.get(page as usize).copied().unwrap_or(false),
+            TopDocs::with_limit(wanted).order_by_score(),
+        );
+        let top = searcher.search(&parsed, &collector).map_err(bad)?;
+        let terms = self.terms(&query);
+        let mut hits: Vec<Hit> = Vec::with_capacity(limit);
+        let mut seen: HashMap<u64, usize> = HashMap::new();
         for (score, address) in top {
             let column = searcher
                 .segment_reader(address.segment_ord)
@@ -187,18 +365,101 @@ impl SearchIndex {
             let Some(slot) = column.first(address.doc_id) else {
                 continue;
             };
-            let (p, s) = self.slots[slot as usize];
-            let page = &corpus.pages[p];
-            let text = page.section_text(&page.sections[s]);
+            let slot = slot as usize;
+            let (p, u) = self.slots[slot];
+            if let Some(&first) = seen.get(&self.fingerprints[slot]) {
+                hits[first].also.push((p, u));
+                continue;
+            }
+            if hits.len() == limit {
+                continue;
+            }
+            seen.insert(self.fingerprints[slot], hits.len());
+            let unit = &corpus.pages[p].units[u];
             hits.push(Hit {
                 page: p,
-                section: s,
+                section: unit.section,
+                unit: u,
+                also: Vec::new(),
                 score,
-                snippet: render_snippet(&snippets, text),
+                snippet: self.snippet(&terms, &unit.text),
             });
         }
         Ok(hits)
     }
+
+    fn searchable_view(&self, filter: &Filter) -> Result<Arc<Vec<bool>>, SearchError> {
+        self.view(filter, true)
+    }
+
+    /// The analyzed (stemmed) words of a query, for highlighting.
+    fn terms(&self, query: &str) -> HashSet<String> {
+        let mut analyzer = self.analyzer.clone();
+        let mut stream = analyzer.token_stream(query);
+        let mut terms = HashSet::new();
+        while stream.advance() {
+            terms.insert(stream.token().text.clone());
+        }
+        terms
+    }
+}
+
+fn listing(values: &[String]) -> String {
+    if values.is_empty() {
+        "none".into()
+    } else {
+        values.join(", ")
+    }
+}
+
+/// The page title field: the title and the file name's words (`svc-exec.en.md`: `svc exec`).
+fn page_title_text(page: &super::corpus::Page) -> String {
+    let file = page.path.rsplit('/').next().unwrap_or(&page.path);
+    let stem = file.split('.').next().unwrap_or(file);
+    if matches!(
+        stem.to_ascii_lowercase().as_str(),
+        "index" | "readme" | "_index"
+    ) {
+        return page.title.clone();
+    }
+    format!("{} {}", page.title, stem.replace(['-', '_'], " "))
+}
+
+fn fingerprint(prose: &str, code: &str) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    prose.hash(&mut hasher);
+    code.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The query without [`FILLER`] words outside quotes; the query itself when nothing else is left.
+pub fn without_filler(query: &str) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    let mut in_quotes = false;
+    let mut dropped = false;
+    for word in query.split_whitespace() {
+        let quotes = word.matches('"').count();
+        let inside = in_quotes || word.starts_with('"');
+        if quotes % 2 == 1 {
+            in_quotes = !in_quotes;
+        }
+        let bare: String = word
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect();
+        let operator = word.starts_with(['+', '-']) || word.contains(':');
+        if !inside && !operator && FILLER.contains(&bare.as_str()) {
+            dropped = true;
+            continue;
+        }
+        kept.push(word);
+    }
+    let has_words = kept.iter().any(|w| w.chars().any(char::is_alphanumeric));
+    if !dropped || !has_words {
+        return query.to_string();
+    }
+    kept.join(" ")
 }
 
 /// Refuses what the query parser should never see: queries too long or too deeply nested.
@@ -234,42 +495,93 @@ fn analyzer() -> TextAnalyzer {
         .build()
 }
 
-/// The matched passage with its terms in bold; the section's opening text when only a title
-/// matched.
-fn render_snippet(generator: &SnippetGenerator, text: &str) -> String {
-    let snippet = generator.snippet(text);
-    let fragment = snippet.fragment();
-    if fragment.trim().is_empty() {
-        return opening(text);
+impl SearchIndex {
+    /// About [`SNIPPET_CHARS`] of a unit's prose around the most query words, with them in
+    /// bold; its opening when no word matched the prose (a title match).
+    fn snippet(&self, terms: &HashSet<String>, text: &super::markup::Clean) -> String {
+        let source = if text.prose.trim().is_empty() {
+            &text.code
+        } else {
+            &text.prose
+        };
+        let mut analyzer = self.analyzer.clone();
+        let mut stream = analyzer.token_stream(source);
+        let mut matches: Vec<(usize, usize, usize)> = Vec::new();
+        let mut distinct: Vec<&String> = Vec::new();
+        while stream.advance() {
+            let token = stream.token();
+            if let Some(term) = terms.get(&token.text) {
+                let id = match distinct.iter().position(|t| *t == term) {
+                    Some(id) => id,
+                    None => {
+                        distinct.push(term);
+                        distinct.len() - 1
+                    }
+                };
+                matches.push((token.offset_from, token.offset_to, id));
+            }
+        }
+        if matches.is_empty() {
+            return opening(source);
+        }
+        // The window with the most distinct words, earliest first.
+        let mut best = (0usize, 0usize);
+        for (i, &(start, _, _)) in matches.iter().enumerate() {
+            let mut seen = 0u64;
+            for &(s, _, id) in &matches[i..] {
+                if s >= start + SNIPPET_CHARS {
+                    break;
+                }
+                seen |= 1 << (id % 64);
+            }
+            let count = seen.count_ones() as usize;
+            if count > best.1 {
+                best = (i, count);
+            }
+        }
+        let first = matches[best.0].0;
+        // Start at the line or sentence the first match is in, when it is close.
+        let line_start = source[..first].rfind('\n').map_or(0, |n| n + 1);
+        let start = if first - line_start <= SNIPPET_CHARS / 4 {
+            line_start
+        } else {
+            floor_boundary(source, first - SNIPPET_CHARS / 8)
+        };
+        let end = floor_boundary(source, (start + SNIPPET_CHARS).min(source.len()));
+        let mut out = String::with_capacity(end - start + 32);
+        if start > 0 {
+            out.push('…');
+        }
+        let mut from = start;
+        for &(s, e, _) in matches.iter().filter(|(s, e, _)| *s >= start && *e <= end) {
+            out.push_str(&source[from..s]);
+            out.push_str("**");
+            out.push_str(&source[s..e]);
+            out.push_str("**");
+            from = e;
+        }
+        out.push_str(&source[from..end]);
+        if end < source.len() {
+            out.push('…');
+        }
+        super::markup::collapse(&out)
     }
-    let mut out = String::with_capacity(fragment.len() + 16);
-    let mut from = 0;
-    for range in snippet.highlighted() {
-        out.push_str(&fragment[from..range.start]);
-        out.push_str("**");
-        out.push_str(&fragment[range.clone()]);
-        out.push_str("**");
-        from = range.end;
-    }
-    out.push_str(&fragment[from..]);
-    collapse_whitespace(out.trim_start_matches(['#', ' ']))
 }
 
-/// The first words of a section, heading line skipped.
+fn floor_boundary(text: &str, mut at: usize) -> usize {
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// The first words of a unit's prose.
 fn opening(text: &str) -> String {
-    let body = match text.split_once('\n') {
-        Some((first, rest)) if first.trim_start().starts_with('#') => rest,
-        _ => text,
-    };
-    let collapsed = collapse_whitespace(body);
+    let collapsed = super::markup::collapse(text);
     match collapsed.char_indices().nth(SNIPPET_CHARS) {
         Some((cut, _)) => format!("{}…", &collapsed[..cut]),
         None => collapsed,
     }
-}
-
-fn collapse_whitespace(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

@@ -5,184 +5,15 @@ use rmcp::handler::server::tool::schema_for_output;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::*;
 use rmcp::{ErrorData, tool, tool_router};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::chunk::chunk;
 use super::corpus::Page;
-use super::search::SearchError;
+use super::search::{Filter, SearchError, SearchIndex};
 use super::server::{DocsServer, page_uri, section_uri, unknown_page};
 
-/// Hits returned when the caller gives no `limit`, and the most it may ask for.
-const DEFAULT_LIMIT: usize = 5;
-const MAX_LIMIT: usize = 50;
-/// Characters `read_doc` returns when the caller gives no `max_chars`, and the most it may ask.
-const DEFAULT_CHUNK: usize = 8_000;
-const MAX_CHUNK: usize = 50_000;
-
-fn default_limit() -> u32 {
-    DEFAULT_LIMIT as u32
-}
-
-fn default_max_chars() -> u64 {
-    DEFAULT_CHUNK as u64
-}
-
-/// Drops the `format` schemars gives Rust number types (`uint32`, `uint8`, `float`, ...): JSON
-/// Schema 2020-12 defines none of them, and clients' validators (Ajv in the TypeScript SDK and
-/// mcp-remote) warn about every unknown format on every connection. `minimum: 0` stays.
-fn plain_numbers(schema: &mut schemars::Schema) {
-    fn strip(value: &mut serde_json::Value) {
-        match value {
-            serde_json::Value::Object(map) => {
-                let numeric = map.get("format").and_then(|f| f.as_str()).is_some_and(|f| {
-                    f.starts_with("uint") || f.starts_with("int") || f == "float" || f == "double"
-                });
-                if numeric {
-                    map.remove("format");
-                }
-                map.values_mut().for_each(strip);
-            }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    if let Some(map) = schema.as_object_mut() {
-        map.values_mut().for_each(strip);
-    }
-}
-
-/// Arguments of `search_docs`.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(transform = plain_numbers)]
-pub struct SearchArgs {
-    /// What to look for: a few keywords ("alb idle timeout"), or an exact phrase in double quotes
-    /// ("\"deregistration delay\""). Words match other forms of themselves (drain, draining,
-    /// drained); `+word` makes a word required.
-    pub query: String,
-    /// How many sections to return, best first (1 to 50; default 5).
-    #[serde(default = "default_limit")]
-    #[schemars(range(min = 1, max = 50))]
-    pub limit: u32,
-}
-
-/// One ranked section.
-#[derive(Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(transform = plain_numbers)]
-pub struct SearchHit {
-    /// Page path, for `read_doc`.
-    pub path: String,
-    /// Section anchor, for `read_doc`'s `section`.
-    pub anchor: String,
-    /// The page's title.
-    pub page_title: String,
-    /// The section's heading.
-    pub section_title: String,
-    /// Text around the matched words, which are in **bold**.
-    pub snippet: String,
-    /// Relevance (BM25 with title boosts); only the order matters.
-    pub score: f32,
-    /// The section as a resource URI.
-    pub uri: String,
-}
-
-/// Result of `search_docs`.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct SearchOutput {
-    /// The query as given.
-    pub query: String,
-    /// Ranked sections, best first; empty when nothing matched.
-    pub hits: Vec<SearchHit>,
-}
-
-/// Arguments of `read_doc`.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(transform = plain_numbers)]
-pub struct ReadArgs {
-    /// Page path as given by `search_docs` or `list_docs`, e.g. "operations.md".
-    pub path: String,
-    /// Section anchor to read only that section, e.g. "draining"; omit for the whole page.
-    #[serde(default)]
-    pub section: String,
-    /// Character offset to start from, for the next chunk of a long page (use `nextOffset` from
-    /// the previous call; default 0).
-    #[serde(default)]
-    pub offset: u64,
-    /// Most characters to return (100 to 50000; default 8000).
-    #[serde(default = "default_max_chars")]
-    #[schemars(range(min = 100, max = 50000))]
-    pub max_chars: u64,
-}
-
-/// Result of `read_doc`.
-#[derive(Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(transform = plain_numbers)]
-pub struct ReadOutput {
-    /// Page path.
-    pub path: String,
-    /// Page title.
-    pub title: String,
-    /// The section read, when one was asked for.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "String")]
-    pub section: Option<String>,
-    /// The Markdown of this chunk.
-    pub text: String,
-    /// Character offset where this chunk starts.
-    pub offset: usize,
-    /// Where the next chunk starts; absent when this chunk reaches the end.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "usize")]
-    pub next_offset: Option<usize>,
-    /// Characters in the page or section.
-    pub total_chars: usize,
-}
-
-/// Arguments of `list_docs`.
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct ListArgs {
-    /// Only pages whose path starts with this, e.g. "operations/"; omit for every page.
-    #[serde(default)]
-    pub prefix: String,
-}
-
-/// A page in the table of contents.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct PageEntry {
-    /// Page path, for `read_doc`.
-    pub path: String,
-    /// Page title.
-    pub title: String,
-    /// One-line description, when the page has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "String")]
-    pub description: Option<String>,
-    /// The page as a resource URI.
-    pub uri: String,
-    /// The page's headings, in order.
-    pub sections: Vec<SectionEntry>,
-}
-
-/// A heading in the table of contents.
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(transform = plain_numbers)]
-pub struct SectionEntry {
-    /// Anchor, for `read_doc`'s `section`.
-    pub anchor: String,
-    /// Heading text.
-    pub title: String,
-    /// Heading level (1 = page title; 0 = text before the first heading).
-    pub level: u8,
-}
-
-/// Result of `list_docs`.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct ListOutput {
-    /// Pages in path order.
-    pub pages: Vec<PageEntry>,
-}
+mod schema;
+pub use schema::*;
 
 /// A tool result for a caller's mistake: `isError`, with what to do about it.
 fn caller_error(message: String) -> CallToolResult {
@@ -212,7 +43,12 @@ impl DocsServer {
         let limit = (args.limit as usize).clamp(1, MAX_LIMIT);
         let snapshot = self.library.snapshot();
         let corpus = &snapshot.corpus;
-        let hits = match snapshot.index.search(corpus, &args.query, limit) {
+        let index = &snapshot.index;
+        let filter = Filter {
+            version: args.version.clone().filter(|v| !v.trim().is_empty()),
+            language: args.language.clone().filter(|l| !l.trim().is_empty()),
+        };
+        let hits = match index.search_in(corpus, &args.query, limit, &filter) {
             Ok(hits) => hits,
             Err(SearchError::EmptyQuery) => {
                 return Ok(caller_error(format!(
@@ -220,6 +56,9 @@ impl DocsServer {
                     args.query,
                     SearchError::EmptyQuery
                 )));
+            }
+            Err(error @ SearchError::UnknownVariant(_)) => {
+                return Ok(caller_error(format!("Nothing to search: {error}.")));
             }
             // Not echoed: the query may be long, and it is what was wrong.
             Err(
@@ -235,15 +74,27 @@ impl DocsServer {
             .into_iter()
             .map(|hit| {
                 let page = &corpus.pages[hit.page];
-                let section = &page.sections[hit.section];
+                let unit = &page.units[hit.unit];
                 SearchHit {
                     path: page.path.clone(),
-                    anchor: section.anchor.clone(),
+                    anchor: unit.anchor.clone(),
                     page_title: page.title.clone(),
-                    section_title: section.title.clone(),
+                    section_title: unit.title.clone(),
+                    context: unit.context.clone(),
                     snippet: hit.snippet,
                     score: hit.score,
-                    uri: section_uri(&page.path, &section.anchor),
+                    uri: section_uri(&page.path, &unit.anchor),
+                    variants: variants_of(index, corpus, hit.page),
+                    also_in: hit
+                        .also
+                        .iter()
+                        .map(|&(p, u)| {
+                            format!(
+                                "{}#{}",
+                                corpus.pages[p].path, corpus.pages[p].units[u].anchor
+                            )
+                        })
+                        .collect(),
                 }
             })
             .collect();
@@ -255,15 +106,26 @@ impl DocsServer {
         } else {
             let mut text = format!("{} sections for {:?}:\n", hits.len(), args.query);
             for (i, hit) in hits.iter().enumerate() {
+                let mut heading = hit.page_title.clone();
+                for part in [hit.context.as_str(), hit.section_title.as_str()] {
+                    let part = part.strip_prefix(hit.page_title.as_str()).unwrap_or(part);
+                    let part = part.trim_start_matches(" › ");
+                    if !part.is_empty() {
+                        heading.push_str(" › ");
+                        heading.push_str(part);
+                    }
+                }
                 text.push_str(&format!(
-                    "\n{}. {} › {} (path: {}, section: {})\n   {}\n",
+                    "\n{}. {heading} (path: {}, section: {})\n   {}\n",
                     i + 1,
-                    hit.page_title,
-                    hit.section_title,
                     hit.path,
                     hit.anchor,
                     hit.snippet
                 ));
+                if !hit.variants.is_empty() {
+                    let others: Vec<&str> = hit.variants.iter().map(|v| v.path.as_str()).collect();
+                    text.push_str(&format!("   also as: {}\n", others.join(", ")));
+                }
             }
             text
         };
@@ -292,8 +154,8 @@ impl DocsServer {
         };
         let (text, section) = match Some(args.section.as_str()).filter(|s| !s.is_empty()) {
             None => (page.body.as_str(), None),
-            Some(anchor) => match page.section(anchor) {
-                Some(section) => (page.section_text(section), Some(section.anchor.clone())),
+            Some(anchor) => match page.anchored_text(anchor) {
+                Some(text) => (text, Some(anchor.to_string())),
                 None => {
                     let anchors: Vec<&str> =
                         page.sections.iter().map(|s| s.anchor.as_str()).collect();
@@ -349,13 +211,26 @@ impl DocsServer {
         Parameters(args): Parameters<ListArgs>,
     ) -> Result<CallToolResult, ErrorData> {
         let snapshot = self.library.snapshot();
+        let (corpus, index) = (&snapshot.corpus, &snapshot.index);
         let prefix = args.prefix;
-        let pages: Vec<PageEntry> = snapshot
-            .corpus
+        let every = args.version.as_deref() == Some("all");
+        let filter = Filter {
+            version: args
+                .version
+                .clone()
+                .filter(|v| !v.trim().is_empty() && !every),
+            language: args.language.clone().filter(|l| !l.trim().is_empty()),
+        };
+        let view = match index.view(&filter, false) {
+            Ok(view) => view,
+            Err(error) => return Ok(caller_error(format!("Nothing to list: {error}."))),
+        };
+        let pages: Vec<PageEntry> = corpus
             .pages
             .iter()
-            .filter(|p| p.path.starts_with(&prefix))
-            .map(page_entry)
+            .enumerate()
+            .filter(|(i, p)| (every || view[*i]) && p.path.starts_with(&prefix))
+            .map(|(i, page)| page_entry(index, corpus, i, page))
             .collect();
         let mut text = String::new();
         if pages.is_empty() {
@@ -376,16 +251,48 @@ impl DocsServer {
                 ));
             }
         }
-        answer(text, &ListOutput { pages })
+        answer(
+            text,
+            &ListOutput {
+                pages,
+                versions: index.versions.clone(),
+                languages: index.languages.clone(),
+            },
+        )
     }
 }
 
-fn page_entry(page: &Page) -> PageEntry {
+/// The other versions and languages of page `p`.
+fn variants_of(index: &SearchIndex, corpus: &super::corpus::Corpus, p: usize) -> Vec<VariantEntry> {
+    let key = &index.variants[p].key;
+    index
+        .variants
+        .iter()
+        .enumerate()
+        .filter(|(i, v)| *i != p && &v.key == key)
+        .map(|(i, v)| VariantEntry {
+            path: corpus.pages[i].path.clone(),
+            version: v.version.clone(),
+            language: v.language.clone(),
+        })
+        .collect()
+}
+
+fn page_entry(
+    index: &SearchIndex,
+    corpus: &super::corpus::Corpus,
+    i: usize,
+    page: &Page,
+) -> PageEntry {
+    let variant = &index.variants[i];
     PageEntry {
         path: page.path.clone(),
         title: page.title.clone(),
         description: page.description.clone(),
         uri: page_uri(&page.path),
+        version: variant.version.clone(),
+        language: variant.language.clone(),
+        variants: variants_of(index, corpus, i),
         sections: page
             .sections
             .iter()

@@ -1,0 +1,263 @@
+//! Fragments pulled into pages: `{% include 'file.md' %}` (mkdocs-macros, Jekyll, Jinja) and
+//! MDX imports (`import Fields from './_fields.mdx'` used as `<Fields />`).
+//!
+//! The fragment's text replaces the directive before the page is split into sections, so the
+//! page reads, searches and links as its readers see it rendered. A fragment is found next to
+//! the page, then from the corpus root, then as the one file of that name anywhere in the corpus
+//! (the shortest path when several; mkdocs looks in its `include` folder). Includes nest up to
+//! [`MAX_DEPTH`] deep, a fragment that includes itself is not followed, and a page never grows
+//! beyond [`MAX_RESOLVED_BYTES`]. Files that some page includes are fragments: readable, but not
+//! searched on their own, since their text is searched where it is included.
+
+use std::collections::{HashMap, HashSet};
+
+/// Deepest nesting of includes followed.
+pub const MAX_DEPTH: usize = 4;
+/// Largest page after its includes are resolved; further includes are left out.
+pub const MAX_RESOLVED_BYTES: usize = 8 << 20;
+
+/// The texts with their includes resolved, and the paths of the files that were included.
+pub fn resolve(texts: &[(String, String)]) -> (Vec<String>, HashSet<String>) {
+    let by_path: HashMap<&str, &str> = texts
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let mut by_name: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (path, _) in texts {
+        by_name.entry(file_name(path)).or_default().push(path);
+    }
+    for paths in by_name.values_mut() {
+        paths.sort_by_key(|p| (p.len(), *p));
+    }
+    let finder = Finder { by_path, by_name };
+    let mut included = HashSet::new();
+    let resolved = texts
+        .iter()
+        .map(|(path, text)| {
+            if !text.contains("{%") && !text.contains("import ") {
+                return text.clone();
+            }
+            let mut stack = vec![path.as_str()];
+            finder.expand(path, text, &mut stack, &mut included)
+        })
+        .collect();
+    (resolved, included)
+}
+
+struct Finder<'a> {
+    by_path: HashMap<&'a str, &'a str>,
+    by_name: HashMap<&'a str, Vec<&'a str>>,
+}
+
+impl<'a> Finder<'a> {
+    /// The corpus path a reference from `page` names.
+    fn find(&self, page: &str, reference: &str) -> Option<&'a str> {
+        let reference = reference.trim().trim_start_matches("@site/");
+        let folder = page.rsplit_once('/').map_or("", |(f, _)| f);
+        let candidates = [join(folder, reference), normalize(reference)];
+        for candidate in candidates.iter().flatten() {
+            if let Some((path, _)) = self.by_path.get_key_value(candidate.as_str()) {
+                return Some(path);
+            }
+        }
+        let stripped = reference
+            .trim_start_matches("./")
+            .trim_start_matches("docs/");
+        if let Some((path, _)) = self.by_path.get_key_value(stripped) {
+            return Some(path);
+        }
+        self.by_name.get(file_name(reference))?.first().copied()
+    }
+
+    fn expand(
+        &self,
+        page: &str,
+        text: &str,
+        stack: &mut Vec<&'a str>,
+        included: &mut HashSet<String>,
+    ) -> String {
+        let imports = mdx_imports(text);
+        let mut out = String::with_capacity(text.len());
+        let mut fence = false;
+        for line in text.split_inclusive('\n') {
+            let trimmed = line.trim();
+            if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+                fence = !fence;
+            }
+            let target = if fence {
+                None
+            } else if let Some(reference) = jinja_include(trimmed) {
+                self.find(page, reference)
+            } else if let Some(name) = jsx_use(trimmed) {
+                imports
+                    .get(name)
+                    .and_then(|reference| self.find(page, reference))
+            } else {
+                None
+            };
+            let Some(target) = target else {
+                out.push_str(line);
+                continue;
+            };
+            if stack.contains(&target) || stack.len() > MAX_DEPTH {
+                out.push_str(line);
+                continue;
+            }
+            let fragment = self.by_path[target];
+            if out.len() + fragment.len() > MAX_RESOLVED_BYTES {
+                out.push_str(line);
+                continue;
+            }
+            included.insert(target.to_string());
+            stack.push(target);
+            let expanded = self.expand(target, strip_front_matter(fragment), stack, included);
+            stack.pop();
+            // Indented includes (inside a list or an admonition) keep their indentation.
+            let indent = &line[..line.len() - line.trim_start().len()];
+            for fragment_line in expanded.split_inclusive('\n') {
+                out.push_str(indent);
+                out.push_str(fragment_line);
+            }
+            if !out.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+/// The file named by a line that is only `{% include 'name' %}` (any quotes, `{%-` forms).
+fn jinja_include(line: &str) -> Option<&str> {
+    let inner = line
+        .strip_prefix("{%")?
+        .strip_suffix("%}")?
+        .trim_matches('-')
+        .trim();
+    let rest = inner.strip_prefix("include")?.trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let end = rest[1..].find(quote)? + 1;
+    Some(&rest[1..end])
+}
+
+/// `Name` from a line that is only `<Name />` (a component used as a block).
+fn jsx_use(line: &str) -> Option<&str> {
+    let name = line.strip_prefix('<')?.strip_suffix("/>")?.trim();
+    (name.chars().next()?.is_ascii_uppercase()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    .then_some(name)
+}
+
+/// `import Name from './file.mdx'` lines naming Markdown files.
+fn mdx_imports(text: &str) -> HashMap<&str, &str> {
+    let mut imports = HashMap::new();
+    for line in text.lines() {
+        let Some(rest) = line.trim().strip_prefix("import ") else {
+            continue;
+        };
+        let Some((name, source)) = rest.split_once(" from ") else {
+            continue;
+        };
+        let source = source
+            .trim()
+            .trim_end_matches(';')
+            .trim_matches(['"', '\'']);
+        if source.ends_with(".md") || source.ends_with(".mdx") {
+            imports.insert(name.trim(), source);
+        }
+    }
+    imports
+}
+
+fn strip_front_matter(text: &str) -> &str {
+    let Some(rest) = text.strip_prefix("---\n") else {
+        return text;
+    };
+    match rest.find("\n---\n") {
+        Some(end) => &rest[end + 5..],
+        None => text,
+    }
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// `folder/reference` with `.` and `..` resolved; `None` when it climbs out of the corpus.
+fn join(folder: &str, reference: &str) -> Option<String> {
+    if folder.is_empty() {
+        normalize(reference)
+    } else {
+        normalize(&format!("{folder}/{reference}"))
+    }
+}
+
+fn normalize(path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            part => parts.push(part),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(p, t)| (p.to_string(), t.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn jinja_includes_and_mdx_imports_are_spliced_in() {
+        let (resolved, included) = resolve(&texts(&[
+            (
+                "docs/manifest/web.md",
+                "# Web\n\n    {% include 'http.md' %}\nafter\n```\n{% include 'http.md' %}\n```\n",
+            ),
+            (
+                "docs/include/http.md",
+                "<a id=\"http\">http</a>\n{%- include \"nested.md\" -%}\n",
+            ),
+            (
+                "docs/include/nested.md",
+                "---\ntitle: x\n---\nnested\n{% include 'http.md' %}\n",
+            ),
+            (
+                "guide.mdx",
+                "import Fields from './_fields.mdx';\n\n# Guide\n\n<Fields />\n",
+            ),
+            ("_fields.mdx", "Field list.\n"),
+        ]));
+        assert_eq!(
+            resolved[0],
+            "# Web\n\n    <a id=\"http\">http</a>\n    nested\n    {% include 'http.md' %}\nafter\n```\n{% include 'http.md' %}\n```\n",
+            "indented, nested, a cycle left alone, code untouched"
+        );
+        assert!(resolved[3].contains("# Guide\n\nField list.\n"));
+        let mut included: Vec<_> = included.into_iter().collect();
+        included.sort();
+        assert_eq!(
+            included,
+            [
+                "_fields.mdx",
+                "docs/include/http.md",
+                "docs/include/nested.md"
+            ]
+        );
+    }
+
+    #[test]
+    fn references_never_climb_out_of_the_corpus() {
+        assert_eq!(join("a", "../../x.md"), None);
+        assert_eq!(join("a/b", "../x.md").as_deref(), Some("a/x.md"));
+    }
+}

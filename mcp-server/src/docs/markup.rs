@@ -1,0 +1,308 @@
+//! Markdown reduced to what a reader reads: prose for the index and the snippets, code apart.
+//!
+//! Documentation sites write more than Markdown: mkdocs-material admonitions (`!!! note "Title"`,
+//! `???+ tip`) and content tabs (`=== "Tab"`), Jinja (`{% include %}`, `{{ var }}`), attribute
+//! lists (`{: .class }`), HTML with attributes (`<a id="x" class="field">`), MDX imports and JSX
+//! tags (`<Tabs>`, `<TabItem value="x">`). None of it is prose: searching it matches words no
+//! reader sees (`class`, `href`, `note`), and snippets full of it are unreadable. What is kept:
+//! the text of every line with its markers removed, admonition and tab titles, the inner text
+//! of tags, link texts and image alt texts. Fenced code goes to its own field.
+
+/// A section's text, cleaned.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Clean {
+    /// Readable prose, one line per source line, whitespace collapsed.
+    pub prose: String,
+    /// The content of fenced code blocks.
+    pub code: String,
+}
+
+/// Cleans `markdown` (see the module documentation).
+pub fn clean(markdown: &str) -> Clean {
+    let mut out = Clean::default();
+    let mut fence: Option<(char, usize)> = None;
+    let mut in_comment = false;
+    let untagged = strip_tags(markdown);
+    for line in untagged.lines() {
+        let trimmed = line.trim();
+        if let Some((marker, count)) = fence {
+            if is_fence_close(trimmed, marker, count) {
+                fence = None;
+            } else {
+                out.code.push_str(trimmed);
+                out.code.push('\n');
+            }
+            continue;
+        }
+        if let Some(open) = fence_open(trimmed) {
+            fence = Some(open);
+            continue;
+        }
+        let mut text = trimmed.to_string();
+        if in_comment {
+            match text.find("-->") {
+                Some(end) => {
+                    text.drain(..end + 3);
+                    in_comment = false;
+                }
+                None => continue,
+            }
+        }
+        while let Some(start) = text.find("<!--") {
+            match text[start..].find("-->") {
+                Some(end) => {
+                    text.replace_range(start..start + end + 3, " ");
+                }
+                None => {
+                    text.truncate(start);
+                    in_comment = true;
+                }
+            }
+        }
+        let prose = prose_of_line(&text);
+        if !prose.is_empty() {
+            out.prose.push_str(&prose);
+            out.prose.push('\n');
+        }
+    }
+    out
+}
+
+/// The opening of a code fence: its character and length.
+fn fence_open(line: &str) -> Option<(char, usize)> {
+    let marker = line.chars().next().filter(|c| *c == '`' || *c == '~')?;
+    let count = line.chars().take_while(|c| *c == marker).count();
+    (count >= 3).then_some((marker, count))
+}
+
+fn is_fence_close(line: &str, marker: char, count: usize) -> bool {
+    let run = line.chars().take_while(|c| *c == marker).count();
+    run >= count && line[run * marker.len_utf8()..].trim().is_empty()
+}
+
+/// One line of Markdown without its markers.
+fn prose_of_line(line: &str) -> String {
+    let mut line = line.trim();
+    // MDX module lines.
+    if (line.starts_with("import ") && (line.contains(" from ") || line.ends_with(';')))
+        || line.starts_with("export ")
+    {
+        return String::new();
+    }
+    // Admonitions and tabs: keep the quoted title only.
+    for marker in ["???+", "???", "!!!", "===+", "==="] {
+        if let Some(rest) = line.strip_prefix(marker) {
+            return quoted(rest).map(collapse).unwrap_or_default();
+        }
+    }
+    // Reference-style link definitions: `[id]: https://...`.
+    if line.starts_with('[') && line.contains("]:") && !line.contains("](") {
+        return String::new();
+    }
+    line = line.trim_start_matches(['#', '>', '|']).trim_start();
+    if let Some(rest) = line.strip_prefix("- ").or_else(|| line.strip_prefix("* ")) {
+        line = rest;
+    }
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            // Jinja: `{% ... %}`, `{{ ... }}`; attribute lists: `{: ... }`, `{#id .class}`.
+            '{' => {
+                let rest = &line[i..];
+                let close = if rest.starts_with("{%") {
+                    rest.find("%}").map(|e| e + 2)
+                } else if rest.starts_with("{{") {
+                    rest.find("}}").map(|e| e + 2)
+                } else if rest.starts_with("{:") || rest.starts_with("{#") || rest.starts_with("{.")
+                {
+                    rest.find('}').map(|e| e + 1)
+                } else {
+                    None
+                };
+                match close {
+                    Some(len) => {
+                        out.push(' ');
+                        while chars.peek().is_some_and(|(j, _)| *j < i + len) {
+                            chars.next();
+                        }
+                    }
+                    None => out.push(c),
+                }
+            }
+            // Links and images: `[text](url)` keeps the text; `![alt](src)` keeps the alt.
+            ']' if line[i..].starts_with("](") => match line[i + 2..].find(')') {
+                Some(end) => {
+                    while chars.peek().is_some_and(|(j, _)| *j <= i + 2 + end) {
+                        chars.next();
+                    }
+                }
+                None => out.push(c),
+            },
+            '!' if line[i..].starts_with("![") => {}
+            '[' | '`' | '*' | '|' => out.push(' '),
+            '_' if line[i..].starts_with("__") => {
+                chars.next();
+                out.push(' ');
+            }
+            _ => out.push(c),
+        }
+    }
+    collapse(&out)
+}
+
+/// The text between the first pair of double quotes.
+fn quoted(text: &str) -> Option<&str> {
+    let start = text.find('"')? + 1;
+    let end = text[start..].find('"')? + start;
+    Some(&text[start..end])
+}
+
+/// Whitespace runs become one space.
+pub fn collapse(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// Removes HTML and JSX tags outside code fences, keeping their inner text. A tag is `<` then
+/// a letter, `/` or `!`, up to the next `>` that is not inside quotes or braces; a `<` that opens
+/// nothing of the kind (`a < b`, `<https://...>` autolinks keep their URL) is text.
+fn strip_tags(markdown: &str) -> String {
+    // One pass over the whole text, so a tag may span lines (JSX props); fences are skipped.
+    let text = markdown;
+    let mut out = String::with_capacity(text.len());
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let mut at_line_start = true;
+    let mut fence: Option<(char, usize)> = None;
+    while i < bytes.len() {
+        if at_line_start {
+            let end = text[i..].find('\n').map_or(text.len(), |e| i + e + 1);
+            let trimmed = text[i..end].trim();
+            let in_code = match fence {
+                Some((marker, count)) => {
+                    if is_fence_close(trimmed, marker, count) {
+                        fence = None;
+                    }
+                    true
+                }
+                None => match fence_open(trimmed) {
+                    Some(open) => {
+                        fence = Some(open);
+                        true
+                    }
+                    None => false,
+                },
+            };
+            if in_code {
+                out.push_str(&text[i..end]);
+                i = end;
+                continue;
+            }
+        }
+        let c = bytes[i];
+        if c == b'<'
+            && is_tag_start(&bytes[i + 1..])
+            && let Some(len) = tag_len(&text[i..])
+        {
+            let tag = &text[i..i + len];
+            out.push(' ');
+            if tag.contains('\n') {
+                out.push('\n');
+            }
+            at_line_start = tag.ends_with('\n');
+            i += len;
+            continue;
+        }
+        let ch = text[i..].chars().next().expect("in bounds");
+        out.push(ch);
+        at_line_start = ch == '\n';
+        i += ch.len_utf8();
+    }
+    out
+}
+
+fn is_tag_start(after: &[u8]) -> bool {
+    match after.first() {
+        Some(b'/') | Some(b'!') => after
+            .get(1)
+            .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'-'),
+        Some(c) => c.is_ascii_alphabetic(),
+        None => false,
+    }
+}
+
+/// Bytes of the tag at the start of `text`, or `None` when it is not one (no closing `>`
+/// within 4,000 bytes, or an autolink such as `<https://example.com>`).
+fn tag_len(text: &str) -> Option<usize> {
+    let mut cut = text.len().min(16);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let head = &text[1..cut];
+    if head.contains("://") || head.starts_with("!--") {
+        return None;
+    }
+    let mut quote: Option<u8> = None;
+    let mut braces = 0usize;
+    for (i, &b) in text.as_bytes().iter().enumerate().skip(1).take(4_000) {
+        match (quote, b) {
+            (Some(q), _) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"') | (None, b'\'') => quote = Some(b),
+            (None, b'{') => braces += 1,
+            (None, b'}') => braces = braces.saturating_sub(1),
+            (None, b'>') if braces == 0 => return Some(i + 1),
+            (None, b'<') if braces == 0 => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mkdocs_markup_is_not_prose() {
+        let text = "???+ note \"Sample manifests\"\n\n    === \"Basic\"\n\n        ```yaml\n        name: 'frontend'\n        ```\n\n!!! info\n    Keep it short.\n";
+        let clean = clean(text);
+        assert_eq!(clean.prose, "Sample manifests\nBasic\nKeep it short.\n");
+        assert_eq!(clean.code, "name: 'frontend'\n");
+    }
+
+    #[test]
+    fn html_and_jsx_keep_their_inner_text_only() {
+        let text = "<span class=\"parent-field\">http.</span><a id=\"http-deregistration-delay\" href=\"#x\" class=\"field\">`deregistration_delay`</a> <span class=\"type\">Duration</span>\nThe time to wait.\n<Tabs groupId=\"os\" values={[{label: 'A', value: 'a'}]}>\n<TabItem\n  value=\"a\">\nText in a tab.\n</TabItem>\n";
+        let clean = clean(text);
+        assert_eq!(
+            clean.prose,
+            "http. deregistration_delay Duration\nThe time to wait.\nText in a tab.\n"
+        );
+    }
+
+    #[test]
+    fn links_jinja_attributes_comments_and_imports_go() {
+        let text = "import Tabs from '@theme/Tabs';\n## Drain {#drain}\nSee [the guide](../guide.md#x) and ![a diagram](d.png).\n{% include 'x.md' %}\n<!-- hidden\nstill hidden -->\nShown {: .class } {{ version }} a < b.\n[ref]: https://example.com\n";
+        let clean = clean(text);
+        assert_eq!(
+            clean.prose,
+            "Drain\nSee the guide and a diagram.\nShown a < b.\n"
+        );
+    }
+
+    #[test]
+    fn code_fences_keep_tags_and_markers_as_code() {
+        let text = "~~~html\n<a id=\"x\">\n=== \"no\"\n~~~\nafter\n";
+        let clean = clean(text);
+        assert_eq!(clean.code, "<a id=\"x\">\n=== \"no\"\n");
+        assert_eq!(clean.prose, "after\n");
+    }
+}

@@ -1,0 +1,287 @@
+//! Versions and languages of one page, recognised from its path, so that a search returns each
+//! answer once.
+//!
+//! A version is a path segment that matches `DOCS_VERSION_PATTERN` as a whole (by default
+//! `v1.2`, `1.2.3`, `1.x`, `version-2.1`, dates such as `2025-06-18`, and `draft`, `next`,
+//! `latest`, `stable`, `current`, `unreleased`). A language is the first capture group of
+//! `DOCS_LANGUAGE_PATTERN` anywhere in the path (by default the suffix of `page.ja.md`). A page's
+//! key is its path without both; pages with one key are variants of each other.
+//!
+//! A view picks one variant per key: the asked language (else `DOCS_LANGUAGE`), else a page
+//! with no language, else any; and the asked version (pages without one belong to every
+//! version), else `DOCS_VERSION`, else the newest released one: `latest`, `stable` and
+//! `current` above numbers and dates, which sort as numbers, and unreleased ones (`draft`,
+//! `next`, `unreleased`, `main`, `dev`, pre-releases) only when a page has nothing else.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+
+use regex::Regex;
+
+/// `DOCS_VERSION_PATTERN`'s default.
+pub const DEFAULT_VERSION_PATTERN: &str = r"^(?:v\d+(?:\.\d+)*(?:\.x)?|\d+\.\d+(?:\.\d+)*(?:\.x)?|\d+\.x|version-[\w.-]+|\d{4}-\d{2}-\d{2}|draft|next|latest|stable|current|unreleased)$";
+/// `DOCS_LANGUAGE_PATTERN`'s default.
+pub const DEFAULT_LANGUAGE_PATTERN: &str = r"\.([a-z]{2}(?:[-_][A-Za-z]{2,4})?)\.mdx?$";
+
+/// How variants are recognised and which one a search shows by default.
+#[derive(Debug, Clone)]
+pub struct VariantRules {
+    version: Regex,
+    language: Regex,
+    /// `DOCS_LANGUAGE`.
+    pub default_language: String,
+    /// `DOCS_VERSION`, when set.
+    pub default_version: Option<String>,
+}
+
+impl Default for VariantRules {
+    fn default() -> Self {
+        VariantRules::new(
+            DEFAULT_VERSION_PATTERN,
+            DEFAULT_LANGUAGE_PATTERN,
+            "en",
+            None,
+        )
+        .expect("the default patterns are valid")
+    }
+}
+
+/// A page's place among its variants.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Variant {
+    /// The path without version and language: the same for every variant.
+    pub key: String,
+    /// The version segment, if any.
+    pub version: Option<String>,
+    /// The language, if any.
+    pub language: Option<String>,
+}
+
+impl VariantRules {
+    /// Rules from the two patterns and the defaults; a language pattern needs one capture group.
+    pub fn new(
+        version_pattern: &str,
+        language_pattern: &str,
+        default_language: &str,
+        default_version: Option<&str>,
+    ) -> Result<VariantRules, String> {
+        let version = Regex::new(version_pattern)
+            .map_err(|e| format!("DOCS_VERSION_PATTERN is not a valid regex: {e}"))?;
+        let language = Regex::new(language_pattern)
+            .map_err(|e| format!("DOCS_LANGUAGE_PATTERN is not a valid regex: {e}"))?;
+        if language.captures_len() < 2 {
+            return Err("DOCS_LANGUAGE_PATTERN needs a capture group around the language".into());
+        }
+        Ok(VariantRules {
+            version,
+            language,
+            default_language: default_language.to_string(),
+            default_version: default_version.map(str::to_string),
+        })
+    }
+
+    /// The variant `path` is.
+    pub fn variant(&self, path: &str) -> Variant {
+        let mut key = path.to_string();
+        let mut language = None;
+        if let Some(group) = self.language.captures(path).and_then(|c| c.get(1)) {
+            language = Some(group.as_str().to_string());
+            let (mut start, mut end) = (group.start(), group.end());
+            // Take one separator with it: `page.ja.md` -> `page.md`, `ja/page.md` -> `page.md`.
+            if start > 0 && matches!(&path[start - 1..start], "." | "/") {
+                start -= 1;
+            } else if matches!(path.get(end..end + 1), Some("." | "/")) {
+                end += 1;
+            }
+            key.replace_range(start..end, "");
+        }
+        let mut version = None;
+        let segments: Vec<&str> = key.split('/').collect();
+        let last = segments.len().saturating_sub(1);
+        let kept: Vec<&str> = segments
+            .iter()
+            .enumerate()
+            .filter(|(i, segment)| {
+                let is_version = version.is_none() && *i < last && self.version.is_match(segment);
+                if is_version {
+                    version = Some(segment.to_string());
+                }
+                !is_version
+            })
+            .map(|(_, s)| *s)
+            .collect();
+        Variant {
+            key: kept.join("/"),
+            version,
+            language,
+        }
+    }
+}
+
+/// How a version sorts: unreleased below released, `latest`-like above numbered, numbers as
+/// numbers.
+fn rank(version: Option<&str>) -> (u8, Vec<u64>) {
+    let Some(version) = version else {
+        return (3, Vec::new());
+    };
+    let lower = version.to_ascii_lowercase();
+    if matches!(lower.as_str(), "latest" | "stable" | "current") {
+        return (2, Vec::new());
+    }
+    let unreleased = ["draft", "next", "unreleased", "main", "master", "dev"];
+    let pre = ["alpha", "beta", "rc", "preview", "pre"];
+    let numbers: Vec<u64> = lower
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|n| !n.is_empty())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    if unreleased.contains(&lower.as_str()) || pre.iter().any(|p| lower.contains(p)) {
+        return (0, numbers);
+    }
+    (1, numbers)
+}
+
+/// Orders versions oldest first.
+pub fn compare(a: &str, b: &str) -> Ordering {
+    rank(Some(a)).cmp(&rank(Some(b))).then(a.cmp(b))
+}
+
+/// Which pages one search looks at: one variant per key.
+pub fn choose(
+    variants: &[Variant],
+    rules: &VariantRules,
+    version: Option<&str>,
+    language: Option<&str>,
+) -> Vec<bool> {
+    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, variant) in variants.iter().enumerate() {
+        groups.entry(variant.key.as_str()).or_default().push(i);
+    }
+    let wanted_language = language.unwrap_or(&rules.default_language);
+    let wanted_version = version.or(rules.default_version.as_deref());
+    let mut chosen = vec![false; variants.len()];
+    for pages in groups.values() {
+        let lang = |i: &usize| variants[*i].language.as_deref();
+        let mut candidates: Vec<usize> = pages
+            .iter()
+            .copied()
+            .filter(|i| lang(i) == Some(wanted_language))
+            .collect();
+        if candidates.is_empty() {
+            candidates = pages
+                .iter()
+                .copied()
+                .filter(|i| lang(i).is_none())
+                .collect();
+        }
+        if candidates.is_empty() && language.is_none() {
+            candidates = pages.clone();
+        }
+        let version_of = |i: &usize| variants[*i].version.as_deref();
+        let best = match wanted_version {
+            Some(wanted) => candidates
+                .iter()
+                .copied()
+                .filter(|i| version_of(i).is_none_or(|v| v == wanted))
+                .min_by_key(|i| (version_of(i).is_none(), lang(i) != Some(wanted_language))),
+            None => candidates.iter().copied().max_by(|a, b| {
+                rank(version_of(a))
+                    .cmp(&rank(version_of(b)))
+                    .then(
+                        (lang(a) == Some(wanted_language)).cmp(&(lang(b) == Some(wanted_language))),
+                    )
+                    .then(b.cmp(a))
+            }),
+        };
+        if let Some(best) = best {
+            chosen[best] = true;
+        }
+    }
+    chosen
+}
+
+/// Every version and every language in the corpus, versions oldest first.
+pub fn known(variants: &[Variant]) -> (Vec<String>, Vec<String>) {
+    let mut versions: Vec<String> = variants
+        .iter()
+        .filter_map(|v| v.version.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    versions.sort_by(|a, b| compare(a, b));
+    let languages = variants
+        .iter()
+        .filter_map(|v| v.language.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    (versions, languages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(chosen: &[bool], all: &[&str]) -> Vec<String> {
+        all.iter()
+            .zip(chosen)
+            .filter(|(_, c)| **c)
+            .map(|(p, _)| p.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn versions_and_languages_come_from_the_path() {
+        let rules = VariantRules::default();
+        let v = rules.variant("specification/2025-06-18/basic/index.mdx");
+        assert_eq!(v.key, "specification/basic/index.mdx");
+        assert_eq!(v.version.as_deref(), Some("2025-06-18"));
+        let v = rules.variant("docs/manifest/lb.ja.md");
+        assert_eq!(
+            (v.key.as_str(), v.language.as_deref()),
+            ("docs/manifest/lb.md", Some("ja"))
+        );
+        let v = rules.variant("v1.2/2.0.md");
+        assert_eq!(
+            (v.key.as_str(), v.version.as_deref()),
+            ("2.0.md", Some("v1.2")),
+            "a file name is never a version"
+        );
+        assert_eq!(rules.variant("guide/setup.md").version, None);
+    }
+
+    #[test]
+    fn a_view_shows_one_variant_per_page_newest_released_first() {
+        let rules = VariantRules::default();
+        let all = [
+            "spec/2024-11-05/a.md",
+            "spec/2025-06-18/a.md",
+            "spec/draft/a.md",
+            "spec/draft/new.md",
+            "intro.en.md",
+            "intro.ja.md",
+            "only.ja.md",
+        ];
+        let variants: Vec<Variant> = all.iter().map(|p| rules.variant(p)).collect();
+        assert_eq!(
+            paths(&choose(&variants, &rules, None, None), &all),
+            [
+                "spec/2025-06-18/a.md",
+                "spec/draft/new.md",
+                "intro.en.md",
+                "only.ja.md"
+            ]
+        );
+        assert_eq!(
+            paths(
+                &choose(&variants, &rules, Some("2024-11-05"), Some("ja")),
+                &all
+            ),
+            ["spec/2024-11-05/a.md", "intro.ja.md", "only.ja.md"]
+        );
+        let (versions, languages) = known(&variants);
+        assert_eq!(versions, ["draft", "2024-11-05", "2025-06-18"]);
+        assert_eq!(languages, ["en", "ja"]);
+        assert_eq!(compare("v1.10", "v1.9"), Ordering::Greater);
+    }
+}
