@@ -91,6 +91,32 @@ pub struct Config {
           value_parser = Setting(values::millis_or_off), help_heading = "Documentation")]
     pub docs_reload_interval: Maybe<Duration>,
 
+    /// The language search_docs and list_docs use when a call names none; pages whose path has
+    /// no language are in every language
+    #[arg(long, env = "DOCS_LANGUAGE", value_name = "DOCS_LANGUAGE", default_value = "en",
+          value_parser = Setting(NonEmptyStringValueParser::new()), help_heading = "Documentation")]
+    pub docs_language: String,
+
+    /// The version search_docs and list_docs use when a call names none; empty means the newest
+    /// released one
+    #[arg(long, env = "DOCS_VERSION", value_name = "DOCS_VERSION", default_value = "", hide_default_value = true,
+          value_parser = Setting(Optional(NonEmptyStringValueParser::new())), help_heading = "Documentation")]
+    pub docs_version: Maybe<String>,
+
+    /// Regex a whole folder name in a page's path matches when it names a version (v1.2, 1.2.3,
+    /// 2025-06-18, draft, latest, ...)
+    #[arg(long, env = "DOCS_VERSION_PATTERN", value_name = "DOCS_VERSION_PATTERN",
+          default_value = crate::docs::variants::DEFAULT_VERSION_PATTERN, hide_default_value = true,
+          value_parser = Setting(values::regex), help_heading = "Documentation")]
+    pub docs_version_pattern: String,
+
+    /// Regex over a page's path whose first group is its language (by default the `ja` of
+    /// `page.ja.md`)
+    #[arg(long, env = "DOCS_LANGUAGE_PATTERN", value_name = "DOCS_LANGUAGE_PATTERN",
+          default_value = crate::docs::variants::DEFAULT_LANGUAGE_PATTERN, hide_default_value = true,
+          value_parser = Setting(values::regex_with_group), help_heading = "Documentation")]
+    pub docs_language_pattern: String,
+
     /// Comma-separated browser origins allowed to call /mcp, e.g.
     /// `https://app.example.com,https://*.example.com`; requests without Origin always pass;
     /// empty refuses every Origin
@@ -342,6 +368,18 @@ impl Config {
             && self
                 .memory
                 .is_none_or(|m| m.source != crate::access::budget::LimitSource::Setting)
+    }
+
+    /// How pages are recognised as versions and languages of each other, and which one a
+    /// search shows by default.
+    pub fn variant_rules(&self) -> crate::docs::variants::VariantRules {
+        crate::docs::variants::VariantRules::new(
+            &self.docs_version_pattern,
+            &self.docs_language_pattern,
+            &self.docs_language,
+            self.docs_version.as_deref(),
+        )
+        .expect("the patterns were checked when read")
     }
 
     /// Where to listen in HTTP mode.

@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     // `--help`, `--version` and invalid settings end here (exit 0, 0 and 2).
     let config = Config::load().unwrap_or_else(|error| error.exit());
     mcp_server::logging::init(&config);
-    let library = match Library::load(config.docs_dir.as_deref()) {
+    let library = match Library::load_with(config.docs_dir.as_deref(), config.variant_rules()) {
         Ok(library) => library,
         Err(error) => {
             tracing::error!(%error, "Error loading the documentation");

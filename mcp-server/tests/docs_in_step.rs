@@ -34,7 +34,8 @@ fn default_cell(variable: &Variable) -> String {
     if variable.default.is_empty() {
         "(empty)".to_string()
     } else {
-        format!("`{}`", variable.default)
+        // A `|` inside a table cell is written `\|`, even in code.
+        format!("`{}`", variable.default.replace('|', "\\|"))
     }
 }
 

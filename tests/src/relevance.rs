@@ -179,20 +179,54 @@ pub async fn run(addr: SocketAddr, queries: &[Query], extra: &Value) -> Report {
             .unwrap_or_else(|e| panic!("search_docs {:?} failed: {e}", query.text));
         let micros = sent.elapsed().as_micros() as u32;
         let hits = hits_of(&body).unwrap_or_else(|e| panic!("{:?}: {e}", query.text));
-        let rank = hits
-            .iter()
-            .take(10)
-            .position(|h| query.accepts(h))
-            .map(|r| r + 1);
-        let distinct = distinct_answers(&hits[..hits.len().min(5)]);
-        outcomes.push(Outcome {
-            query: query.text.clone(),
-            rank,
-            distinct,
-            hits,
-            micros,
-        });
+        outcomes.push(outcome(query, hits, micros));
     }
+    Report { outcomes }
+}
+
+/// Scores one query's hits.
+pub fn outcome(query: &Query, hits: Vec<Hit>, micros: u32) -> Outcome {
+    let rank = hits
+        .iter()
+        .take(10)
+        .position(|h| query.accepts(h))
+        .map(|r| r + 1);
+    let distinct = distinct_answers(&hits[..hits.len().min(5)]);
+    Outcome {
+        query: query.text.clone(),
+        rank,
+        distinct,
+        hits,
+        micros,
+    }
+}
+
+/// Runs every query through an index in this process (no server, no HTTP): for tuning.
+pub fn run_in_process(
+    corpus: &mcp_server::docs::corpus::Corpus,
+    index: &mcp_server::docs::search::SearchIndex,
+    queries: &[Query],
+) -> Report {
+    let outcomes = queries
+        .iter()
+        .map(|query| {
+            let sent = Instant::now();
+            let found = index.search(corpus, &query.text, 10).unwrap_or_default();
+            let micros = sent.elapsed().as_micros() as u32;
+            let hits = found
+                .into_iter()
+                .map(|hit| {
+                    let page = &corpus.pages[hit.page];
+                    Hit {
+                        path: page.path.clone(),
+                        anchor: page.units[hit.unit].anchor.clone(),
+                        snippet: hit.snippet,
+                    }
+                })
+                .collect();
+            outcome(query, hits, micros)
+        })
+        .collect();
     Report { outcomes }
 }
 
@@ -243,12 +277,11 @@ impl Report {
         )
     }
 
-    /// The queries that missed the first five, with what came instead.
-    pub fn misses(&self) -> String {
+    /// The queries whose answer is not first (`all`: every query), with what came instead.
+    pub fn misses(&self, all: bool) -> String {
         let mut out = String::new();
         for outcome in &self.outcomes {
-            if outcome.rank.is_some_and(|r| r <= 5) && outcome.distinct == outcome.hits.len().min(5)
-            {
+            if !all && outcome.rank == Some(1) && outcome.distinct == outcome.hits.len().min(5) {
                 continue;
             }
             out.push_str(&format!(

@@ -216,3 +216,30 @@ fn a_memory_limit_lowers_the_caps_left_at_their_defaults_only() {
     );
     assert_eq!(refused(&[("MEMORY_LIMIT", "1G")]), "MEMORY_LIMIT");
 }
+
+#[test]
+fn variant_settings_are_checked_and_become_the_rules() {
+    assert_eq!(
+        refused(&[("DOCS_VERSION_PATTERN", "(")]),
+        "DOCS_VERSION_PATTERN"
+    );
+    assert_eq!(
+        refused(&[("DOCS_LANGUAGE_PATTERN", r"\.ja\.md$")]),
+        "DOCS_LANGUAGE_PATTERN",
+        "a language pattern without a group names no language"
+    );
+    let chosen = config(&[
+        ("DOCS_VERSION_PATTERN", "^release-\\d+$"),
+        ("DOCS_LANGUAGE", "ja"),
+        ("DOCS_VERSION", "release-2"),
+    ])
+    .unwrap();
+    let rules = chosen.variant_rules();
+    let variant = rules.variant("release-2/guide.ja.md");
+    assert_eq!(variant.key, "guide.md");
+    assert_eq!(variant.version.as_deref(), Some("release-2"));
+    assert_eq!(rules.default_language, "ja");
+    assert_eq!(rules.default_version.as_deref(), Some("release-2"));
+    let defaults = config(&[]).unwrap().variant_rules();
+    assert_eq!(defaults.variant("v1.2/a.en.md").key, "a.md");
+}

@@ -89,6 +89,23 @@ pub fn millis(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// A regular expression (kept as text; compiled where it is used).
+pub fn regex(text: &str) -> Result<String, String> {
+    regex::Regex::new(text)
+        .map(|_| text.to_string())
+        .map_err(|e| format!("expected a regular expression: {e}"))
+}
+
+/// A regular expression with a capture group.
+pub fn regex_with_group(text: &str) -> Result<String, String> {
+    let compiled =
+        regex::Regex::new(text).map_err(|e| format!("expected a regular expression: {e}"))?;
+    if compiled.captures_len() < 2 {
+        return Err("expected a regular expression with a (group) around the language".into());
+    }
+    Ok(text.to_string())
+}
+
 /// Milliseconds, where 0 turns the feature off.
 pub fn millis_or_off(text: &str) -> Result<Option<Duration>, String> {
     match text.parse::<u64>() {

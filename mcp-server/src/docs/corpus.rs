@@ -57,12 +57,12 @@ impl Page {
         let (front, body) = split_front_matter(text);
         let body = body.trim_start_matches(['\n', '\r']).to_string();
         let mut sections = split_sections(&body);
-        let file_stem = path
-            .rsplit('/')
-            .next()
-            .unwrap_or(path)
-            .trim_end_matches(".mdx")
-            .trim_end_matches(".md")
+        // `lb-web-service.en.md` is "lb-web-service": extension and language suffix go.
+        let file_name = path.rsplit('/').next().unwrap_or(path);
+        let file_stem = file_name
+            .split('.')
+            .find(|part| !part.is_empty())
+            .unwrap_or(file_name)
             .to_string();
         let title = front
             .title

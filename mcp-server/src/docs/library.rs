@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::corpus::{Corpus, CorpusError};
 use super::folder::markdown_files;
 use super::search::SearchIndex;
+use super::variants::VariantRules;
 use crate::sessions::changes::{Change, ChangeFeed};
 
 include!(concat!(env!("OUT_DIR"), "/embedded_docs.rs"));
@@ -25,8 +26,17 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    fn build(corpus: Corpus) -> Result<Snapshot, String> {
-        let index = SearchIndex::build(&corpus).map_err(|e| e.to_string())?;
+    fn build(corpus: Corpus, rules: &VariantRules) -> Result<Snapshot, String> {
+        let index = SearchIndex::build_with(&corpus, rules).map_err(|e| e.to_string())?;
+        if let Some(version) = &rules.default_version
+            && !index.versions.contains(version)
+        {
+            tracing::warn!(
+                version,
+                known = index.versions.join(", "),
+                "DOCS_VERSION names no version of the documentation; searches without a version see only pages that have none"
+            );
+        }
         Ok(Snapshot { corpus, index })
     }
 }
@@ -47,14 +57,24 @@ type Fingerprint = Vec<(String, u64, Option<SystemTime>)>;
 pub struct Library {
     current: RwLock<Arc<Snapshot>>,
     source: Source,
+    rules: VariantRules,
     fingerprint: RwLock<Fingerprint>,
     /// Told when the pages change.
     pub changes: ChangeFeed,
 }
 
 impl Library {
-    /// The embedded docs, or the Markdown under `folder`. Logs how long indexing took.
+    /// The embedded docs, or the Markdown under `folder`, with the default variant rules.
     pub fn load(folder: Option<&Path>) -> Result<Arc<Library>, CorpusError> {
+        Self::load_with(folder, VariantRules::default())
+    }
+
+    /// The embedded docs, or the Markdown under `folder`; `rules` tell versions and languages
+    /// apart. Logs how long indexing took.
+    pub fn load_with(
+        folder: Option<&Path>,
+        rules: VariantRules,
+    ) -> Result<Arc<Library>, CorpusError> {
         let started = Instant::now();
         let (source, corpus, fingerprint) = match folder {
             None => (
@@ -71,7 +91,7 @@ impl Library {
                 )
             }
         };
-        let snapshot = Snapshot::build(corpus).map_err(|e| {
+        let snapshot = Snapshot::build(corpus, &rules).map_err(|e| {
             CorpusError::Io(
                 folder.map(Path::to_path_buf).unwrap_or_default(),
                 std::io::Error::other(e),
@@ -87,6 +107,7 @@ impl Library {
         Ok(Arc::new(Library {
             current: RwLock::new(Arc::new(snapshot)),
             source,
+            rules,
             fingerprint: RwLock::new(fingerprint),
             changes: ChangeFeed::default(),
         }))
@@ -139,7 +160,7 @@ impl Library {
         let started = Instant::now();
         let rebuilt = Corpus::load(folder)
             .map_err(|e| e.to_string())
-            .and_then(Snapshot::build);
+            .and_then(|corpus| Snapshot::build(corpus, &self.rules));
         // Remember what was seen either way, so a broken state is reported once, not every tick.
         *self.fingerprint.write().expect("fingerprint lock") = now;
         match rebuilt {

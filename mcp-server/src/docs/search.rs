@@ -27,10 +27,33 @@ use super::variants::{self, Variant, VariantRules};
 
 /// The analyzer every text field uses.
 const ANALYZER: &str = "docs_en";
-/// Relative weight of a match in the heading path, the page title, and code; prose is 1.
-const HEADING_BOOST: f32 = 3.0;
-const PAGE_TITLE_BOOST: f32 = 2.0;
-const CODE_BOOST: f32 = 0.5;
+/// Relative weight of a match in each field; prose is 1. Chosen with `bench_relevance --tune`
+/// on the labelled sets (docs/search.md has the figures).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weights {
+    /// The page title and file name.
+    pub page_title: f32,
+    /// The page's description and opening prose.
+    pub page_intro: f32,
+    /// The heading path and the unit's own title.
+    pub heading: f32,
+    /// Fenced code.
+    pub code: f32,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights {
+            page_title: 1.0,
+            page_intro: 1.0,
+            heading: 3.0,
+            code: 0.25,
+        }
+    }
+}
+/// Characters of a page's opening prose searched with every unit of the page (what the page is
+/// about: "List of all properties of a Load Balanced Web Service manifest").
+const INTRO_CHARS: usize = 300;
 /// Words of a question that say how it is asked, not what it is about: dropped from the query
 /// (unless quoted or `+`required, or all the query has), so a heading "How do I ...?" does not
 /// outrank the answer. English stop words (`the`, `is`, ...) are dropped by the analyzer.
@@ -172,16 +195,18 @@ pub struct SearchIndex {
     analyzer: TextAnalyzer,
     /// `(page, unit)` for each slot number stored in the index.
     slots: Vec<(usize, usize)>,
-    /// A hash of each slot's text, to return the same text once.
+    /// A hash of each slot's title and text, to return the same text once (0: never collapsed,
+    /// for units with next to no text of their own).
     fingerprints: Vec<u64>,
+    /// For each fingerprint held by several slots: those slots, a fragment's first (the source
+    /// the others include).
+    copies: HashMap<u64, Vec<usize>>,
     /// Each page's place among its variants.
     pub variants: Vec<Variant>,
     /// Every version (oldest first) and language in the corpus.
     pub versions: Vec<String>,
     pub languages: Vec<String>,
     rules: VariantRules,
-    /// Fragments: searched where they are included, not on their own.
-    fragments: Vec<bool>,
     /// The pages each filter searches, built on first use (bounded: only known values get here).
     views: Mutex<HashMap<Filter, Arc<Vec<bool>>>>,
 }
@@ -194,6 +219,15 @@ impl SearchIndex {
 
     /// Indexes every unit of `corpus`; `rules` say which pages are variants of each other.
     pub fn build_with(corpus: &Corpus, rules: &VariantRules) -> Result<SearchIndex, SearchError> {
+        Self::build_weighted(corpus, rules, Weights::default())
+    }
+
+    /// Indexes every unit of `corpus` with these field weights (for tuning them).
+    pub fn build_weighted(
+        corpus: &Corpus,
+        rules: &VariantRules,
+        weights: Weights,
+    ) -> Result<SearchIndex, SearchError> {
         let text = TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
                 .set_tokenizer(ANALYZER)
@@ -201,6 +235,7 @@ impl SearchIndex {
         );
         let mut schema = Schema::builder();
         let page_title = schema.add_text_field("page_title", text.clone());
+        let page_intro = schema.add_text_field("page_intro", text.clone());
         let heading = schema.add_text_field("heading", text.clone());
         let body = schema.add_text_field("body", text.clone());
         let code = schema.add_text_field("code", text);
@@ -214,9 +249,11 @@ impl SearchIndex {
         let mut fingerprints = Vec::new();
         for (p, page) in corpus.pages.iter().enumerate() {
             let title = page_title_text(page);
+            let intro = page_intro_text(page);
             for (u, unit) in page.units.iter().enumerate() {
                 let mut document = TantivyDocument::default();
                 document.add_text(page_title, &title);
+                document.add_text(page_intro, &intro);
                 document.add_text(heading, format!("{} {}", unit.context, unit.title));
                 document.add_text(body, &unit.text.prose);
                 document.add_text(code, &unit.text.code);
@@ -224,7 +261,7 @@ impl SearchIndex {
                 document.add_u64(page_field, p as u64);
                 writer.add_document(document)?;
                 slots.push((p, u));
-                fingerprints.push(fingerprint(&unit.text.prose, &unit.text.code));
+                fingerprints.push(fingerprint(unit));
             }
         }
         writer.commit()?;
@@ -232,27 +269,30 @@ impl SearchIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        let mut parser = QueryParser::for_index(&index, vec![page_title, heading, body, code]);
-        parser.set_field_boost(heading, HEADING_BOOST);
-        parser.set_field_boost(page_title, PAGE_TITLE_BOOST);
-        parser.set_field_boost(code, CODE_BOOST);
+        let mut parser =
+            QueryParser::for_index(&index, vec![page_title, page_intro, heading, body, code]);
+        parser.set_field_boost(page_intro, weights.page_intro);
+        parser.set_field_boost(heading, weights.heading);
+        parser.set_field_boost(page_title, weights.page_title);
+        parser.set_field_boost(code, weights.code);
         let variants: Vec<Variant> = corpus
             .pages
             .iter()
             .map(|p| rules.variant(&p.path))
             .collect();
         let (versions, languages) = variants::known(&variants);
+        let copies = copies(&fingerprints, &slots, corpus);
         Ok(SearchIndex {
+            fingerprints,
             reader,
             parser,
             analyzer: analyzer(),
             slots,
-            fingerprints,
             variants,
             versions,
             languages,
             rules: rules.clone(),
-            fragments: corpus.pages.iter().map(|p| p.fragment).collect(),
+            copies,
             views: Mutex::new(HashMap::new()),
         })
     }
@@ -267,9 +307,9 @@ impl SearchIndex {
         self.slots.is_empty()
     }
 
-    /// The pages `filter` looks at (one variant per page; fragments only when `searching` is
-    /// false), or why the filter names nothing the corpus has.
-    pub fn view(&self, filter: &Filter, searching: bool) -> Result<Arc<Vec<bool>>, SearchError> {
+    /// The pages `filter` looks at (one variant per page), or why the filter names nothing the
+    /// corpus has.
+    pub fn view(&self, filter: &Filter) -> Result<Arc<Vec<bool>>, SearchError> {
         let mut filter = filter.clone();
         if filter.version.as_deref() == Some("latest")
             && !self.versions.iter().any(|v| v == "latest")
@@ -301,16 +341,7 @@ impl SearchIndex {
                 filter.language.as_deref(),
             ))
         });
-        if !searching {
-            return Ok(chosen.clone());
-        }
-        Ok(Arc::new(
-            chosen
-                .iter()
-                .zip(&self.fragments)
-                .map(|(c, f)| *c && !f)
-                .collect(),
-        ))
+        Ok(chosen.clone())
     }
 
     /// The best `limit` units for `query` in the default view.
@@ -334,14 +365,15 @@ impl SearchIndex {
         filter: &Filter,
     ) -> Result<Vec<Hit>, SearchError> {
         check_query(query)?;
-        let query = without_filler(query);
+        let query = without_filler(&plain_syntax(query));
         let (parsed, _errors) = self.parser.parse_query_lenient(&query);
         let mut has_terms = false;
         parsed.query_terms(&mut |_, _| has_terms = true);
         if !has_terms {
             return Err(SearchError::EmptyQuery);
         }
-        let view = self.searchable_view(filter)?;
+        let view = self.view(filter)?;
+        let in_view = view.clone();
         let searcher = self.reader.searcher();
         // What the query asks is the caller's; errors running it are the caller's too.
         let bad = |error: tantivy::TantivyError| SearchError::BadQuery(error.to_string());
@@ -356,7 +388,7 @@ impl SearchIndex {
         let top = searcher.search(&parsed, &collector).map_err(bad)?;
         let terms = self.terms(&query);
         let mut hits: Vec<Hit> = Vec::with_capacity(limit);
-        let mut seen: HashMap<u64, usize> = HashMap::new();
+        let mut seen: HashSet<u64> = HashSet::new();
         for (score, address) in top {
             let column = searcher
                 .segment_reader(address.segment_ord)
@@ -366,30 +398,47 @@ impl SearchIndex {
                 continue;
             };
             let slot = slot as usize;
-            let (p, u) = self.slots[slot];
-            if let Some(&first) = seen.get(&self.fingerprints[slot]) {
-                hits[first].also.push((p, u));
+            let print = self.fingerprints[slot];
+            if print != 0 && seen.contains(&print) {
                 continue;
             }
             if hits.len() == limit {
-                continue;
+                break;
             }
-            seen.insert(self.fingerprints[slot], hits.len());
+            // The same text in several pages is one hit: the fragment they include when it is
+            // one, else the copy that ranked best; the others are listed with it.
+            let mut primary = slot;
+            let mut also = Vec::new();
+            if let Some(group) = self.copies.get(&print) {
+                seen.insert(print);
+                let visible: Vec<usize> = group
+                    .iter()
+                    .copied()
+                    .filter(|s| in_view[self.slots[*s].0])
+                    .collect();
+                if let Some(&first) = visible.first()
+                    && corpus.pages[self.slots[first].0].fragment
+                {
+                    primary = first;
+                }
+                also = visible
+                    .into_iter()
+                    .filter(|s| *s != primary)
+                    .map(|s| self.slots[s])
+                    .collect();
+            }
+            let (p, u) = self.slots[primary];
             let unit = &corpus.pages[p].units[u];
             hits.push(Hit {
                 page: p,
                 section: unit.section,
                 unit: u,
-                also: Vec::new(),
+                also,
                 score,
                 snippet: self.snippet(&terms, &unit.text),
             });
         }
         Ok(hits)
-    }
-
-    fn searchable_view(&self, filter: &Filter) -> Result<Arc<Vec<bool>>, SearchError> {
-        self.view(filter, true)
     }
 
     /// The analyzed (stemmed) words of a query, for highlighting.
@@ -425,11 +474,69 @@ fn page_title_text(page: &super::corpus::Page) -> String {
     format!("{} {}", page.title, stem.replace(['-', '_'], " "))
 }
 
-fn fingerprint(prose: &str, code: &str) -> u64 {
+/// Units with less text than this are never collapsed: two `## Examples` headings with a line
+/// each are two answers.
+const MIN_COLLAPSED_CHARS: usize = 40;
+
+/// The page's description and the start of its prose.
+fn page_intro_text(page: &super::corpus::Page) -> String {
+    let mut intro = page.description.clone().unwrap_or_default();
+    let prose = page
+        .units
+        .iter()
+        .map(|u| u.text.prose.as_str())
+        .find(|p| !p.trim().is_empty());
+    if let Some(prose) = prose {
+        let cut = prose
+            .char_indices()
+            .nth(INTRO_CHARS)
+            .map_or(prose.len(), |(i, _)| i);
+        intro.push(' ');
+        intro.push_str(&prose[..cut]);
+    }
+    intro
+}
+
+fn fingerprint(unit: &super::units::Unit) -> u64 {
+    if unit.text.prose.len() + unit.text.code.len() < MIN_COLLAPSED_CHARS {
+        return 0;
+    }
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    prose.hash(&mut hasher);
-    code.hash(&mut hasher);
-    hasher.finish()
+    unit.title.hash(&mut hasher);
+    unit.text.prose.hash(&mut hasher);
+    unit.text.code.hash(&mut hasher);
+    hasher.finish().max(1)
+}
+
+/// The fingerprints several slots share, each with its slots: a fragment's first.
+fn copies(prints: &[u64], slots: &[(usize, usize)], corpus: &Corpus) -> HashMap<u64, Vec<usize>> {
+    let mut groups: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (slot, &print) in prints.iter().enumerate() {
+        if print != 0 {
+            groups.entry(print).or_default().push(slot);
+        }
+    }
+    groups.retain(|_, group| group.len() > 1);
+    for group in groups.values_mut() {
+        group.sort_by_key(|s| !corpus.pages[slots[*s].0].fragment);
+    }
+    groups
+}
+
+/// The query with only the syntax `search_docs` documents: words, `"phrases"`, `+required`,
+/// `-excluded`, parentheses, `AND`/`OR`. The rest of tantivy's syntax (`/regex/`, `field:`,
+/// `^boost`, `~slop`, `*`, ranges) would turn a pasted path or error message (`/mcp`,
+/// `Error: x`) into something else, so those characters are spaces.
+fn plain_syntax(query: &str) -> String {
+    query
+        .chars()
+        .map(|c| {
+            let kept = c.is_alphanumeric()
+                || c.is_whitespace()
+                || matches!(c, '"' | '+' | '-' | '(' | ')' | '_' | '.' | '\'');
+            if kept { c } else { ' ' }
+        })
+        .collect()
 }
 
 /// The query without [`FILLER`] words outside quotes; the query itself when nothing else is left.
@@ -549,7 +656,7 @@ impl SearchIndex {
         };
         let end = floor_boundary(source, (start + SNIPPET_CHARS).min(source.len()));
         let mut out = String::with_capacity(end - start + 32);
-        if start > 0 {
+        if start > 0 && start != line_start {
             out.push('…');
         }
         let mut from = start;

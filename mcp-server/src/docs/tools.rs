@@ -221,7 +221,7 @@ impl DocsServer {
                 .filter(|v| !v.trim().is_empty() && !every),
             language: args.language.clone().filter(|l| !l.trim().is_empty()),
         };
-        let view = match index.view(&filter, false) {
+        let view = match index.view(&filter) {
             Ok(view) => view,
             Err(error) => return Ok(caller_error(format!("Nothing to list: {error}."))),
         };

@@ -57,7 +57,7 @@ pub fn split(body: &str, sections: &[Section]) -> Vec<Unit> {
             path.push((section.level, section.title.as_str()));
         }
         let pieces = anchored_pieces(body, section);
-        for (piece_index, (range, anchor, title)) in pieces.into_iter().enumerate() {
+        for (range, anchor, title) in pieces {
             let (anchor, title, piece_context) = match anchor {
                 None => (
                     section.anchor.clone(),
@@ -65,7 +65,7 @@ pub fn split(body: &str, sections: &[Section]) -> Vec<Unit> {
                     context.clone(),
                 ),
                 Some(id) => {
-                    let id = if piece_index > 0 && !taken.insert(id.clone()) {
+                    let id = if !taken.insert(id.clone()) {
                         unique(&id, &mut taken)
                     } else {
                         id
@@ -145,16 +145,24 @@ fn lines(body: &str, range: Range<usize>) -> Vec<(Range<usize>, bool)> {
 fn anchored_pieces(body: &str, section: &Section) -> Vec<(Range<usize>, Option<String>, String)> {
     let mut pieces: Vec<(Range<usize>, Option<String>, String)> =
         vec![(section.range.clone(), None, section.title.clone())];
+    let mut first = true;
     for (range, in_code) in lines(body, section.range.clone()) {
-        if in_code || range.start == section.range.start {
+        // A section's first line is its heading, except in the text before the first heading.
+        if in_code || (range.start == section.range.start && section.level > 0) {
             continue;
         }
         let Some((id, title)) = line_anchor(&body[range.clone()]) else {
             continue;
         };
-        let last = pieces.last_mut().expect("one piece at least");
-        last.0.end = range.start;
-        pieces.push((range.start..section.range.end, Some(id), title));
+        if first && range.start == section.range.start {
+            // The anchor opens the section: the first piece is the anchored one.
+            pieces[0] = (section.range.clone(), Some(id), title);
+        } else {
+            let last = pieces.last_mut().expect("one piece at least");
+            last.0.end = range.start;
+            pieces.push((range.start..section.range.end, Some(id), title));
+        }
+        first = false;
     }
     pieces
 }

@@ -10,8 +10,11 @@
 //! ```
 //!
 //! `--server PATH` runs another build of the server (an older one, to compare).
-//! `--misses` lists every query whose answer is not in the top 5, or whose top 5 repeats an
-//! answer, with the hits it got. `--arg name=value` adds a `search_docs` argument to every call.
+//! `--misses` lists every query whose answer is not first, or whose top 5 repeats an answer,
+//! with the hits it got (`--all`: every query). `--arg name=value` adds a `search_docs` argument to every call.
+//! `--tune` searches field weights in this process instead (no server): it prints the figures
+//! of every combination of a small grid, best MRR@10 last, over every `--queries` given with its
+//! `--docs` (pairs, in order; the embedded docs when a file has no folder).
 //! The aims (issue 11): recall@5 >= 0.9, MRR@10 >= 0.8, 5 distinct answers in the top 5.
 
 use std::path::PathBuf;
@@ -25,6 +28,8 @@ async fn main() {
     let mut docs: Option<PathBuf> = None;
     let mut queries = tests::process::workspace_root().join("tests/relevance/embedded-docs.json");
     let mut misses = false;
+    let mut tune = false;
+    let mut all = false;
     let mut binary: Option<PathBuf> = None;
     let mut extra = Map::new();
     let mut args = std::env::args().skip(1);
@@ -32,7 +37,9 @@ async fn main() {
         match arg.as_str() {
             "--docs" => docs = Some(args.next().expect("--docs needs a folder").into()),
             "--queries" => queries = args.next().expect("--queries needs a file").into(),
+            "--tune" => tune = true,
             "--misses" => misses = true,
+            "--all" => (misses, all) = (true, true),
             "--server" => binary = Some(args.next().expect("--server needs a path").into()),
             "--arg" => {
                 let pair = args.next().expect("--arg needs name=value");
@@ -43,6 +50,10 @@ async fn main() {
                 "unknown argument {other}; see the header of tests/src/bin/bench_relevance.rs"
             ),
         }
+    }
+    if tune {
+        tune_weights(docs.as_deref(), &queries);
+        return;
     }
     let queries = load_queries(&queries);
     let folder =
@@ -69,6 +80,45 @@ async fn main() {
     let report = run(server.addr, &queries, &Value::Object(extra)).await;
     println!("{}", report.summary());
     if misses {
-        print!("{}", report.misses());
+        print!("{}", report.misses(all));
+    }
+}
+
+/// A grid over the field weights, in process, on one corpus.
+fn tune_weights(docs: Option<&std::path::Path>, queries: &std::path::Path) {
+    use mcp_server::docs::corpus::Corpus;
+    use mcp_server::docs::search::{SearchIndex, Weights};
+    use mcp_server::docs::variants::VariantRules;
+    let queries = load_queries(queries);
+    let corpus = match docs {
+        Some(folder) => Corpus::load(folder).expect("the folder loads"),
+        None => Corpus::from_texts(mcp_server::docs::library::EMBEDDED_DOCS.iter().copied()),
+    };
+    let rules = VariantRules::default();
+    let mut results = Vec::new();
+    for page_title in [1.0, 2.0, 3.0] {
+        for page_intro in [0.0, 0.5, 1.0] {
+            for heading in [1.0, 2.0, 3.0, 4.0] {
+                for code in [0.25, 0.5, 1.0] {
+                    let weights = Weights {
+                        page_title,
+                        page_intro,
+                        heading,
+                        code,
+                    };
+                    let index =
+                        SearchIndex::build_weighted(&corpus, &rules, weights).expect("index");
+                    let report = tests::relevance::run_in_process(&corpus, &index, &queries);
+                    results.push((report.mrr_at_10(), report.recall_at_5(), weights));
+                }
+            }
+        }
+    }
+    results.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    for (mrr, recall, w) in &results {
+        println!(
+            "title {:.2} intro {:.2} heading {:.2} code {:.2}: recall@5 {recall:.2} MRR@10 {mrr:.2}",
+            w.page_title, w.page_intro, w.heading, w.code
+        );
     }
 }
