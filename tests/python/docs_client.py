@@ -40,7 +40,7 @@ async def main(url: str) -> None:
             chunk = await session.call_tool("read_doc", {"path": "configuration.md", "max_chars": 500})
             report["chunk"] = chunk.structured_content
             rest = await session.call_tool(
-                "read_doc", {"path": "configuration.md", "offset": chunk.structured_content["nextOffset"]}
+                "read_doc", {"path": "configuration.md", "offset": chunk.structured_content["nextOffset"], "max_chars": 50000}
             )
             report["rest"] = rest.structured_content
 

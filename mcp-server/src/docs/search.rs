@@ -380,12 +380,19 @@ impl SearchIndex {
         let limit = limit.max(1);
         // Room for the repeats that collapse into one hit.
         let wanted = limit * 2 + 8;
-        let collector = FilterCollector::new(
-            "page".to_string(),
-            move |page: u64| view.get(page as usize).copied().unwrap_or(false),
-            TopDocs::with_limit(wanted).order_by_score(),
-        );
-        let top = searcher.search(&parsed, &collector).map_err(bad)?;
+        let top_docs = TopDocs::with_limit(wanted).order_by_score();
+        // A view of every page needs no filter, and without one the engine skips blocks that
+        // cannot reach the top (block-max WAND): the common case of a corpus without variants.
+        let top = if view.iter().all(|&shown| shown) {
+            searcher.search(&parsed, &top_docs).map_err(bad)?
+        } else {
+            let collector = FilterCollector::new(
+                "page".to_string(),
+                move |page: u64| view.get(page as usize).copied().unwrap_or(false),
+                top_docs,
+            );
+            searcher.search(&parsed, &collector).map_err(bad)?
+        };
         let terms = self.terms(&query);
         let mut hits: Vec<Hit> = Vec::with_capacity(limit);
         let mut seen: HashSet<u64> = HashSet::new();
@@ -611,22 +618,37 @@ impl SearchIndex {
         } else {
             &text.prose
         };
+        // Stemming every word of the unit costs more than the search: only words that start
+        // like a query term (their first three letters, lower-cased) are stemmed and compared.
+        let prefixes: Vec<String> = terms.iter().map(|t| t.chars().take(3).collect()).collect();
         let mut analyzer = self.analyzer.clone();
-        let mut stream = analyzer.token_stream(source);
         let mut matches: Vec<(usize, usize, usize)> = Vec::new();
         let mut distinct: Vec<&String> = Vec::new();
-        while stream.advance() {
-            let token = stream.token();
-            if let Some(term) = terms.get(&token.text) {
-                let id = match distinct.iter().position(|t| *t == term) {
-                    Some(id) => id,
-                    None => {
-                        distinct.push(term);
-                        distinct.len() - 1
-                    }
-                };
-                matches.push((token.offset_from, token.offset_to, id));
+        let mut lowered = String::new();
+        for (start, word) in words(source) {
+            lowered.clear();
+            lowered.extend(word.chars().take(3).flat_map(char::to_lowercase));
+            if !prefixes.iter().any(|p| {
+                lowered.starts_with(p.as_str())
+                    || p.starts_with(lowered.as_str()) && lowered.len() == word.len()
+            }) {
+                continue;
             }
+            let mut stream = analyzer.token_stream(word);
+            let Some(term) = (stream.advance())
+                .then(|| terms.get(&stream.token().text))
+                .flatten()
+            else {
+                continue;
+            };
+            let id = match distinct.iter().position(|t| *t == term) {
+                Some(id) => id,
+                None => {
+                    distinct.push(term);
+                    distinct.len() - 1
+                }
+            };
+            matches.push((start, start + word.len(), id));
         }
         if matches.is_empty() {
             return opening(source);
@@ -673,6 +695,28 @@ impl SearchIndex {
         }
         super::markup::collapse(&out)
     }
+}
+
+/// The words of `text` as the tokenizer sees them (runs of letters and digits), with their
+/// byte offsets.
+fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut start = None;
+    let mut chars = text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')));
+    std::iter::from_fn(move || {
+        for (i, c) in chars.by_ref() {
+            match (start, c.is_alphanumeric()) {
+                (None, true) => start = Some(i),
+                (Some(s), false) => {
+                    start = None;
+                    return Some((s, &text[s..i]));
+                }
+                _ => {}
+            }
+        }
+        None
+    })
 }
 
 fn floor_boundary(text: &str, mut at: usize) -> usize {

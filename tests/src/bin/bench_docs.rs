@@ -7,7 +7,9 @@
 //!
 //! The pages are generated from a fixed vocabulary with a seeded generator, so every run indexes
 //! the same text. Over HTTP the release server serves them from a temporary `DOCS_DIR`; queries
-//! are modern (2026-07-28) `tools/call` requests on keep-alive connections.
+//! are modern (2026-07-28) `tools/call` requests on keep-alive connections. The server's CPU
+//! time (from /proc) per `search_docs` call is printed against that of a `tools/list` call,
+//! measured in the same run (aim: at most 1.5x).
 
 use std::time::{Duration, Instant};
 
@@ -148,6 +150,117 @@ fn options() -> (usize, usize, usize, u64) {
     (pages, queries, clients, seconds)
 }
 
+/// The server's CPU time so far (user + system), in microseconds.
+fn cpu_micros(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let after = &stat[stat.rfind(')').expect("stat has a command") + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    // SAFETY: sysconf with a valid name.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks / per_second * 1e6
+}
+
+/// What one phase of load measured.
+struct Phase {
+    latencies: Vec<u32>,
+    errors: usize,
+    elapsed: Duration,
+    cpu_micros: f64,
+}
+
+impl Phase {
+    fn cpu_micros_per_call(&self) -> f64 {
+        self.cpu_micros / self.latencies.len().max(1) as f64
+    }
+
+    fn print(&self, what: &str) {
+        println!(
+            "{what} over HTTP (modern tools/call or request, keep-alive): {:.0} req/s   p50 {:.3} ms   p99 {:.3} ms   server CPU {:.1} us/call   errors {}",
+            self.latencies.len() as f64 / self.elapsed.as_secs_f64(),
+            percentile(&self.latencies, 0.50),
+            percentile(&self.latencies, 0.99),
+            self.cpu_micros_per_call(),
+            self.errors
+        );
+    }
+}
+
+/// `clients` keep-alive connections for `seconds`: `search_docs` over `queries`, or
+/// `tools/list` when there are none.
+async fn load(
+    addr: std::net::SocketAddr,
+    pid: u32,
+    clients: usize,
+    seconds: u64,
+    queries: Vec<String>,
+) -> Phase {
+    let cpu_before = cpu_micros(pid);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let queries = queries.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut sender = connect(addr).await;
+            let mut latencies = Vec::new();
+            let mut errors = 0usize;
+            let mut i = client;
+            while Instant::now() < deadline {
+                i += clients;
+                let (method, name, mut params) = if queries.is_empty() {
+                    ("tools/list", None, json!({}))
+                } else {
+                    let query = &queries[i % queries.len()];
+                    (
+                        "tools/call",
+                        Some("search_docs"),
+                        json!({ "name": "search_docs", "arguments": { "query": query } }),
+                    )
+                };
+                params["_meta"] = modern_meta();
+                let mut headers = vec![
+                    ("mcp-protocol-version", MODERN_VERSION),
+                    ("mcp-method", method),
+                ];
+                if let Some(name) = name {
+                    headers.push(("mcp-name", name));
+                }
+                let request = post(
+                    addr,
+                    &headers,
+                    &json!({ "jsonrpc": "2.0", "id": i, "method": method, "params": params }),
+                );
+                let sent = Instant::now();
+                match exchange(&mut sender, request).await {
+                    Ok(_) => latencies.push(sent.elapsed().as_micros() as u32),
+                    Err(_) => {
+                        errors += 1;
+                        sender = connect(addr).await;
+                    }
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut phase = Phase {
+        latencies: Vec::new(),
+        errors: 0,
+        elapsed: Duration::ZERO,
+        cpu_micros: 0.0,
+    };
+    for task in tasks {
+        let (latencies, errors) = task.await.unwrap();
+        phase.latencies.extend(latencies);
+        phase.errors += errors;
+    }
+    phase.elapsed = started.elapsed();
+    phase.cpu_micros = cpu_micros(pid) - cpu_before;
+    phase.latencies.sort_unstable();
+    phase
+}
+
 fn queries(n: usize) -> Vec<String> {
     let mut rng = Rng(42);
     (0..n)
@@ -210,56 +323,16 @@ async fn main() {
     env.extend_from_slice(tests::load::ONE_ADDRESS_LOAD);
     let server = Server::start(&env);
     let addr = server.addr;
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for client in 0..clients {
-        let queries = queries.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut sender = connect(addr).await;
-            let mut latencies = Vec::new();
-            let mut errors = 0usize;
-            let mut i = client;
-            while Instant::now() < deadline {
-                let query = &queries[i % queries.len()];
-                i += clients;
-                let mut params = json!({ "name": "search_docs", "arguments": { "query": query } });
-                params["_meta"] = modern_meta();
-                let request = post(
-                    addr,
-                    &[
-                        ("mcp-protocol-version", MODERN_VERSION),
-                        ("mcp-method", "tools/call"),
-                        ("mcp-name", "search_docs"),
-                    ],
-                    &json!({ "jsonrpc": "2.0", "id": i, "method": "tools/call", "params": params }),
-                );
-                let sent = Instant::now();
-                match exchange(&mut sender, request).await {
-                    Ok(_) => latencies.push(sent.elapsed().as_micros() as u32),
-                    Err(_) => {
-                        errors += 1;
-                        sender = connect(addr).await;
-                    }
-                }
-            }
-            (latencies, errors)
-        }));
-    }
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for task in tasks {
-        let (latencies, e) = task.await.unwrap();
-        all.extend(latencies);
-        errors += e;
-    }
-    let elapsed = started.elapsed();
-    all.sort_unstable();
+    let pid = server.pid();
+    let list = load(addr, pid, clients, seconds, Vec::new()).await;
+    list.print("tools/list");
+    let search = load(addr, pid, clients, seconds, queries).await;
+    search.print("search_docs");
     println!(
-        "search over HTTP (modern tools/call, {clients} clients): {:.0} req/s   p50 {:.3} ms   p99 {:.3} ms   errors {errors}",
-        all.len() as f64 / elapsed.as_secs_f64(),
-        percentile(&all, 0.50),
-        percentile(&all, 0.99)
+        "server CPU per call: search_docs {:.1} us / tools/list {:.1} us = {:.2}x (aim: at most 1.5x)",
+        search.cpu_micros_per_call(),
+        list.cpu_micros_per_call(),
+        search.cpu_micros_per_call() / list.cpu_micros_per_call()
     );
     if let Some(line) = server
         .logs()
