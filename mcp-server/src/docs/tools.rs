@@ -233,6 +233,13 @@ impl DocsServer {
             .map(|(i, page)| page_entry(index, corpus, i, page))
             .collect();
         let mut text = String::new();
+        if !index.versions.is_empty() || !index.languages.is_empty() {
+            text.push_str(&format!(
+                "Versions: {}. Languages: {}. One variant of each page is listed; pass version (or \"all\") and language to choose.\n",
+                if index.versions.is_empty() { "none".into() } else { index.versions.join(", ") },
+                if index.languages.is_empty() { "none".into() } else { index.languages.join(", ") },
+            ));
+        }
         if pages.is_empty() {
             text.push_str(&format!("No page path starts with {prefix:?}."));
         }
