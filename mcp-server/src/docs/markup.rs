@@ -20,23 +20,19 @@ pub struct Clean {
 /// Cleans `markdown` (see the module documentation).
 pub fn clean(markdown: &str) -> Clean {
     let mut out = Clean::default();
-    let mut fence: Option<(char, usize)> = None;
+    let mut fences = Fences::default();
     let mut in_comment = false;
     let untagged = strip_tags(markdown);
     for line in untagged.lines() {
         let trimmed = line.trim();
-        if let Some((marker, count)) = fence {
-            if is_fence_close(trimmed, marker, count) {
-                fence = None;
-            } else {
+        match fences.step(trimmed) {
+            Line::Fence => continue,
+            Line::Code => {
                 out.code.push_str(trimmed);
                 out.code.push('\n');
+                continue;
             }
-            continue;
-        }
-        if let Some(open) = fence_open(trimmed) {
-            fence = Some(open);
-            continue;
+            Line::Text => {}
         }
         let mut text = trimmed.to_string();
         if in_comment {
@@ -66,6 +62,46 @@ pub fn clean(markdown: &str) -> Clean {
         }
     }
     out
+}
+
+/// What a line is, as far as code fences go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Line {
+    /// A fence that opens or closes a code block.
+    Fence,
+    /// Inside a code block.
+    Code,
+    /// Outside code.
+    Text,
+}
+
+/// Code fences (``` or ~~~, three or more, closed by a run at least as long), line by line.
+#[derive(Debug, Default)]
+pub(super) struct Fences {
+    open: Option<(char, usize)>,
+}
+
+impl Fences {
+    /// What `trimmed` (a line without its surrounding whitespace) is, given the lines before it.
+    pub(super) fn step(&mut self, trimmed: &str) -> Line {
+        match self.open {
+            Some((marker, count)) => {
+                if is_fence_close(trimmed, marker, count) {
+                    self.open = None;
+                    Line::Fence
+                } else {
+                    Line::Code
+                }
+            }
+            None => match fence_open(trimmed) {
+                Some(open) => {
+                    self.open = Some(open);
+                    Line::Fence
+                }
+                None => Line::Text,
+            },
+        }
+    }
 }
 
 /// The opening of a code fence: its character and length.
@@ -180,27 +216,11 @@ fn strip_tags(markdown: &str) -> String {
     let bytes = text.as_bytes();
     let mut i = 0;
     let mut at_line_start = true;
-    let mut fence: Option<(char, usize)> = None;
+    let mut fences = Fences::default();
     while i < bytes.len() {
         if at_line_start {
             let end = text[i..].find('\n').map_or(text.len(), |e| i + e + 1);
-            let trimmed = text[i..end].trim();
-            let in_code = match fence {
-                Some((marker, count)) => {
-                    if is_fence_close(trimmed, marker, count) {
-                        fence = None;
-                    }
-                    true
-                }
-                None => match fence_open(trimmed) {
-                    Some(open) => {
-                        fence = Some(open);
-                        true
-                    }
-                    None => false,
-                },
-            };
-            if in_code {
+            if fences.step(text[i..end].trim()) != Line::Text {
                 out.push_str(&text[i..end]);
                 i = end;
                 continue;

@@ -11,7 +11,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 use tantivy::collector::{FilterCollector, TopDocs};
@@ -24,6 +23,15 @@ use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument};
 
 use super::corpus::Corpus;
 use super::variants::{self, Variant, VariantRules};
+
+mod fields;
+mod query;
+mod snippet;
+
+use fields::{copies, fingerprint, page_intro_text, page_title_text};
+
+pub use query::{FILLER, MAX_QUERY_CHARS, MAX_QUERY_NESTING, without_filler};
+use query::{check_query, plain_syntax};
 
 /// The analyzer every text field uses.
 const ANALYZER: &str = "docs_en";
@@ -51,68 +59,6 @@ impl Default for Weights {
         }
     }
 }
-/// Characters of a page's opening prose searched with every unit of the page (what the page is
-/// about: "List of all properties of a Load Balanced Web Service manifest").
-const INTRO_CHARS: usize = 300;
-/// Words of a question that say how it is asked, not what it is about: dropped from the query
-/// (unless quoted or `+`required, or all the query has), so a heading "How do I ...?" does not
-/// outrank the answer. English stop words (`the`, `is`, ...) are dropped by the analyzer.
-pub const FILLER: &[&str] = &[
-    "how",
-    "do",
-    "does",
-    "did",
-    "doing",
-    "i",
-    "im",
-    "me",
-    "my",
-    "we",
-    "our",
-    "us",
-    "you",
-    "your",
-    "what",
-    "whats",
-    "which",
-    "who",
-    "where",
-    "when",
-    "why",
-    "can",
-    "could",
-    "should",
-    "would",
-    "shall",
-    "may",
-    "might",
-    "must",
-    "want",
-    "need",
-    "please",
-    "possible",
-    "able",
-    "way",
-    "ways",
-    "about",
-    "tell",
-    "explain",
-    "someone",
-    "something",
-    "anything",
-    "any",
-    "some",
-    "am",
-    "its",
-];
-/// Characters of context in a snippet.
-const SNIPPET_CHARS: usize = 240;
-/// Longest query accepted, in characters: a question or a handful of keywords is far shorter,
-/// and the query parser's work grows with the text.
-pub const MAX_QUERY_CHARS: usize = 500;
-/// Deepest nesting of `(`, `[` and `{` accepted: tantivy's query parser recurses on each level,
-/// and about 1,200 levels overflow a thread's stack and abort the process.
-pub const MAX_QUERY_NESTING: usize = 8;
 
 /// One ranked unit.
 #[derive(Debug, Clone, PartialEq)]
@@ -468,136 +414,6 @@ fn listing(values: &[String]) -> String {
     }
 }
 
-/// The page title field: the title and the file name's words (`svc-exec.en.md`: `svc exec`).
-fn page_title_text(page: &super::corpus::Page) -> String {
-    let file = page.path.rsplit('/').next().unwrap_or(&page.path);
-    let stem = file.split('.').next().unwrap_or(file);
-    if matches!(
-        stem.to_ascii_lowercase().as_str(),
-        "index" | "readme" | "_index"
-    ) {
-        return page.title.clone();
-    }
-    format!("{} {}", page.title, stem.replace(['-', '_'], " "))
-}
-
-/// Units with less text than this are never collapsed: two `## Examples` headings with a line
-/// each are two answers.
-const MIN_COLLAPSED_CHARS: usize = 40;
-
-/// The page's description and the start of its prose.
-fn page_intro_text(page: &super::corpus::Page) -> String {
-    let mut intro = page.description.clone().unwrap_or_default();
-    let prose = page
-        .units
-        .iter()
-        .map(|u| u.text.prose.as_str())
-        .find(|p| !p.trim().is_empty());
-    if let Some(prose) = prose {
-        let cut = prose
-            .char_indices()
-            .nth(INTRO_CHARS)
-            .map_or(prose.len(), |(i, _)| i);
-        intro.push(' ');
-        intro.push_str(&prose[..cut]);
-    }
-    intro
-}
-
-fn fingerprint(unit: &super::units::Unit) -> u64 {
-    if unit.text.prose.len() + unit.text.code.len() < MIN_COLLAPSED_CHARS {
-        return 0;
-    }
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    unit.title.hash(&mut hasher);
-    unit.text.prose.hash(&mut hasher);
-    unit.text.code.hash(&mut hasher);
-    hasher.finish().max(1)
-}
-
-/// The fingerprints several slots share, each with its slots: a fragment's first.
-fn copies(prints: &[u64], slots: &[(usize, usize)], corpus: &Corpus) -> HashMap<u64, Vec<usize>> {
-    let mut groups: HashMap<u64, Vec<usize>> = HashMap::new();
-    for (slot, &print) in prints.iter().enumerate() {
-        if print != 0 {
-            groups.entry(print).or_default().push(slot);
-        }
-    }
-    groups.retain(|_, group| group.len() > 1);
-    for group in groups.values_mut() {
-        group.sort_by_key(|s| !corpus.pages[slots[*s].0].fragment);
-    }
-    groups
-}
-
-/// The query with only the syntax `search_docs` documents: words, `"phrases"`, `+required`,
-/// `-excluded`, parentheses, `AND`/`OR`. The rest of tantivy's syntax (`/regex/`, `field:`,
-/// `^boost`, `~slop`, `*`, ranges) would turn a pasted path or error message (`/mcp`,
-/// `Error: x`) into something else, so those characters are spaces.
-fn plain_syntax(query: &str) -> String {
-    query
-        .chars()
-        .map(|c| {
-            let kept = c.is_alphanumeric()
-                || c.is_whitespace()
-                || matches!(c, '"' | '+' | '-' | '(' | ')' | '_' | '.' | '\'');
-            if kept { c } else { ' ' }
-        })
-        .collect()
-}
-
-/// The query without [`FILLER`] words outside quotes; the query itself when nothing else is left.
-pub fn without_filler(query: &str) -> String {
-    let mut kept: Vec<&str> = Vec::new();
-    let mut in_quotes = false;
-    let mut dropped = false;
-    for word in query.split_whitespace() {
-        let quotes = word.matches('"').count();
-        let inside = in_quotes || word.starts_with('"');
-        if quotes % 2 == 1 {
-            in_quotes = !in_quotes;
-        }
-        let bare: String = word
-            .chars()
-            .filter(|c| c.is_alphanumeric())
-            .flat_map(char::to_lowercase)
-            .collect();
-        let operator = word.starts_with(['+', '-']) || word.contains(':');
-        if !inside && !operator && FILLER.contains(&bare.as_str()) {
-            dropped = true;
-            continue;
-        }
-        kept.push(word);
-    }
-    let has_words = kept.iter().any(|w| w.chars().any(char::is_alphanumeric));
-    if !dropped || !has_words {
-        return query.to_string();
-    }
-    kept.join(" ")
-}
-
-/// Refuses what the query parser should never see: queries too long or too deeply nested.
-fn check_query(query: &str) -> Result<(), SearchError> {
-    let chars = query.chars().count();
-    if chars > MAX_QUERY_CHARS {
-        return Err(SearchError::QueryTooLong(chars));
-    }
-    let mut depth = 0usize;
-    for c in query.chars() {
-        match c {
-            '(' | '[' | '{' => {
-                depth += 1;
-                if depth > MAX_QUERY_NESTING {
-                    return Err(SearchError::QueryTooNested);
-                }
-            }
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 fn analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
@@ -607,132 +423,6 @@ fn analyzer() -> TextAnalyzer {
         )
         .filter(Stemmer::new(Language::English))
         .build()
-}
-
-impl SearchIndex {
-    /// About [`SNIPPET_CHARS`] of a unit's prose around the most query words, with them in
-    /// bold; its opening when no word matched the prose (a title match).
-    fn snippet(&self, terms: &HashSet<String>, text: &super::markup::Clean) -> String {
-        let source = if text.prose.trim().is_empty() {
-            &text.code
-        } else {
-            &text.prose
-        };
-        // Stemming every word of the unit costs more than the search: only words that start
-        // like a query term (their first three letters, lower-cased) are stemmed and compared.
-        let prefixes: Vec<String> = terms.iter().map(|t| t.chars().take(3).collect()).collect();
-        let mut analyzer = self.analyzer.clone();
-        let mut matches: Vec<(usize, usize, usize)> = Vec::new();
-        let mut distinct: Vec<&String> = Vec::new();
-        let mut lowered = String::new();
-        for (start, word) in words(source) {
-            lowered.clear();
-            lowered.extend(word.chars().take(3).flat_map(char::to_lowercase));
-            if !prefixes.iter().any(|p| {
-                lowered.starts_with(p.as_str())
-                    || p.starts_with(lowered.as_str()) && lowered.len() == word.len()
-            }) {
-                continue;
-            }
-            let mut stream = analyzer.token_stream(word);
-            let Some(term) = (stream.advance())
-                .then(|| terms.get(&stream.token().text))
-                .flatten()
-            else {
-                continue;
-            };
-            let id = match distinct.iter().position(|t| *t == term) {
-                Some(id) => id,
-                None => {
-                    distinct.push(term);
-                    distinct.len() - 1
-                }
-            };
-            matches.push((start, start + word.len(), id));
-        }
-        if matches.is_empty() {
-            return opening(source);
-        }
-        // The window with the most distinct words, earliest first.
-        let mut best = (0usize, 0usize);
-        for (i, &(start, _, _)) in matches.iter().enumerate() {
-            let mut seen = 0u64;
-            for &(s, _, id) in &matches[i..] {
-                if s >= start + SNIPPET_CHARS {
-                    break;
-                }
-                seen |= 1 << (id % 64);
-            }
-            let count = seen.count_ones() as usize;
-            if count > best.1 {
-                best = (i, count);
-            }
-        }
-        let first = matches[best.0].0;
-        // Start at the line or sentence the first match is in, when it is close.
-        let line_start = source[..first].rfind('\n').map_or(0, |n| n + 1);
-        let start = if first - line_start <= SNIPPET_CHARS / 4 {
-            line_start
-        } else {
-            floor_boundary(source, first - SNIPPET_CHARS / 8)
-        };
-        let end = floor_boundary(source, (start + SNIPPET_CHARS).min(source.len()));
-        let mut out = String::with_capacity(end - start + 32);
-        if start > 0 && start != line_start {
-            out.push('…');
-        }
-        let mut from = start;
-        for &(s, e, _) in matches.iter().filter(|(s, e, _)| *s >= start && *e <= end) {
-            out.push_str(&source[from..s]);
-            out.push_str("**");
-            out.push_str(&source[s..e]);
-            out.push_str("**");
-            from = e;
-        }
-        out.push_str(&source[from..end]);
-        if end < source.len() {
-            out.push('…');
-        }
-        super::markup::collapse(&out)
-    }
-}
-
-/// The words of `text` as the tokenizer sees them (runs of letters and digits), with their
-/// byte offsets.
-fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    let mut start = None;
-    let mut chars = text
-        .char_indices()
-        .chain(std::iter::once((text.len(), ' ')));
-    std::iter::from_fn(move || {
-        for (i, c) in chars.by_ref() {
-            match (start, c.is_alphanumeric()) {
-                (None, true) => start = Some(i),
-                (Some(s), false) => {
-                    start = None;
-                    return Some((s, &text[s..i]));
-                }
-                _ => {}
-            }
-        }
-        None
-    })
-}
-
-fn floor_boundary(text: &str, mut at: usize) -> usize {
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
-}
-
-/// The first words of a unit's prose.
-fn opening(text: &str) -> String {
-    let collapsed = super::markup::collapse(text);
-    match collapsed.char_indices().nth(SNIPPET_CHARS) {
-        Some((cut, _)) => format!("{}…", &collapsed[..cut]),
-        None => collapsed,
-    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::ops::Range;
 
 use super::corpus::Section;
-use super::markup::{Clean, clean, collapse};
+use super::markup::{Clean, Fences, Line, clean, collapse};
 
 /// A piece longer than this (bytes of Markdown) is split into paragraph windows.
 const MAX_UNIT_BYTES: usize = 2_400;
@@ -115,25 +115,11 @@ fn unique(base: &str, taken: &mut HashSet<String>) -> String {
 /// Lines of a section with their byte ranges in `body`, and whether each is inside a code fence.
 fn lines(body: &str, range: Range<usize>) -> Vec<(Range<usize>, bool)> {
     let mut out = Vec::new();
-    let mut fence: Option<(char, usize)> = None;
+    let mut fences = Fences::default();
     let mut start = range.start;
     for line in body[range.clone()].split_inclusive('\n') {
         let end = start + line.len();
-        let trimmed = line.trim();
-        let marker = trimmed.chars().next().filter(|c| *c == '`' || *c == '~');
-        let run = marker.map_or(0, |m| trimmed.chars().take_while(|c| *c == m).count());
-        let in_code = match (fence, marker) {
-            (Some((m, n)), Some(c)) if c == m && run >= n && trimmed[run..].trim().is_empty() => {
-                fence = None;
-                true
-            }
-            (Some(_), _) => true,
-            (None, Some(m)) if run >= 3 => {
-                fence = Some((m, run));
-                true
-            }
-            (None, _) => false,
-        };
+        let in_code = fences.step(line.trim()) != Line::Text;
         out.push((start..end, in_code));
         start = end;
     }
