@@ -45,6 +45,11 @@ pub struct App {
     admitting: tokio::sync::Mutex<()>,
     /// What each client may take.
     pub limits: Arc<ClientLimits>,
+    /// Connections open now, counted by the accept loop against `MAX_CONNECTIONS`.
+    pub connections: Arc<AtomicUsize>,
+    /// Bytes of POST bodies that may still be received (`MAX_BODY_BYTES_IN_FLIGHT`, one permit
+    /// per byte), taken as a body arrives and given back when its request is answered.
+    pub body_bytes: Arc<tokio::sync::Semaphore>,
     mcp: Box<McpHandle>,
 }
 
@@ -95,6 +100,7 @@ impl App {
             sessions: config.max_sessions_per_client,
             streams: config.max_streams_per_client,
         });
+        let config_body_bytes = config.max_body_bytes_in_flight;
         let app = Arc::new(App {
             streams: Arc::new(StreamTracker::new(config.sse_retry, config.request_timeout)),
             config,
@@ -105,6 +111,10 @@ impl App {
             initializing: Arc::default(),
             admitting: tokio::sync::Mutex::new(()),
             limits,
+            connections: Arc::default(),
+            body_bytes: Arc::new(tokio::sync::Semaphore::new(
+                config_body_bytes.min(tokio::sync::Semaphore::MAX_PERMITS),
+            )),
             mcp,
         });
         tokio::spawn(sweep_client_limits(Arc::downgrade(&app)));

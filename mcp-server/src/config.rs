@@ -24,7 +24,7 @@ use clap::builder::{EnumValueParser, NonEmptyStringValueParser, PathBufValuePars
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 
-use crate::access::budget::{MemoryLimit, derived_caps, memory_limit};
+use crate::access::budget::{Caps, MemoryLimit, derived_caps, memory_limit};
 use crate::access::origin::{HostPolicy, OriginPolicy};
 use crate::lifecycle::drain::IdleGuess;
 pub use describe::{ConfigError, Variable, variables};
@@ -34,6 +34,11 @@ use values::{Maybe, Optional, Setting};
 const DEFAULT_SESSIONS: usize = 10_000;
 /// MAX_SSE_CONNECTIONS when not given and no memory limit lowers it.
 const DEFAULT_STREAMS: usize = 10_000;
+/// `MAX_CONNECTIONS` when left at its default and no memory limit lowers it.
+const DEFAULT_CONNECTIONS: usize = 20_000;
+/// `MAX_BODY_BYTES_IN_FLIGHT` when left at its default and no memory limit lowers it: sixteen
+/// bodies of the largest size at once.
+const DEFAULT_BODY_BYTES: usize = 64 << 20;
 
 /// How the process talks MCP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -216,6 +221,18 @@ pub struct Config {
           default_value = "1800000", value_parser = Setting(values::millis), help_heading = "Limits")]
     pub legacy_session_idle_timeout: Duration,
 
+    /// Connections one process holds open at most, streams and keep-alive connections included;
+    /// one more is answered 503 with Retry-After and closed
+    #[arg(long, env = "MAX_CONNECTIONS", value_name = "MAX_CONNECTIONS", default_value_t = DEFAULT_CONNECTIONS,
+          value_parser = Setting(values::positive), help_heading = "Limits")]
+    pub max_connections: usize,
+
+    /// Bytes of POST bodies all requests together may be receiving at once; a body that would
+    /// pass it gets 503 with Retry-After
+    #[arg(long, env = "MAX_BODY_BYTES_IN_FLIGHT", value_name = "MAX_BODY_BYTES_IN_FLIGHT",
+          default_value_t = DEFAULT_BODY_BYTES, value_parser = Setting(values::positive), help_heading = "Limits")]
+    pub max_body_bytes_in_flight: usize,
+
     /// Legacy sessions one process holds at most; beyond it `initialize` gets 503 with
     /// Retry-After
     #[arg(long, env = "MAX_LEGACY_SESSIONS", value_name = "MAX_LEGACY_SESSIONS", default_value_t = DEFAULT_SESSIONS,
@@ -261,10 +278,10 @@ pub struct Config {
     #[arg(skip)]
     pub memory: Option<MemoryLimit>,
 
-    /// Which of MAX_LEGACY_SESSIONS and MAX_SSE_CONNECTIONS were left at their defaults (and so
-    /// follow the memory limit).
+    /// Which of the caps the memory budget sets were left at their defaults (and so follow the
+    /// memory limit): sessions, streams, connections, body bytes.
     #[arg(skip)]
-    caps_defaulted: (bool, bool),
+    caps_defaulted: [bool; 4],
 
     /// Bytes a POST body may have; larger bodies get 413
     #[arg(long, env = "MAX_REQUEST_BODY", value_name = "MAX_REQUEST_BODY", default_value = "4194304",
@@ -327,10 +344,12 @@ impl Config {
                     raw.all(|v| v.to_str().is_some_and(|t| t.trim().is_empty()))
                 })
         };
-        let caps_defaulted = (
+        let caps_defaulted = [
             defaulted("max_legacy_sessions"),
             defaulted("max_sse_connections"),
-        );
+            defaulted("max_connections"),
+            defaulted("max_body_bytes_in_flight"),
+        ];
         let mut config = Self::from_arg_matches_mut(&mut matches).map_err(ConfigError)?;
         config.caps_defaulted = caps_defaulted;
         let limit = match cgroup {
@@ -347,17 +366,42 @@ impl Config {
         Ok(config)
     }
 
-    /// Puts `limit` in force: MAX_LEGACY_SESSIONS and MAX_SSE_CONNECTIONS left at their defaults
-    /// are derived from it (never raised above the defaults).
+    /// Puts `limit` in force: each cap the budget sets that was left at its default is derived
+    /// from it (never raised above the default).
     pub fn set_memory_limit(&mut self, limit: MemoryLimit) {
-        let (sessions, streams) = derived_caps(limit.bytes, (DEFAULT_SESSIONS, DEFAULT_STREAMS));
-        if self.caps_defaulted.0 {
-            self.max_legacy_sessions = sessions;
+        let derived = derived_caps(
+            limit.bytes,
+            Caps {
+                sessions: DEFAULT_SESSIONS,
+                streams: DEFAULT_STREAMS,
+                connections: DEFAULT_CONNECTIONS,
+                body_bytes: DEFAULT_BODY_BYTES,
+            },
+        );
+        let [sessions, streams, connections, body_bytes] = self.caps_defaulted;
+        if sessions {
+            self.max_legacy_sessions = derived.sessions;
         }
-        if self.caps_defaulted.1 {
-            self.max_sse_connections = streams;
+        if streams {
+            self.max_sse_connections = derived.streams;
+        }
+        if connections {
+            self.max_connections = derived.connections;
+        }
+        if body_bytes {
+            self.max_body_bytes_in_flight = derived.body_bytes;
         }
         self.memory = Some(limit);
+    }
+
+    /// The caps in force.
+    pub fn caps(&self) -> Caps {
+        Caps {
+            sessions: self.max_legacy_sessions,
+            streams: self.max_sse_connections,
+            connections: self.max_connections,
+            body_bytes: self.max_body_bytes_in_flight,
+        }
     }
 
     /// Whether the memory limit is still to be read from ECS task metadata: HTTP mode, on ECS,
@@ -422,18 +466,27 @@ impl Config {
             );
         }
         if let Some(limit) = self.memory {
-            let worst = crate::access::budget::worst_flood_bytes(
-                self.max_legacy_sessions,
-                self.max_sse_connections,
-            );
+            let worst = crate::access::budget::worst_flood_bytes(self.caps());
             if worst as f64 > limit.bytes as f64 * crate::access::budget::BUDGET_SHARE {
                 warnings.push(format!(
-                    "MAX_LEGACY_SESSIONS and MAX_SSE_CONNECTIONS allow about {} MiB of sessions and streams, more than 80% of the {} MiB memory limit ({}); a flood could exhaust it",
+                    "MAX_LEGACY_SESSIONS, MAX_SSE_CONNECTIONS, MAX_CONNECTIONS and MAX_BODY_BYTES_IN_FLIGHT allow about {} MiB when all are reached, more than 80% of the {} MiB memory limit ({}); a flood could exhaust it",
                     worst >> 20,
                     limit.bytes >> 20,
                     limit.source.label()
                 ));
             }
+        }
+        if self.max_connections < self.max_sse_connections {
+            warnings.push(format!(
+                "MAX_CONNECTIONS ({}) is below MAX_SSE_CONNECTIONS ({}): connections run out before streams do",
+                self.max_connections, self.max_sse_connections
+            ));
+        }
+        if self.max_body_bytes_in_flight < self.max_request_body {
+            warnings.push(format!(
+                "MAX_BODY_BYTES_IN_FLIGHT ({}) is below MAX_REQUEST_BODY ({}): a body of the largest allowed size always gets 503",
+                self.max_body_bytes_in_flight, self.max_request_body
+            ));
         }
         if self.trusted_proxy_hops == 0 && !self.host.is_loopback() {
             warnings.push(

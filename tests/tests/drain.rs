@@ -302,8 +302,10 @@ async fn on_ecs_the_memory_limit_and_the_default_caps_come_from_task_metadata() 
         "the container's 1 GiB, not the task's 2: {memory}"
     );
     assert_eq!(memory["limitSource"], "ECS task metadata");
-    assert_eq!(memory["maxLegacySessions"], 4833);
-    assert_eq!(memory["maxSseConnections"], 6041);
+    assert_eq!(memory["maxLegacySessions"], 3981);
+    assert_eq!(memory["maxSseConnections"], 4976);
+    assert_eq!(memory["maxConnections"], 9399);
+    assert_eq!(memory["maxBodyBytesInFlight"], 64u64 << 20);
 
     // MEMORY_LIMIT wins, and caps that were given are kept.
     let server = Server::start(&[
@@ -316,7 +318,7 @@ async fn on_ecs_the_memory_limit_and_the_default_caps_come_from_task_metadata() 
     assert_eq!(memory["limitSource"], "MEMORY_LIMIT");
     assert_eq!(memory["maxSseConnections"], 7);
     assert!(
-        memory["maxLegacySessions"].as_u64().unwrap() < 4833,
+        memory["maxLegacySessions"].as_u64().unwrap() < 3981,
         "{memory}"
     );
 }

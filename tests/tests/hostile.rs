@@ -392,3 +392,124 @@ async fn smuggled_requests_are_refused_not_served() {
 
     assert_eq!(health(server.addr).await["ok"], true);
 }
+
+/// Polls `/health` (bounded) until `check` holds; returns that health.
+async fn health_until(server: &Server, check: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        let now = health(server.addr).await;
+        if check(&now) {
+            return now;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "health never got there: {now}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn beyond_max_connections_a_new_connection_gets_503_and_the_rest_are_served() {
+    let server = Server::start(&[("MAX_CONNECTIONS", "3"), ("HEADER_READ_TIMEOUT", "20000")]);
+    let connect = || tokio::net::TcpStream::connect(server.addr);
+    let _first = connect().await.unwrap();
+    let _second = connect().await.unwrap();
+    // Two silent connections and the health check itself.
+    health_until(&server, |h| h["openConnections"] == 3).await;
+    let third = connect().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let host = server.addr.to_string();
+    let refused = raw_exchange(
+        &server,
+        format!("GET /health HTTP/1.1\r\nhost: {host}\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
+    let lower = refused.to_ascii_lowercase();
+    assert!(lower.contains("retry-after: 1"), "{refused}");
+    assert!(lower.contains("connection: close"), "{refused}");
+    let body = refused.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let error: Value = serde_json::from_str(body).expect("a JSON-RPC error body");
+    assert_eq!(error["error"]["code"], -32000, "{error}");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("MAX_CONNECTIONS")
+    );
+
+    // One leaves: a new one is served, and the count is back where it was.
+    drop(third);
+    let now = health_until(&server, |h| h["openConnections"] == 3).await;
+    assert_eq!(now["memory"]["maxConnections"], 3, "{now}");
+    assert!(
+        server
+            .logs()
+            .iter()
+            .any(|l| l.contains("connection limit reached (MAX_CONNECTIONS)")),
+        "the refusal is logged"
+    );
+}
+
+#[tokio::test]
+async fn bodies_beyond_the_bytes_in_flight_get_503_while_small_requests_go_on() {
+    use tokio::io::AsyncWriteExt;
+    let server = Server::start(&[
+        ("MAX_BODY_BYTES_IN_FLIGHT", "100000"),
+        ("MAX_REQUEST_BODY", "80000"),
+        ("BODY_READ_TIMEOUT", "20000"),
+    ]);
+    let host = server.addr.to_string();
+    // A slow upload: 70,000 of its 80,000 bytes sent, then nothing.
+    let mut slow = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: 80000\r\n\r\n"
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    slow.write_all(&vec![b' '; 70_000]).await.unwrap();
+    let held = health_until(&server, |h| {
+        h["memory"]["bodyBytesInFlight"].as_u64() >= Some(70_000)
+    })
+    .await;
+    assert_eq!(held["memory"]["maxBodyBytesInFlight"], 100_000);
+
+    // A whole 40,000-byte body would pass the budget.
+    let padded = |pad: usize| {
+        let mut params = json!({ "pad": " ".repeat(pad) });
+        params["_meta"] = tests::http::modern_meta();
+        json!({ "jsonrpc": "2.0", "id": 7, "method": "tools/list", "params": params }).to_string()
+    };
+    let big = padded(40_000);
+    let modern_head = |length: usize| {
+        format!(
+            "POST /mcp HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\nmcp-protocol-version: {}\r\nmcp-method: tools/list\r\ncontent-length: {length}\r\n\r\n",
+            tests::http::MODERN_VERSION
+        )
+    };
+    let refused = raw_exchange(
+        &server,
+        format!("{}{big}", modern_head(big.len())).as_bytes(),
+    )
+    .await;
+    assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
+    let lower = refused.to_ascii_lowercase();
+    assert!(lower.contains("retry-after:"), "{refused}");
+    assert!(refused.contains("MAX_BODY_BYTES_IN_FLIGHT"), "{refused}");
+
+    // A small request still fits beside the slow upload.
+    let small = modern_request(server.addr, 1, "tools/list", json!({}), None).await;
+    assert_eq!(small.status, 200);
+
+    // The slow upload leaves: its bytes come back, and the big body is served.
+    drop(slow);
+    health_until(&server, |h| h["memory"]["bodyBytesInFlight"] == 0).await;
+    let served = raw_exchange(
+        &server,
+        format!("{}{big}", modern_head(big.len())).as_bytes(),
+    )
+    .await;
+    assert!(served.starts_with("HTTP/1.1 200"), "{served}");
+    assert!(served.contains("\"tools\""), "{served}");
+}

@@ -1,11 +1,14 @@
-//! The memory budget: how many sessions and streams fit in the task's memory.
+//! The memory budget: how many sessions, streams, connections and body bytes fit in the task's
+//! memory.
 //!
 //! The limit is `MEMORY_LIMIT` (bytes) when set, else the smaller of the cgroup's (`memory.max`
 //! in cgroup v2, `memory.limit_in_bytes` in v1: the container's limit when it has one) and the
 //! one ECS task metadata reports (the container's or the task's `Limits.Memory`: on Fargate, and
-//! on EC2 with a task-level limit, the container's own cgroup often has none), else unknown. When it is known and `MAX_LEGACY_SESSIONS` or `MAX_SSE_CONNECTIONS` was left at its
-//! default, the cap is lowered so that the worst flood (every session and every stream held at
-//! once) stays under [`BUDGET_SHARE`] of the limit, from the costs measured by the benchmark.
+//! on EC2 with a task-level limit, the container's own cgroup often has none), else unknown.
+//! When it is known, each of `MAX_LEGACY_SESSIONS`, `MAX_SSE_CONNECTIONS`, `MAX_CONNECTIONS` and
+//! `MAX_BODY_BYTES_IN_FLIGHT` left at its default is lowered so that the worst flood (every cap
+//! reached at once) stays under [`BUDGET_SHARE`] of the limit, from the costs measured by the
+//! benchmark.
 
 use std::path::Path;
 
@@ -89,22 +92,52 @@ pub fn with_ecs_limit(known: Option<MemoryLimit>, reported: u64) -> MemoryLimit 
     }
 }
 
-/// The caps that keep the worst flood under budget: half the budget for sessions, half for
-/// streams, never above the `defaults` and never below 1.
-pub fn derived_caps(limit: u64, defaults: (usize, usize)) -> (usize, usize) {
-    let budget = (limit as f64 * BUDGET_SHARE) as u64;
-    let room = budget.saturating_sub(BASELINE_BYTES) / 2;
-    let sessions = (room / SESSION_BYTES) as usize;
-    let streams = (room / STREAM_BYTES) as usize;
-    (
-        sessions.clamp(1, defaults.0.max(1)),
-        streams.clamp(1, defaults.1.max(1)),
-    )
+/// One open connection that holds no stream (keep-alive between requests, or not yet sent its
+/// headers), with margin over what `bench` measures.
+pub const CONNECTION_BYTES: u64 = 16 << 10;
+/// The share of the memory limit that POST bodies being received may take together, at most.
+pub const BODY_SHARE: u64 = 16;
+
+/// The limits the memory budget sets: how many of each thing one process holds at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    /// Legacy sessions (`MAX_LEGACY_SESSIONS`).
+    pub sessions: usize,
+    /// Long-lived SSE streams (`MAX_SSE_CONNECTIONS`).
+    pub streams: usize,
+    /// Open connections, streams included (`MAX_CONNECTIONS`).
+    pub connections: usize,
+    /// Bytes of POST bodies being received at once (`MAX_BODY_BYTES_IN_FLIGHT`).
+    pub body_bytes: usize,
 }
 
-/// What the process would hold with `sessions` sessions and `streams` streams all held.
-pub fn worst_flood_bytes(sessions: usize, streams: usize) -> u64 {
-    BASELINE_BYTES + sessions as u64 * SESSION_BYTES + streams as u64 * STREAM_BYTES
+/// The caps that keep the worst flood under budget: POST bodies first (a sixteenth of the limit
+/// at most), then of what is left after the baseline, 45% for sessions, 45% for streams and 10%
+/// for connections that hold no stream; never above the `defaults` and never below 1.
+pub fn derived_caps(limit: u64, defaults: Caps) -> Caps {
+    let budget = (limit as f64 * BUDGET_SHARE) as u64;
+    let body_bytes = (limit / BODY_SHARE).min(defaults.body_bytes as u64);
+    let room = budget.saturating_sub(BASELINE_BYTES + body_bytes);
+    let sessions = (room * 45 / 100 / SESSION_BYTES) as usize;
+    let streams = (room * 45 / 100 / STREAM_BYTES) as usize;
+    let streams = streams.clamp(1, defaults.streams.max(1));
+    let plain = (room / 10 / CONNECTION_BYTES) as usize;
+    Caps {
+        sessions: sessions.clamp(1, defaults.sessions.max(1)),
+        streams,
+        connections: (streams + plain).clamp(1, defaults.connections.max(1)),
+        body_bytes: (body_bytes as usize).max(1),
+    }
+}
+
+/// What the process would hold with every cap in `caps` reached at once.
+pub fn worst_flood_bytes(caps: Caps) -> u64 {
+    let plain = caps.connections.saturating_sub(caps.streams) as u64;
+    BASELINE_BYTES
+        + caps.body_bytes as u64
+        + caps.sessions as u64 * SESSION_BYTES
+        + caps.streams as u64 * STREAM_BYTES
+        + plain * CONNECTION_BYTES
 }
 
 /// The process's resident memory now, in bytes (Linux; 0 elsewhere).
@@ -119,19 +152,46 @@ pub fn resident_bytes() -> u64 {
 mod tests {
     use super::*;
 
+    const DEFAULTS: Caps = Caps {
+        sessions: 10_000,
+        streams: 10_000,
+        connections: 20_000,
+        body_bytes: 64 << 20,
+    };
+
     #[test]
     fn a_one_gib_task_gets_caps_whose_worst_flood_fits_in_80_percent() {
-        let (sessions, streams) = derived_caps(1 << 30, (10_000, 10_000));
-        assert_eq!((sessions, streams), (4833, 6041));
-        let worst =
-            BASELINE_BYTES + sessions as u64 * SESSION_BYTES + streams as u64 * STREAM_BYTES;
+        let caps = derived_caps(1 << 30, DEFAULTS);
+        assert_eq!(
+            caps,
+            Caps {
+                sessions: 3981,
+                streams: 4976,
+                connections: 9399,
+                body_bytes: 64 << 20
+            }
+        );
+        let worst = worst_flood_bytes(caps);
         assert!(
             worst as f64 <= (1u64 << 30) as f64 * BUDGET_SHARE,
             "{worst}"
         );
         // A big task keeps the defaults; a tiny one still serves someone.
-        assert_eq!(derived_caps(64 << 30, (10_000, 10_000)), (10_000, 10_000));
-        assert_eq!(derived_caps(32 << 20, (10_000, 10_000)), (1, 1));
+        assert_eq!(derived_caps(64 << 30, DEFAULTS), DEFAULTS);
+        let tiny = derived_caps(32 << 20, DEFAULTS);
+        assert_eq!((tiny.sessions, tiny.streams, tiny.connections), (1, 1, 1));
+        assert_eq!(tiny.body_bytes, 2 << 20);
+    }
+
+    proptest::proptest! {
+        /// Whatever the limit, the worst flood the derived caps allow fits in the budget (a
+        /// limit too small for the baseline still gets one of everything).
+        #[test]
+        fn the_worst_flood_fits_in_the_budget(limit in (128u64 << 20)..(256u64 << 30)) {
+            let caps = derived_caps(limit, DEFAULTS);
+            proptest::prop_assert!(worst_flood_bytes(caps) as f64 <= limit as f64 * BUDGET_SHARE);
+            proptest::prop_assert!(caps.connections >= caps.streams);
+        }
     }
 
     #[test]

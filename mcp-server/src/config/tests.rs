@@ -186,8 +186,13 @@ fn a_memory_limit_lowers_the_caps_left_at_their_defaults_only() {
     let limited = config(&[("MEMORY_LIMIT", "1073741824")]).unwrap();
     assert_eq!(limited.memory.map(|m| m.bytes), Some(1 << 30));
     assert_eq!(
-        (limited.max_legacy_sessions, limited.max_sse_connections),
-        (4833, 6041)
+        (
+            limited.max_legacy_sessions,
+            limited.max_sse_connections,
+            limited.max_connections,
+            limited.max_body_bytes_in_flight
+        ),
+        (3981, 4976, 9399, 64 << 20)
     );
     let chosen = config(&[
         ("MEMORY_LIMIT", "1073741824"),
@@ -196,12 +201,12 @@ fn a_memory_limit_lowers_the_caps_left_at_their_defaults_only() {
     .unwrap();
     assert_eq!(
         (chosen.max_legacy_sessions, chosen.max_sse_connections),
-        (9000, 6041)
+        (9000, 4976)
     );
     assert!(limited.warnings().is_empty(), "{:?}", limited.warnings());
     let blank = config(&[("MEMORY_LIMIT", "1073741824"), ("MAX_LEGACY_SESSIONS", " ")]).unwrap();
     assert_eq!(
-        blank.max_legacy_sessions, 4833,
+        blank.max_legacy_sessions, 3981,
         "blank means the default, derived too"
     );
     assert!(
@@ -215,6 +220,21 @@ fn a_memory_limit_lowers_the_caps_left_at_their_defaults_only() {
         (10_000, 10_000)
     );
     assert_eq!(refused(&[("MEMORY_LIMIT", "1G")]), "MEMORY_LIMIT");
+    let odd = config(&[
+        ("MAX_BODY_BYTES_IN_FLIGHT", "1000"),
+        ("MAX_CONNECTIONS", "5"),
+    ])
+    .unwrap();
+    let warnings = odd.warnings().join("\n");
+    assert!(
+        warnings.contains("MAX_BODY_BYTES_IN_FLIGHT (1000) is below MAX_REQUEST_BODY"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("MAX_CONNECTIONS (5) is below MAX_SSE_CONNECTIONS"),
+        "{warnings}"
+    );
+    assert_eq!(refused(&[("MAX_CONNECTIONS", "0")]), "MAX_CONNECTIONS");
 }
 
 #[test]

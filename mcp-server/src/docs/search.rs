@@ -312,7 +312,7 @@ impl SearchIndex {
     ) -> Result<Vec<Hit>, SearchError> {
         check_query(query)?;
         let query = without_filler(&plain_syntax(query));
-        let (parsed, _errors) = self.parser.parse_query_lenient(&query);
+        let parsed = self.parse(&query);
         let mut has_terms = false;
         parsed.query_terms(&mut |_, _| has_terms = true);
         if !has_terms {
@@ -392,6 +392,17 @@ impl SearchIndex {
             });
         }
         Ok(hits)
+    }
+
+    /// The engine's query for `query`. The strict parse flattens nested OR groups (each word is
+    /// an OR over the five fields) into one OR of term queries, the shape that block-max WAND
+    /// runs on: same matches, same scores, a fraction of the work. A query with a syntax error
+    /// (an unclosed quote, a stray `)`) is parsed leniently instead, which forgives it.
+    fn parse(&self, query: &str) -> Box<dyn tantivy::query::Query> {
+        match self.parser.parse_query(query) {
+            Ok(parsed) => parsed,
+            Err(_) => self.parser.parse_query_lenient(query).0,
+        }
     }
 
     /// The analyzed (stemmed) words of a query, for highlighting.

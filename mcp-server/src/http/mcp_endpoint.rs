@@ -161,9 +161,22 @@ where
 {
     let limit = app.config.max_request_body;
     let deadline = app.config.body_read_timeout;
-    let read = tokio::time::timeout(deadline, read_limited(body, limit));
-    let bytes = match read.await.unwrap_or(Err(ReadError::Stalled)) {
-        Ok(bytes) => bytes,
+    let read = tokio::time::timeout(deadline, read_limited(body, limit, &app.body_bytes));
+    // `body` holds its share of MAX_BODY_BYTES_IN_FLIGHT until the request is answered.
+    let body = match read.await.unwrap_or(Err(ReadError::Stalled)) {
+        Ok(body) => body,
+        Err(ReadError::Busy) => {
+            tracing::warn!(
+                peer = peer.map(|p| p.to_string()),
+                limit = app.config.max_body_bytes_in_flight,
+                "request bodies in flight at their limit; answered 503"
+            );
+            return unavailable(
+                None,
+                "Too many request bytes being received on this server (MAX_BODY_BYTES_IN_FLIGHT); retry later",
+                app.config.sse_retry,
+            );
+        }
         Err(ReadError::Stalled) => {
             tracing::warn!(
                 peer = peer.map(|p| p.to_string()),
@@ -203,8 +216,9 @@ where
             );
         }
     };
+    let bytes = &body.bytes;
     // A body that is not a JSON object is left for rmcp to refuse with its parse error.
-    let peek = serde_json::from_slice::<Peek>(&bytes).ok();
+    let peek = serde_json::from_slice::<Peek>(bytes).ok();
     let id = peek.as_ref().and_then(|p| p.id.clone());
     let bad_arguments = peek
         .as_ref()
@@ -308,7 +322,9 @@ where
         // The id itself stays out of the logs: it is the client's credential for the session.
         tracing::info!(peer = peer.map(|p| p.to_string()), "legacy session started");
     }
-    unreadable_body(response, &bytes, json_content)
+    let response = unreadable_body(response, bytes, json_content);
+    drop(body);
+    response
 }
 
 /// Sends the request to rmcp and wraps an SSE answer.

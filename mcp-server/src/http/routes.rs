@@ -47,6 +47,7 @@ fn health(app: Arc<App>) -> BoxedFilter<(Response,)> {
                 "draining": state.is_draining(),
                 "drainReason": reason.map(|r| r.label()),
                 "activeConnections": app.streams.open(),
+                "openConnections": app.connections.load(std::sync::atomic::Ordering::Relaxed),
                 "longLivedStreams": app.streams.open_long_lived(),
                 "uptime": (app.started.elapsed().as_millis() as f64) / 1000.0,
                 "legacySessions": app.legacy_sessions().await,
@@ -59,6 +60,11 @@ fn health(app: Arc<App>) -> BoxedFilter<(Response,)> {
                     "resident": resident_bytes(),
                     "maxLegacySessions": app.config.max_legacy_sessions,
                     "maxSseConnections": app.config.max_sse_connections,
+                    "maxConnections": app.config.max_connections,
+                    "maxBodyBytesInFlight": app.config.max_body_bytes_in_flight,
+                    "bodyBytesInFlight": app.config.max_body_bytes_in_flight
+                        .min(tokio::sync::Semaphore::MAX_PERMITS)
+                        .saturating_sub(app.body_bytes.available_permits()),
                 },
                 "version": env!("CARGO_PKG_VERSION"),
             });

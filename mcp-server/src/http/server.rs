@@ -48,7 +48,10 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
     builder.http2().timer(TokioTimer::new());
     let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
-    let open_connections = Arc::new(AtomicUsize::new(0));
+    let open_connections = app.connections.clone();
+    let max_connections = app.config.max_connections;
+    let mut refused_since_log = 0u64;
+    let mut last_refusal_log: Option<Instant> = None;
     let limits = Limits {
         idle: app.config.http_idle_timeout,
         header_read: app.config.header_read_timeout,
@@ -71,6 +74,24 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
             },
             () = &mut shutdown => break,
         };
+        // The cap check and its count are one step: the count goes up first.
+        if open_connections.fetch_add(1, Ordering::SeqCst) >= max_connections {
+            open_connections.fetch_sub(1, Ordering::SeqCst);
+            refuse_connection(&stream);
+            refused_since_log += 1;
+            // One line per second at most, with how many were refused since the last one.
+            if last_refusal_log.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+                tracing::warn!(
+                    %peer,
+                    limit = max_connections,
+                    refused = refused_since_log,
+                    "connection limit reached (MAX_CONNECTIONS); answered 503 and closed"
+                );
+                refused_since_log = 0;
+                last_refusal_log = Some(Instant::now());
+            }
+            continue;
+        }
         let _ = stream.set_nodelay(true);
         let activity = Arc::new(Activity::new());
         let io = TokioIo::new(WatchedIo {
@@ -101,7 +122,6 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
         let builder = builder.clone();
         let connection = graceful.watch(builder.serve_connection(io, hyper_service).into_owned());
         let open_connections = open_connections.clone();
-        open_connections.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
             tokio::select! {
                 result = connection => {
@@ -113,7 +133,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
                     tracing::debug!(%peer, limit = expired, "connection closed by timeout");
                 }
             }
-            open_connections.fetch_sub(1, Ordering::Relaxed);
+            open_connections.fetch_sub(1, Ordering::SeqCst);
         });
     }
 
@@ -134,6 +154,27 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
         ),
     }
     app.mcp_shutdown.cancel();
+}
+
+/// What a connection over `MAX_CONNECTIONS` is told before it is closed (a JSON-RPC error).
+const CONNECTIONS_REFUSED: &str = r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"Too many connections on this server (MAX_CONNECTIONS); retry later"}}"#;
+
+/// Answers a connection over the cap without holding it: whatever it already sent is read (so
+/// closing sends a FIN, not a reset that would hide the answer), the 503 is written if the
+/// socket takes it at once, and the socket is closed. Nothing here waits.
+fn refuse_connection(stream: &TcpStream) {
+    let mut scratch = [0u8; 4096];
+    for _ in 0..4 {
+        match stream.try_read(&mut scratch) {
+            Ok(n) if n == scratch.len() => continue,
+            _ => break,
+        }
+    }
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{CONNECTIONS_REFUSED}",
+        CONNECTIONS_REFUSED.len()
+    );
+    let _ = stream.try_write(answer.as_bytes());
 }
 
 /// HTTP/2 carries the host in the `:authority` pseudo-header and HTTP/1.1 absolute-form requests

@@ -147,3 +147,51 @@ proptest! {
         }
     }
 }
+
+/// The top documents and scores of `query` as the engine runs it.
+fn top_scores(index: &SearchIndex, query: &dyn tantivy::query::Query) -> Vec<(u32, u32)> {
+    let searcher = index.reader.searcher();
+    searcher
+        .search(query, &TopDocs::with_limit(20).order_by_score())
+        .unwrap()
+        .into_iter()
+        .map(|(score, address)| (address.doc_id, (score * 1000.0).round() as u32))
+        .collect()
+}
+
+/// Words, phrases and operators from the corpus's own vocabulary, so queries match something.
+const WORDY: &str = "((\\+|-|\")?(idle|timeout|timeouts|drain|draining|stream|sticky|502|the|load balancer|ALB)\"? ){1,6}";
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    /// The flattened query (the shape block-max WAND runs on) finds the same units with the
+    /// same scores as the same parse left nested.
+    #[test]
+    fn the_flattened_query_ranks_like_the_nested_one(query in WORDY) {
+        let corpus = corpus();
+        let index = SearchIndex::build(&corpus).unwrap();
+        let flat = index.parse(&query);
+        let nested = match tantivy::query_grammar::parse_query(&query) {
+            Ok(ast) => index.parser.build_query_from_user_input_ast(ast).unwrap_or_else(|_| flat.box_clone()),
+            Err(_) => index.parser.parse_query_lenient(&query).0,
+        };
+        prop_assert_eq!(top_scores(&index, flat.as_ref()), top_scores(&index, nested.as_ref()));
+    }
+}
+
+#[test]
+fn plain_words_become_one_flat_or_of_terms() {
+    let corpus = corpus();
+    let index = SearchIndex::build(&corpus).unwrap();
+    let parsed = index.parse("idle timeout");
+    let flat = parsed
+        .downcast_ref::<tantivy::query::BooleanQuery>()
+        .expect("an OR of words");
+    // Two words in five fields; no nested groups.
+    assert_eq!(flat.clauses().len(), 10, "{parsed:?}");
+    assert!(
+        flat.clauses()
+            .iter()
+            .all(|(_, q)| q.downcast_ref::<tantivy::query::BooleanQuery>().is_none())
+    );
+}
