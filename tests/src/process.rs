@@ -29,12 +29,22 @@ fn ensure_built() -> &'static PathBuf {
         // `cargo test --workspace --no-run` resolves features exactly as the test command does,
         // so after `cargo test --workspace` it finds everything fresh (a narrower `cargo build -p`
         // unifies features differently and rebuilds half the tree). It builds the binaries and
-        // examples along with the test executables.
+        // examples along with the test executables. A release benchmark needs only the binaries
+        // and examples: `cargo build --workspace --bins --examples` unifies features the same way
+        // (examples take the dev-dependencies) without linking every test executable with LTO.
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
-        build.args(["test", "--workspace", "--no-run", "--quiet"]);
         if dir.ends_with("release") {
-            build.arg("--release");
+            build.args([
+                "build",
+                "--workspace",
+                "--bins",
+                "--examples",
+                "--release",
+                "--quiet",
+            ]);
+        } else {
+            build.args(["test", "--workspace", "--no-run", "--quiet"]);
         }
         let status = build
             .current_dir(workspace_root())
@@ -90,6 +100,10 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        // The allocator's options may be tried on a benchmark without a rebuild.
+        if let Ok(conf) = std::env::var("_RJEM_MALLOC_CONF") {
+            command.env("_RJEM_MALLOC_CONF", conf);
+        }
         for (key, value) in env {
             command.env(key, value);
         }

@@ -192,7 +192,7 @@ fn a_memory_limit_lowers_the_caps_left_at_their_defaults_only() {
             limited.max_connections,
             limited.max_body_bytes_in_flight
         ),
-        (3981, 4976, 9399, 64 << 20)
+        (3981, 4976, 7187, 64 << 20)
     );
     let chosen = config(&[
         ("MEMORY_LIMIT", "1073741824"),

@@ -149,6 +149,8 @@ pub struct SearchIndex {
     copies: HashMap<u64, Vec<usize>>,
     /// Each page's place among its variants.
     pub variants: Vec<Variant>,
+    /// For each page, the other pages that are variants of it (built once, not per call).
+    siblings: Vec<Vec<usize>>,
     /// Every version (oldest first) and language in the corpus.
     pub versions: Vec<String>,
     pub languages: Vec<String>,
@@ -227,6 +229,7 @@ impl SearchIndex {
             .map(|p| rules.variant(&p.path))
             .collect();
         let (versions, languages) = variants::known(&variants);
+        let siblings = siblings(&variants);
         let copies = copies(&fingerprints, &slots, corpus);
         Ok(SearchIndex {
             fingerprints,
@@ -235,12 +238,18 @@ impl SearchIndex {
             analyzer: analyzer(),
             slots,
             variants,
+            siblings,
             versions,
             languages,
             rules: rules.clone(),
             copies,
             views: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The other versions and languages of page `page` (indexes into the corpus's pages).
+    pub fn variants_of(&self, page: usize) -> &[usize] {
+        self.siblings.get(page).map_or(&[], Vec::as_slice)
     }
 
     /// Units indexed.
@@ -342,11 +351,20 @@ impl SearchIndex {
         let terms = self.terms(&query);
         let mut hits: Vec<Hit> = Vec::with_capacity(limit);
         let mut seen: HashSet<u64> = HashSet::new();
+        // The slot column of each segment, opened on first use (one segment, normally).
+        let mut columns = Vec::new();
+        columns.resize_with(searcher.segment_readers().len(), || None);
         for (score, address) in top {
-            let column = searcher
-                .segment_reader(address.segment_ord)
-                .fast_fields()
-                .u64("slot")?;
+            let segment = address.segment_ord as usize;
+            if columns[segment].is_none() {
+                columns[segment] = Some(
+                    searcher
+                        .segment_reader(address.segment_ord)
+                        .fast_fields()
+                        .u64("slot")?,
+                );
+            }
+            let column = columns[segment].as_ref().expect("opened above");
             let Some(slot) = column.first(address.doc_id) else {
                 continue;
             };
@@ -415,6 +433,25 @@ impl SearchIndex {
         }
         terms
     }
+}
+
+/// For each page, the other pages with the same variant key, in corpus order.
+fn siblings(variants: &[Variant]) -> Vec<Vec<usize>> {
+    let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (p, variant) in variants.iter().enumerate() {
+        groups.entry(variant.key.as_str()).or_default().push(p);
+    }
+    variants
+        .iter()
+        .enumerate()
+        .map(|(p, variant)| {
+            groups[variant.key.as_str()]
+                .iter()
+                .copied()
+                .filter(|&other| other != p)
+                .collect()
+        })
+        .collect()
 }
 
 fn listing(values: &[String]) -> String {

@@ -271,16 +271,13 @@ impl DocsServer {
 
 /// The other versions and languages of page `p`.
 fn variants_of(index: &SearchIndex, corpus: &super::corpus::Corpus, p: usize) -> Vec<VariantEntry> {
-    let key = &index.variants[p].key;
     index
-        .variants
+        .variants_of(p)
         .iter()
-        .enumerate()
-        .filter(|(i, v)| *i != p && &v.key == key)
-        .map(|(i, v)| VariantEntry {
+        .map(|&i| VariantEntry {
             path: corpus.pages[i].path.clone(),
-            version: v.version.clone(),
-            language: v.language.clone(),
+            version: index.variants[i].version.clone(),
+            language: index.variants[i].language.clone(),
         })
         .collect()
 }

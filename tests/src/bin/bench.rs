@@ -1,5 +1,6 @@
-//! Benchmark: tool calls per second and latency in each protocol era, and memory per held SSE
-//! stream and per legacy session, against the real release server on loopback.
+//! Benchmark: tool calls per second and latency in each protocol era, and memory per legacy
+//! session, per idle keep-alive connection and per held SSE stream, against the real release
+//! server on loopback.
 //!
 //! ```sh
 //! cargo run --release -p tests --bin bench -- [--clients 64] [--seconds 5] [--streams 1000] [--server-cpus 0]
@@ -168,6 +169,7 @@ async fn load(addr: SocketAddr, era: Era, clients: usize, duration: Duration) ->
 /// the server's RSS is read; returns the growth per stream.
 async fn held_streams(server: &Server, what: &str, count: usize, sessions: &[String]) -> f64 {
     let addr = server.addr;
+    settle().await;
     let before = server.rss_bytes();
     let mut held = Vec::with_capacity(count);
     for (i, session) in sessions.iter().enumerate().take(count) {
@@ -211,6 +213,48 @@ async fn held_streams(server: &Server, what: &str, count: usize, sessions: &[Str
     (after as f64 - before as f64) / count as f64
 }
 
+/// Opens `count` keep-alive connections that have each been answered once (a modern
+/// `tools/list`) and holds them while the server's RSS is read; returns the growth per connection.
+async fn held_connections(server: &Server, count: usize) -> f64 {
+    let addr = server.addr;
+    settle().await;
+    let before = server.rss_bytes();
+    let mut held = Vec::with_capacity(count);
+    for i in 0..count {
+        let mut sender = connect(addr).await;
+        let mut params = json!({});
+        params["_meta"] = modern_meta();
+        let request = post(
+            addr,
+            &[
+                ("mcp-protocol-version", MODERN_VERSION),
+                ("mcp-method", "tools/list"),
+            ],
+            &json!({ "jsonrpc": "2.0", "id": i, "method": "tools/list", "params": params }),
+        );
+        exchange(&mut sender, request)
+            .await
+            .expect("tools/list answered");
+        held.push(sender);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = server.rss_bytes();
+    drop(held);
+    let grown = after as f64 - before as f64;
+    println!(
+        "  keep-alive connections held: {count:>6}   RSS +{:>8.1} KiB   per connection {:>6.2} KiB",
+        grown / 1024.0,
+        grown / 1024.0 / count as f64
+    );
+    grown / count as f64
+}
+
+/// Waits until memory freed by the previous phase has gone back to the system (the allocator
+/// purges freed pages after a second), so each phase's growth is its own.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+}
+
 async fn wait_for_open(addr: SocketAddr, expected: usize) -> usize {
     let started = Instant::now();
     loop {
@@ -238,6 +282,7 @@ async fn main() {
         None => Command::new(tests::process::binary("examples/conformance-server")),
     };
     command.env("MAX_LEGACY_SESSIONS", "100000");
+    command.env("MAX_CONNECTIONS", "1000000");
     let mut env = vec![("LOG_LEVEL", "warn,mcp_server=info")];
     env.extend_from_slice(tests::load::ONE_ADDRESS_LOAD);
     let server = Server::start_command(command, &env);
@@ -300,6 +345,7 @@ async fn main() {
         (with_sessions as f64 - base as f64) / 1024.0,
         (with_sessions as f64 - base as f64) / 1024.0 / sessions.len() as f64
     );
+    held_connections(&server, options.streams).await;
     held_streams(&server, "legacy GET", options.streams, &sessions).await;
     held_streams(&server, "modern listen", options.streams, &sessions).await;
     println!(

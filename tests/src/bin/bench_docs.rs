@@ -272,6 +272,11 @@ fn queries(n: usize) -> Vec<String> {
         .collect()
 }
 
+/// The mean of microsecond samples, in milliseconds.
+fn mean_ms(samples: &[u32]) -> f64 {
+    samples.iter().map(|&s| f64::from(s)).sum::<f64>() / samples.len().max(1) as f64 / 1000.0
+}
+
 #[tokio::main]
 async fn main() {
     let (pages, query_count, clients, seconds) = options();
@@ -293,20 +298,41 @@ async fn main() {
 
     let queries = queries(query_count);
     let mut latencies = Vec::with_capacity(queries.len());
+    // One word, two words, a quoted phrase (see `queries`).
+    let mut by_kind: [Vec<u32>; 3] = Default::default();
     let mut hits = 0usize;
-    for query in &queries {
+    for (i, query) in queries.iter().enumerate() {
         let sent = Instant::now();
         hits += index.search(&corpus, query, 5).expect("search").len();
-        latencies.push(sent.elapsed().as_micros() as u32);
+        let took = sent.elapsed().as_micros() as u32;
+        latencies.push(took);
+        by_kind[match i % 4 {
+            0 => 0,
+            1 | 2 => 1,
+            _ => 2,
+        }]
+        .push(took);
     }
     latencies.sort_unstable();
     println!(
-        "search in-process: {} queries (limit 5): p50 {:.3} ms   p99 {:.3} ms   mean hits {:.1}",
+        "search in-process: {} queries (limit 5): p50 {:.3} ms   p99 {:.3} ms   mean {:.3} ms   mean hits {:.1}",
         queries.len(),
         percentile(&latencies, 0.50),
         percentile(&latencies, 0.99),
+        mean_ms(&latencies),
         hits as f64 / queries.len() as f64
     );
+    for (kind, samples) in ["one word", "two words", "a phrase"]
+        .iter()
+        .zip(&mut by_kind)
+    {
+        samples.sort_unstable();
+        println!(
+            "  {kind:<9}: p50 {:.3} ms   mean {:.3} ms",
+            percentile(samples, 0.50),
+            mean_ms(samples)
+        );
+    }
 
     let folder = std::env::temp_dir().join(format!("bench-docs-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&folder);
