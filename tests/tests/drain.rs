@@ -303,8 +303,8 @@ async fn on_ecs_the_memory_limit_and_the_default_caps_come_from_task_metadata() 
     );
     assert_eq!(memory["limitSource"], "ECS task metadata");
     assert_eq!(memory["maxLegacySessions"], 3981);
-    assert_eq!(memory["maxSseConnections"], 4976);
-    assert_eq!(memory["maxConnections"], 7187);
+    assert_eq!(memory["maxSseConnections"], 3981);
+    assert_eq!(memory["maxConnections"], 6192);
     assert_eq!(memory["maxBodyBytesInFlight"], 64u64 << 20);
 
     // MEMORY_LIMIT wins, and caps that were given are kept.

@@ -409,16 +409,48 @@ async fn health_until(server: &Server, check: impl Fn(&Value) -> bool) -> Value 
     }
 }
 
+/// `/health` over one keep-alive connection (so the polling itself holds one connection, not a
+/// new one per poll that the server may not have counted out yet), until `check` holds.
+async fn health_on(
+    sender: &mut hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>,
+    server: &Server,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    use http_body_util::BodyExt;
+    let started = Instant::now();
+    loop {
+        let request = http::Request::get("/health")
+            .header("host", server.addr.to_string())
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+            .unwrap();
+        sender
+            .ready()
+            .await
+            .expect("the polling connection stays open");
+        let response = sender.send_request(request).await.expect("health answered");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let now: Value = serde_json::from_slice(&body).expect("health is JSON");
+        if check(&now) {
+            return now;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "health never got there: {now}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn beyond_max_connections_a_new_connection_gets_503_and_the_rest_are_served() {
     let server = Server::start(&[("MAX_CONNECTIONS", "3"), ("HEADER_READ_TIMEOUT", "20000")]);
     let connect = || tokio::net::TcpStream::connect(server.addr);
-    let _first = connect().await.unwrap();
+    let mut poll = tests::load::connect(server.addr).await;
+    let first = connect().await.unwrap();
+    health_on(&mut poll, &server, |h| h["openConnections"] == 2).await;
     let _second = connect().await.unwrap();
-    // Two silent connections and the health check itself.
-    health_until(&server, |h| h["openConnections"] == 3).await;
-    let third = connect().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The polling connection and two silent ones: the cap.
+    health_on(&mut poll, &server, |h| h["openConnections"] == 3).await;
 
     let host = server.addr.to_string();
     let refused = raw_exchange(
@@ -439,11 +471,20 @@ async fn beyond_max_connections_a_new_connection_gets_503_and_the_rest_are_serve
             .unwrap()
             .contains("MAX_CONNECTIONS")
     );
-
-    // One leaves: a new one is served, and the count is back where it was.
-    drop(third);
-    let now = health_until(&server, |h| h["openConnections"] == 3).await;
+    // The refused connection was never counted.
+    let now = health_on(&mut poll, &server, |_| true).await;
+    assert_eq!(now["openConnections"], 3, "{now}");
     assert_eq!(now["memory"]["maxConnections"], 3, "{now}");
+
+    // One leaves: a new one is served.
+    drop(first);
+    health_on(&mut poll, &server, |h| h["openConnections"] == 2).await;
+    let served = raw_exchange(
+        &server,
+        format!("GET /health HTTP/1.1\r\nhost: {host}\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert!(served.starts_with("HTTP/1.1 200"), "{served}");
     assert!(
         server
             .logs()
