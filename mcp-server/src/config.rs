@@ -268,8 +268,8 @@ pub struct Config {
 
     /// The memory limit in bytes; empty takes the smaller of the cgroup's (Docker, ECS) and, on
     /// ECS, the container's or task's limit from task metadata (Fargate). When known,
-    /// MAX_LEGACY_SESSIONS and MAX_SSE_CONNECTIONS left at their defaults are lowered so that
-    /// every session and stream held at once stays under 80% of it
+    /// MAX_LEGACY_SESSIONS, MAX_SSE_CONNECTIONS, MAX_CONNECTIONS and MAX_BODY_BYTES_IN_FLIGHT
+    /// left at their defaults are lowered so that all of them reached at once stay under 80% of it
     #[arg(long, env = "MEMORY_LIMIT", value_name = "MEMORY_LIMIT", default_value = "", hide_default_value = true,
           value_parser = Setting(Optional(values::positive_u64)), help_heading = "Limits")]
     memory_limit: Maybe<u64>,
@@ -385,11 +385,17 @@ impl Config {
         if streams {
             self.max_sse_connections = derived.streams;
         }
-        if connections {
-            self.max_connections = derived.connections;
-        }
         if body_bytes {
             self.max_body_bytes_in_flight = derived.body_bytes;
+        }
+        if connections {
+            // Room for the streams actually allowed, a MAX_SSE_CONNECTIONS given included.
+            self.max_connections = crate::access::budget::connections_for(
+                limit.bytes,
+                self.max_body_bytes_in_flight as u64,
+                self.max_sse_connections,
+                DEFAULT_CONNECTIONS,
+            );
         }
         self.memory = Some(limit);
     }

@@ -460,7 +460,7 @@ async fn beyond_max_connections_a_new_connection_gets_503_and_the_rest_are_serve
     .await;
     assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
     let lower = refused.to_ascii_lowercase();
-    assert!(lower.contains("retry-after: 1"), "{refused}");
+    assert!(lower.contains("retry-after: "), "{refused}");
     assert!(lower.contains("connection: close"), "{refused}");
     let body = refused.split("\r\n\r\n").nth(1).unwrap_or_default();
     let error: Value = serde_json::from_str(body).expect("a JSON-RPC error body");

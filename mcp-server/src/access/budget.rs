@@ -112,33 +112,51 @@ pub struct Caps {
     pub body_bytes: usize,
 }
 
+/// Connections allowed whatever the budget says, so that health checks and a few clients get
+/// through on a tiny task.
+pub const MIN_CONNECTIONS: usize = 16;
+
 /// The caps that keep the worst flood under budget: POST bodies first (a sixteenth of the limit
 /// at most), then of what is left after the baseline, 45% for sessions, 45% for streams and 10%
-/// for connections that hold no stream; never above the `defaults` and never below 1.
+/// for connections that hold no stream; never above the `defaults` and never below 1 (16 for
+/// connections).
 pub fn derived_caps(limit: u64, defaults: Caps) -> Caps {
     let budget = (limit as f64 * BUDGET_SHARE) as u64;
     let body_bytes = (limit / BODY_SHARE).min(defaults.body_bytes as u64);
-    let room = budget.saturating_sub(BASELINE_BYTES + body_bytes);
-    let sessions = (room * 45 / 100 / SESSION_BYTES) as usize;
-    let streams = (room * 45 / 100 / STREAM_BYTES) as usize;
+    let room = budget.saturating_sub(BASELINE_BYTES.saturating_add(body_bytes));
+    let share = room / 100 * 45;
+    let sessions = usize::try_from(share / SESSION_BYTES).unwrap_or(usize::MAX);
+    let streams = usize::try_from(share / STREAM_BYTES).unwrap_or(usize::MAX);
     let streams = streams.clamp(1, defaults.streams.max(1));
-    let plain = (room / 10 / CONNECTION_BYTES) as usize;
     Caps {
         sessions: sessions.clamp(1, defaults.sessions.max(1)),
         streams,
-        connections: (streams + plain).clamp(1, defaults.connections.max(1)),
-        body_bytes: (body_bytes as usize).max(1),
+        connections: connections_for(limit, body_bytes, streams, defaults.connections),
+        body_bytes: usize::try_from(body_bytes).unwrap_or(usize::MAX).max(1),
     }
+}
+
+/// The connection cap for `streams` streams: every stream's connection, and a tenth of the room
+/// left after the baseline and `body_bytes` for connections that hold no stream; at most `most`,
+/// at least [`MIN_CONNECTIONS`].
+pub fn connections_for(limit: u64, body_bytes: u64, streams: usize, most: usize) -> usize {
+    let budget = (limit as f64 * BUDGET_SHARE) as u64;
+    let room = budget.saturating_sub(BASELINE_BYTES.saturating_add(body_bytes));
+    let plain = usize::try_from(room / 10 / CONNECTION_BYTES).unwrap_or(usize::MAX);
+    let most = most.max(1);
+    streams
+        .saturating_add(plain)
+        .clamp(MIN_CONNECTIONS.min(most), most)
 }
 
 /// What the process would hold with every cap in `caps` reached at once.
 pub fn worst_flood_bytes(caps: Caps) -> u64 {
     let plain = caps.connections.saturating_sub(caps.streams) as u64;
     BASELINE_BYTES
-        + caps.body_bytes as u64
-        + caps.sessions as u64 * SESSION_BYTES
-        + caps.streams as u64 * STREAM_BYTES
-        + plain * CONNECTION_BYTES
+        .saturating_add(caps.body_bytes as u64)
+        .saturating_add((caps.sessions as u64).saturating_mul(SESSION_BYTES))
+        .saturating_add((caps.streams as u64).saturating_mul(STREAM_BYTES))
+        .saturating_add(plain.saturating_mul(CONNECTION_BYTES))
 }
 
 /// The process's resident memory now, in bytes (Linux; 0 elsewhere).
@@ -180,7 +198,19 @@ mod tests {
         // A big task keeps the defaults; a tiny one still serves someone.
         assert_eq!(derived_caps(64 << 30, DEFAULTS), DEFAULTS);
         let tiny = derived_caps(32 << 20, DEFAULTS);
-        assert_eq!((tiny.sessions, tiny.streams, tiny.connections), (1, 1, 1));
+        assert_eq!(
+            (tiny.sessions, tiny.streams, tiny.connections),
+            (1, 1, MIN_CONNECTIONS)
+        );
+        // Absurd limits and caps neither overflow nor wrap.
+        assert_eq!(derived_caps(u64::MAX, DEFAULTS), DEFAULTS);
+        let huge = Caps {
+            sessions: usize::MAX,
+            streams: usize::MAX,
+            connections: usize::MAX,
+            body_bytes: usize::MAX,
+        };
+        assert_eq!(worst_flood_bytes(huge), u64::MAX);
         assert_eq!(tiny.body_bytes, 2 << 20);
     }
 

@@ -311,7 +311,7 @@ impl SearchIndex {
 
     /// The best `limit` units for `query` among the pages `filter` looks at. Words are OR-ed
     /// and ranked by BM25; quotes make a phrase; `+word` requires a word. Syntax errors are
-    /// forgiven (the parser's lenient mode).
+    /// forgiven (see [`SearchIndex::parse`]).
     pub fn search_in(
         &self,
         corpus: &Corpus,

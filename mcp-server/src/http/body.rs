@@ -18,19 +18,23 @@ pub enum ReadError {
     Broken(warp::Error),
 }
 
-/// A body read whole, and its share of the body budget (given back when dropped).
+/// A body read whole, and its share of the body budget (given back when dropped: keep it as
+/// long as the bytes are in use).
 pub struct ReadBody {
     pub bytes: Bytes,
-    _share: Option<OwnedSemaphorePermit>,
+    pub share: Option<OwnedSemaphorePermit>,
 }
 
 /// The whole body, refused as soon as it passes `limit` bytes. Its bytes are taken from
-/// `budget` (one permit per byte) as they arrive; once they would pass what is left there, what
-/// was read is let go and the rest is read and thrown away (so the connection can carry the
-/// answer and the next request), and the body is refused as [`ReadError::Busy`].
+/// `budget` (one permit per byte): all at once when the request declares its length
+/// (`declared`, from `Content-Length`, which is also the buffer's size, so no growth goes
+/// uncounted), else as they arrive. When they would pass what is left there, what was read is
+/// let go, the rest is read and thrown away (so the connection can carry the answer and the
+/// next request), and the body is refused as [`ReadError::Busy`].
 pub async fn read_limited<S, B>(
     body: S,
     limit: usize,
+    declared: Option<usize>,
     budget: &Arc<Semaphore>,
 ) -> Result<ReadBody, ReadError>
 where
@@ -42,6 +46,22 @@ where
     let mut share: Option<OwnedSemaphorePermit> = None;
     let mut received = 0usize;
     let mut busy = false;
+    // Bytes taken from the budget ahead of their arrival (the declared length).
+    let mut reserved = 0usize;
+    if let Some(declared) = declared.filter(|&n| n > 0) {
+        if declared > limit {
+            return Err(ReadError::TooLarge);
+        }
+        let wanted = u32::try_from(declared).map_err(|_| ReadError::TooLarge)?;
+        match budget.clone().try_acquire_many_owned(wanted) {
+            Ok(taken) => {
+                share = Some(taken);
+                reserved = declared;
+                collected = BytesMut::with_capacity(declared);
+            }
+            Err(_) => busy = true,
+        }
+    }
     while let Some(chunk) = body.next().await {
         let mut chunk = chunk.map_err(ReadError::Broken)?;
         received += chunk.remaining();
@@ -52,8 +72,11 @@ where
             chunk.advance(chunk.remaining());
             continue;
         }
-        // Under `limit`, so it fits in a u32 permit count for any sane limit.
-        let wanted = u32::try_from(chunk.remaining()).map_err(|_| ReadError::TooLarge)?;
+        // What the reservation does not cover. Under `limit`, so it fits in a u32 permit count
+        // for any sane limit.
+        let uncovered = received.saturating_sub(reserved.max(collected.len()));
+        let wanted =
+            u32::try_from(uncovered.min(chunk.remaining())).map_err(|_| ReadError::TooLarge)?;
         if wanted > 0 {
             match budget.clone().try_acquire_many_owned(wanted) {
                 Ok(more) => match share.as_mut() {
@@ -81,7 +104,7 @@ where
     }
     Ok(ReadBody {
         bytes: collected.freeze(),
-        _share: share,
+        share,
     })
 }
 
@@ -100,7 +123,7 @@ mod tests {
     #[tokio::test]
     async fn bodies_take_their_bytes_from_the_budget_until_answered() {
         let budget = Arc::new(Semaphore::new(1000));
-        let first = read_limited(chunks(&[300, 300]), 4096, &budget)
+        let first = read_limited(chunks(&[300, 300]), 4096, None, &budget)
             .await
             .ok()
             .expect("fits");
@@ -108,20 +131,44 @@ mod tests {
         assert_eq!(budget.available_permits(), 400);
         // A second body that would pass what is left is refused, and gives back what it took.
         assert!(matches!(
-            read_limited(chunks(&[200, 300]), 4096, &budget).await,
+            read_limited(chunks(&[200, 300]), 4096, None, &budget).await,
             Err(ReadError::Busy)
         ));
         assert_eq!(budget.available_permits(), 400);
         // One that fits is read; an empty one takes nothing.
-        let small = read_limited(chunks(&[100]), 4096, &budget).await.ok();
+        let small = read_limited(chunks(&[100]), 4096, None, &budget).await.ok();
         assert_eq!(budget.available_permits(), 300);
-        assert!(read_limited(chunks(&[]), 4096, &budget).await.is_ok());
+        assert!(read_limited(chunks(&[]), 4096, None, &budget).await.is_ok());
         drop((first, small));
         assert_eq!(budget.available_permits(), 1000);
         assert!(matches!(
-            read_limited(chunks(&[5000]), 4096, &budget).await,
+            read_limited(chunks(&[5000]), 4096, None, &budget).await,
             Err(ReadError::TooLarge)
         ));
+        assert_eq!(budget.available_permits(), 1000);
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_is_taken_whole_before_the_body_arrives() {
+        let budget = Arc::new(Semaphore::new(1000));
+        let held = read_limited(chunks(&[100, 500]), 4096, Some(600), &budget)
+            .await
+            .ok()
+            .expect("fits");
+        assert_eq!(held.bytes.len(), 600);
+        assert_eq!(budget.available_permits(), 400, "600 taken, not more");
+        // 500 declared does not fit beside it: refused before a byte counts, and the body is
+        // read to its end.
+        assert!(matches!(
+            read_limited(chunks(&[250, 250]), 4096, Some(500), &budget).await,
+            Err(ReadError::Busy)
+        ));
+        assert_eq!(budget.available_permits(), 400);
+        assert!(matches!(
+            read_limited(chunks(&[]), 4096, Some(5000), &budget).await,
+            Err(ReadError::TooLarge)
+        ));
+        drop(held);
         assert_eq!(budget.available_permits(), 1000);
     }
 }

@@ -161,8 +161,15 @@ where
 {
     let limit = app.config.max_request_body;
     let deadline = app.config.body_read_timeout;
-    let read = tokio::time::timeout(deadline, read_limited(body, limit, &app.body_bytes));
-    // `body` holds its share of MAX_BODY_BYTES_IN_FLIGHT until the request is answered.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    let read = tokio::time::timeout(
+        deadline,
+        read_limited(body, limit, declared, &app.body_bytes),
+    );
+    // The body's share of MAX_BODY_BYTES_IN_FLIGHT is held until the request is answered.
     let body = match read.await.unwrap_or(Err(ReadError::Stalled)) {
         Ok(body) => body,
         Err(ReadError::Busy) => {
@@ -216,7 +223,8 @@ where
             );
         }
     };
-    let bytes = &body.bytes;
+    let crate::http::body::ReadBody { bytes, share } = body;
+    let bytes = &bytes;
     // A body that is not a JSON object is left for rmcp to refuse with its parse error.
     let peek = serde_json::from_slice::<Peek>(bytes).ok();
     let id = peek.as_ref().and_then(|p| p.id.clone());
@@ -293,6 +301,8 @@ where
         let (app, body) = (app.clone(), bytes.clone());
         let handoff = tokio::spawn(async move {
             let response = forward(&app, Method::POST, headers, peer, body, kind, slot).await;
+            // The body's bytes are rmcp's until it answers, even if the client left meanwhile.
+            drop(share);
             drop(admission);
             if let Some(session) = response
                 .headers()
@@ -322,9 +332,7 @@ where
         // The id itself stays out of the logs: it is the client's credential for the session.
         tracing::info!(peer = peer.map(|p| p.to_string()), "legacy session started");
     }
-    let response = unreadable_body(response, bytes, json_content);
-    drop(body);
-    response
+    unreadable_body(response, bytes, json_content)
 }
 
 /// Sends the request to rmcp and wraps an SSE answer.

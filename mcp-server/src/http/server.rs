@@ -50,6 +50,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
     let graceful = GracefulShutdown::new();
     let open_connections = app.connections.clone();
     let max_connections = app.config.max_connections;
+    let retry_after = app.config.sse_retry.as_secs().max(1);
     let mut refused_since_log = 0u64;
     let mut last_refusal_log: Option<Instant> = None;
     let limits = Limits {
@@ -77,7 +78,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
         // The cap check and its count are one step: the count goes up first.
         if open_connections.fetch_add(1, Ordering::SeqCst) >= max_connections {
             open_connections.fetch_sub(1, Ordering::SeqCst);
-            refuse_connection(&stream);
+            refuse_connection(&stream, retry_after);
             refused_since_log += 1;
             // One line per second at most, with how many were refused since the last one.
             if last_refusal_log.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
@@ -121,8 +122,10 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
             });
         let builder = builder.clone();
         let connection = graceful.watch(builder.serve_connection(io, hyper_service).into_owned());
-        let open_connections = open_connections.clone();
+        // Counted out when the task ends, however it ends (a panic in a handler included).
+        let counted = Counted(open_connections.clone());
         tokio::spawn(async move {
+            let _counted = counted;
             tokio::select! {
                 result = connection => {
                     if let Err(error) = result {
@@ -133,7 +136,6 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
                     tracing::debug!(%peer, limit = expired, "connection closed by timeout");
                 }
             }
-            open_connections.fetch_sub(1, Ordering::SeqCst);
         });
     }
 
@@ -159,10 +161,20 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
 /// What a connection over `MAX_CONNECTIONS` is told before it is closed (a JSON-RPC error).
 const CONNECTIONS_REFUSED: &str = r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"Too many connections on this server (MAX_CONNECTIONS); retry later"}}"#;
 
-/// Answers a connection over the cap without holding it: whatever it already sent is read (so
-/// closing sends a FIN, not a reset that would hide the answer), the 503 is written if the
-/// socket takes it at once, and the socket is closed. Nothing here waits.
-fn refuse_connection(stream: &TcpStream) {
+/// One connection in the count of open connections, until dropped.
+struct Counted(Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Answers a connection over the cap without holding it: what it has already sent (16 KiB at
+/// most) is read and thrown away (so closing sends a FIN rather than a reset that would hide the
+/// answer), the 503 is written if the socket takes it at once, and the socket is closed. Nothing
+/// here waits: a request still on its way meets a closed socket.
+fn refuse_connection(stream: &TcpStream, retry_after: u64) {
     let mut scratch = [0u8; 4096];
     for _ in 0..4 {
         match stream.try_read(&mut scratch) {
@@ -171,7 +183,7 @@ fn refuse_connection(stream: &TcpStream) {
         }
     }
     let answer = format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{CONNECTIONS_REFUSED}",
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: {retry_after}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{CONNECTIONS_REFUSED}",
         CONNECTIONS_REFUSED.len()
     );
     let _ = stream.try_write(answer.as_bytes());

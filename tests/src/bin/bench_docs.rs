@@ -3,7 +3,12 @@
 //!
 //! ```sh
 //! cargo run --release -p tests --bin bench_docs -- [--pages 1000] [--queries 5000] [--clients 8] [--seconds 5]
+//! cargo run --release -p tests --bin bench_docs -- --docs DIR --questions FILE [--clients 8] [--seconds 5]
 //! ```
+//!
+//! With `--docs` and `--questions` (a labelled query file such as
+//! `../shared/corpora/copilot-docs/queries.json`) it measures real documentation instead: the
+//! folder is indexed and served, and the questions are the queries (cycled).
 //!
 //! The pages are generated from a fixed vocabulary with a seeded generator, so every run indexes
 //! the same text. Over HTTP the release server serves them from a temporary `DOCS_DIR`; queries
@@ -132,22 +137,45 @@ fn generate(pages: usize) -> Vec<(String, String)> {
         .collect()
 }
 
-fn options() -> (usize, usize, usize, u64) {
-    let (mut pages, mut queries, mut clients, mut seconds) = (1000, 5000, 8, 5);
+struct Options {
+    pages: usize,
+    queries: usize,
+    clients: usize,
+    seconds: u64,
+    docs: Option<std::path::PathBuf>,
+    questions: Option<std::path::PathBuf>,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        pages: 1000,
+        queries: 5000,
+        clients: 8,
+        seconds: 5,
+        docs: None,
+        questions: None,
+    };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
         let value = pair.get(1).map(String::as_str).unwrap_or_default();
         match pair[0].as_str() {
-            "--pages" => pages = value.parse().expect("--pages N"),
-            "--queries" => queries = value.parse().expect("--queries N"),
-            "--clients" => clients = value.parse().expect("--clients N"),
-            "--seconds" => seconds = value.parse().expect("--seconds N"),
+            "--pages" => options.pages = value.parse().expect("--pages N"),
+            "--queries" => options.queries = value.parse().expect("--queries N"),
+            "--clients" => options.clients = value.parse().expect("--clients N"),
+            "--seconds" => options.seconds = value.parse().expect("--seconds N"),
+            "--docs" => options.docs = Some(value.into()),
+            "--questions" => options.questions = Some(value.into()),
             other => {
                 panic!("unknown argument {other}; see the header of tests/src/bin/bench_docs.rs")
             }
         }
     }
-    (pages, queries, clients, seconds)
+    assert_eq!(
+        options.docs.is_some(),
+        options.questions.is_some(),
+        "--docs and --questions go together"
+    );
+    options
 }
 
 /// The server's CPU time so far (user + system), in microseconds.
@@ -279,11 +307,18 @@ fn mean_ms(samples: &[u32]) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let (pages, query_count, clients, seconds) = options();
-    let files = generate(pages);
+    let options = options();
+    let (clients, seconds) = (options.clients, options.seconds);
+    let files = match &options.docs {
+        Some(_) => Vec::new(),
+        None => generate(options.pages),
+    };
 
     let started = Instant::now();
-    let corpus = Corpus::from_texts(files.iter().map(|(p, t)| (p.as_str(), t.as_str())));
+    let corpus = match &options.docs {
+        Some(folder) => Corpus::load(folder).expect("the --docs folder loads"),
+        None => Corpus::from_texts(files.iter().map(|(p, t)| (p.as_str(), t.as_str()))),
+    };
     let parsed = started.elapsed();
     let index = SearchIndex::build(&corpus).expect("index builds");
     let built = started.elapsed();
@@ -296,35 +331,47 @@ async fn main() {
         built.as_secs_f64() * 1000.0
     );
 
-    let queries = queries(query_count);
+    let generated = options.questions.is_none();
+    let queries: Vec<String> = match &options.questions {
+        Some(file) => tests::relevance::load_queries(file)
+            .into_iter()
+            .map(|q| q.text)
+            .collect(),
+        None => queries(options.queries),
+    };
     let mut latencies = Vec::with_capacity(queries.len());
     // One word, two words, a quoted phrase (see `queries`).
     let mut by_kind: [Vec<u32>; 3] = Default::default();
     let mut hits = 0usize;
-    for (i, query) in queries.iter().enumerate() {
+    // Real questions are few: cycle them up to `--queries` calls.
+    let calls = queries.len().max(options.queries);
+    for (i, query) in queries.iter().cycle().take(calls).enumerate() {
         let sent = Instant::now();
         hits += index.search(&corpus, query, 5).expect("search").len();
         let took = sent.elapsed().as_micros() as u32;
         latencies.push(took);
-        by_kind[match i % 4 {
-            0 => 0,
-            1 | 2 => 1,
-            _ => 2,
-        }]
-        .push(took);
+        if generated {
+            by_kind[match i % 4 {
+                0 => 0,
+                1 | 2 => 1,
+                _ => 2,
+            }]
+            .push(took);
+        }
     }
     latencies.sort_unstable();
     println!(
-        "search in-process: {} queries (limit 5): p50 {:.3} ms   p99 {:.3} ms   mean {:.3} ms   mean hits {:.1}",
+        "search in-process: {calls} calls over {} queries (limit 5): p50 {:.3} ms   p99 {:.3} ms   mean {:.3} ms   mean hits {:.1}",
         queries.len(),
         percentile(&latencies, 0.50),
         percentile(&latencies, 0.99),
         mean_ms(&latencies),
-        hits as f64 / queries.len() as f64
+        hits as f64 / calls as f64
     );
     for (kind, samples) in ["one word", "two words", "a phrase"]
         .iter()
         .zip(&mut by_kind)
+        .filter(|(_, samples)| !samples.is_empty())
     {
         samples.sort_unstable();
         println!(
@@ -334,13 +381,19 @@ async fn main() {
         );
     }
 
-    let folder = std::env::temp_dir().join(format!("bench-docs-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&folder);
-    for (path, text) in &files {
-        let file = folder.join(path);
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(file, text).unwrap();
-    }
+    let generated_folder = std::env::temp_dir().join(format!("bench-docs-{}", std::process::id()));
+    let folder = match &options.docs {
+        Some(folder) => folder.canonicalize().expect("the --docs folder exists"),
+        None => {
+            let _ = std::fs::remove_dir_all(&generated_folder);
+            for (path, text) in &files {
+                let file = generated_folder.join(path);
+                std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+                std::fs::write(file, text).unwrap();
+            }
+            generated_folder.clone()
+        }
+    };
     let mut env = vec![
         ("DOCS_DIR", folder.to_str().unwrap()),
         ("DOCS_RELOAD_INTERVAL", "0"),
@@ -368,5 +421,7 @@ async fn main() {
         println!("server start-up: {line}");
     }
     drop(server);
-    let _ = std::fs::remove_dir_all(&folder);
+    if options.docs.is_none() {
+        let _ = std::fs::remove_dir_all(&generated_folder);
+    }
 }
