@@ -99,6 +99,7 @@ impl App {
             burst: NonZeroU32::new(config.client_request_burst).unwrap_or(NonZeroU32::MIN),
             sessions: config.max_sessions_per_client,
             streams: config.max_streams_per_client,
+            body_bytes: config.max_body_bytes_per_client,
         });
         let config_body_bytes = config.max_body_bytes_in_flight;
         let app = Arc::new(App {

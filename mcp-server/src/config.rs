@@ -233,6 +233,12 @@ pub struct Config {
           default_value_t = DEFAULT_BODY_BYTES, value_parser = Setting(values::positive), help_heading = "Limits")]
     pub max_body_bytes_in_flight: usize,
 
+    /// Bytes of POST bodies one client may hold at once (being received, or read and not yet
+    /// answered); a body that would pass it gets 429 with Retry-After
+    #[arg(long, env = "MAX_BODY_BYTES_PER_CLIENT", value_name = "MAX_BODY_BYTES_PER_CLIENT",
+          default_value = "16777216", value_parser = Setting(values::positive), help_heading = "Limits")]
+    pub max_body_bytes_per_client: usize,
+
     /// Legacy sessions one process holds at most; beyond it `initialize` gets 503 with
     /// Retry-After
     #[arg(long, env = "MAX_LEGACY_SESSIONS", value_name = "MAX_LEGACY_SESSIONS", default_value_t = DEFAULT_SESSIONS,

@@ -554,3 +554,64 @@ async fn bodies_beyond_the_bytes_in_flight_get_503_while_small_requests_go_on() 
     assert!(served.starts_with("HTTP/1.1 200"), "{served}");
     assert!(served.contains("\"tools\""), "{served}");
 }
+
+#[tokio::test]
+async fn one_client_over_its_body_share_gets_429_and_another_client_is_served() {
+    use tokio::io::AsyncWriteExt;
+    let server = Server::start(&[
+        ("MAX_BODY_BYTES_IN_FLIGHT", "1000000"),
+        ("MAX_BODY_BYTES_PER_CLIENT", "100000"),
+        ("MAX_REQUEST_BODY", "80000"),
+        ("BODY_READ_TIMEOUT", "20000"),
+    ]);
+    let host = server.addr.to_string();
+    // 127.0.0.1 starts an 80,000-byte upload and stalls: its declared length is held at once.
+    let mut slow = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: 80000\r\n\r\n"
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    slow.write_all(b"  ").await.unwrap();
+    health_until(&server, |h| {
+        h["memory"]["bodyBytesInFlight"].as_u64() >= Some(80_000)
+    })
+    .await;
+
+    let mut params = json!({ "pad": " ".repeat(30_000) });
+    params["_meta"] = tests::http::modern_meta();
+    let body =
+        json!({ "jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": params }).to_string();
+    let headers = [
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("mcp-protocol-version", tests::http::MODERN_VERSION),
+        ("mcp-method", "tools/list"),
+    ];
+    // The same client's second body would pass its 100,000 bytes: 429.
+    let refused = tests::http::request(
+        server.addr,
+        http::Method::POST,
+        "/mcp",
+        &headers,
+        Some(&body),
+    )
+    .await;
+    assert_eq!(refused.status, 429);
+    assert!(refused.header("retry-after").is_some());
+    let text = refused.text().await;
+    assert!(text.contains("MAX_BODY_BYTES_PER_CLIENT"), "{text}");
+    // Another client, same body: served.
+    let other = tests::http::request_from(
+        Some("127.0.0.2".parse().unwrap()),
+        server.addr,
+        http::Method::POST,
+        "/mcp",
+        &headers,
+        Some(&body),
+    )
+    .await;
+    assert_eq!(other.status, 200);
+    assert!(other.text().await.contains("\"tools\""));
+    drop(slow);
+    health_until(&server, |h| h["memory"]["bodyBytesInFlight"] == 0).await;
+}

@@ -4,9 +4,10 @@
 //! The client is its address: the peer, or behind trusted proxies the entry of
 //! `X-Forwarded-For` that the outermost trusted proxy added (`TRUSTED_PROXY_HOPS`; 1 behind an
 //! ALB, which appends the address it saw). IPv6 clients are keyed by their /64, the block one
-//! host is usually given, so rotating addresses inside it does not make a client many. Three
+//! host is usually given, so rotating addresses inside it does not make a client many. Four
 //! limits, each answered with 429 and `Retry-After`: a request rate (a GCRA token bucket per
-//! client, from the `governor` crate), legacy sessions held, and long-lived streams held.
+//! client, from the `governor` crate), legacy sessions held, long-lived streams held, and POST
+//! body bytes held (being received or not yet answered).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
@@ -71,6 +72,8 @@ pub struct PerClient {
     pub sessions: usize,
     /// Long-lived streams a client may hold.
     pub streams: usize,
+    /// POST body bytes a client may hold at once.
+    pub body_bytes: usize,
 }
 
 /// The per-client state; one per process.
@@ -81,6 +84,8 @@ pub struct ClientLimits {
     sessions: Mutex<Sessions>,
     /// Long-lived streams held per client.
     streams: Arc<Mutex<HashMap<ClientKey, usize>>>,
+    /// POST body bytes held per client.
+    body_bytes: Arc<Mutex<HashMap<ClientKey, usize>>>,
 }
 
 #[derive(Default)]
@@ -113,6 +118,7 @@ impl ClientLimits {
             rate,
             sessions: Mutex::default(),
             streams: Arc::default(),
+            body_bytes: Arc::default(),
         })
     }
 
@@ -180,6 +186,16 @@ impl ClientLimits {
         })
     }
 
+    /// An account of the body bytes one request of `client` holds, empty at first.
+    pub fn body_account(&self, client: ClientKey) -> ClientBody {
+        ClientBody {
+            counts: self.body_bytes.clone(),
+            client,
+            held: 0,
+            most: self.limits.body_bytes,
+        }
+    }
+
     /// Drops the rate state of clients that are full again (it would otherwise grow with every
     /// address ever seen); run now and then.
     pub fn sweep(&self) {
@@ -228,6 +244,57 @@ impl Drop for SessionClaim {
     fn drop(&mut self) {
         let mut sessions = self.limits.sessions.lock().expect("sessions lock");
         release(&mut sessions.pending, self.client);
+    }
+}
+
+/// The body bytes one request holds against its client's `MAX_BODY_BYTES_PER_CLIENT`; given
+/// back when dropped.
+pub struct ClientBody {
+    counts: Arc<Mutex<HashMap<ClientKey, usize>>>,
+    client: ClientKey,
+    held: usize,
+    most: usize,
+}
+
+impl ClientBody {
+    /// Takes `bytes` more if the client's bodies stay within its limit; `false` takes nothing.
+    pub fn try_take(&mut self, bytes: usize) -> bool {
+        let mut counts = self.counts.lock().expect("body bytes lock");
+        let held = counts.entry(self.client).or_default();
+        match held.checked_add(bytes) {
+            Some(total) if total <= self.most => {
+                *held = total;
+                self.held += bytes;
+                true
+            }
+            _ => {
+                if *held == 0 {
+                    counts.remove(&self.client);
+                }
+                false
+            }
+        }
+    }
+
+    /// Gives back everything this request took.
+    pub fn release(&mut self) {
+        if self.held == 0 {
+            return;
+        }
+        let mut counts = self.counts.lock().expect("body bytes lock");
+        if let Some(held) = counts.get_mut(&self.client) {
+            *held = held.saturating_sub(self.held);
+            if *held == 0 {
+                counts.remove(&self.client);
+            }
+        }
+        self.held = 0;
+    }
+}
+
+impl Drop for ClientBody {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 

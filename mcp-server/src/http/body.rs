@@ -6,12 +6,16 @@ use bytes::{Buf, Bytes, BytesMut};
 use futures::{Stream, StreamExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::access::limits::ClientBody;
+
 /// Why a body could not be had.
 pub enum ReadError {
     /// Larger than `MAX_REQUEST_BODY`.
     TooLarge,
     /// The bodies being received together would pass `MAX_BODY_BYTES_IN_FLIGHT`.
     Busy,
+    /// The client's own bodies would pass `MAX_BODY_BYTES_PER_CLIENT`.
+    ClientBusy,
     /// Not all there within `BODY_READ_TIMEOUT`.
     Stalled,
     /// The connection failed.
@@ -22,7 +26,13 @@ pub enum ReadError {
 /// long as the bytes are in use).
 pub struct ReadBody {
     pub bytes: Bytes,
-    pub share: Option<OwnedSemaphorePermit>,
+    pub share: BodyShare,
+}
+
+/// What a body holds of the server's budget and of its client's.
+pub struct BodyShare {
+    _global: Option<OwnedSemaphorePermit>,
+    _client: ClientBody,
 }
 
 /// The whole body, refused as soon as it passes `limit` bytes. Its bytes are taken from
@@ -30,12 +40,14 @@ pub struct ReadBody {
 /// (`declared`, from `Content-Length`, which is also the buffer's size, so no growth goes
 /// uncounted), else as they arrive. When they would pass what is left there, what was read is
 /// let go, the rest is read and thrown away (so the connection can carry the answer and the
-/// next request), and the body is refused as [`ReadError::Busy`].
+/// next request), and the body is refused as [`ReadError::Busy`]. The same bytes are counted in
+/// `client`'s account, whose limit refuses the body as [`ReadError::ClientBusy`] the same way.
 pub async fn read_limited<S, B>(
     body: S,
     limit: usize,
     declared: Option<usize>,
     budget: &Arc<Semaphore>,
+    mut client: ClientBody,
 ) -> Result<ReadBody, ReadError>
 where
     S: Stream<Item = Result<B, warp::Error>>,
@@ -45,7 +57,7 @@ where
     let mut collected = BytesMut::new();
     let mut share: Option<OwnedSemaphorePermit> = None;
     let mut received = 0usize;
-    let mut busy = false;
+    let mut busy: Option<ReadError> = None;
     // Bytes taken from the budget ahead of their arrival (the declared length).
     let mut reserved = 0usize;
     if let Some(declared) = declared.filter(|&n| n > 0) {
@@ -53,13 +65,20 @@ where
             return Err(ReadError::TooLarge);
         }
         let wanted = u32::try_from(declared).map_err(|_| ReadError::TooLarge)?;
-        match budget.clone().try_acquire_many_owned(wanted) {
-            Ok(taken) => {
-                share = Some(taken);
-                reserved = declared;
-                collected = BytesMut::with_capacity(declared);
+        if !client.try_take(declared) {
+            busy = Some(ReadError::ClientBusy);
+        } else {
+            match budget.clone().try_acquire_many_owned(wanted) {
+                Ok(taken) => {
+                    share = Some(taken);
+                    reserved = declared;
+                    collected = BytesMut::with_capacity(declared);
+                }
+                Err(_) => {
+                    client.release();
+                    busy = Some(ReadError::Busy);
+                }
             }
-            Err(_) => busy = true,
         }
     }
     while let Some(chunk) = body.next().await {
@@ -68,7 +87,7 @@ where
         if received > limit {
             return Err(ReadError::TooLarge);
         }
-        if busy {
+        if busy.is_some() {
             chunk.advance(chunk.remaining());
             continue;
         }
@@ -78,14 +97,24 @@ where
         let wanted =
             u32::try_from(uncovered.min(chunk.remaining())).map_err(|_| ReadError::TooLarge)?;
         if wanted > 0 {
-            match budget.clone().try_acquire_many_owned(wanted) {
+            let taken = if client.try_take(wanted as usize) {
+                budget
+                    .clone()
+                    .try_acquire_many_owned(wanted)
+                    .map_err(|_| ReadError::Busy)
+            } else {
+                Err(ReadError::ClientBusy)
+            };
+            match taken {
                 Ok(more) => match share.as_mut() {
                     Some(held) => held.merge(more),
                     None => share = Some(more),
                 },
-                Err(_) => {
-                    busy = true;
+                Err(refusal) => {
+                    // Let go of what was read: the rest is only thrown away.
+                    busy = Some(refusal);
                     share = None;
+                    client.release();
                     collected = BytesMut::new();
                     chunk.advance(chunk.remaining());
                     continue;
@@ -99,18 +128,38 @@ where
             chunk.advance(n);
         }
     }
-    if busy {
-        return Err(ReadError::Busy);
+    if let Some(refusal) = busy {
+        // What was taken goes back as `share`, `client` and `collected` drop.
+        return Err(refusal);
     }
     Ok(ReadBody {
         bytes: collected.freeze(),
-        share,
+        share: BodyShare {
+            _global: share,
+            _client: client,
+        },
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn limits(per_client: usize) -> Arc<crate::access::limits::ClientLimits> {
+        crate::access::limits::ClientLimits::new(crate::access::limits::PerClient {
+            rate: None,
+            burst: std::num::NonZeroU32::MIN,
+            sessions: 1,
+            streams: 1,
+            body_bytes: per_client,
+        })
+    }
+
+    fn account(per_client: usize) -> ClientBody {
+        limits(per_client).body_account(crate::access::limits::ClientKey::of(
+            std::net::Ipv4Addr::LOCALHOST.into(),
+        ))
+    }
 
     fn chunks(sizes: &[usize]) -> impl Stream<Item = Result<Bytes, warp::Error>> {
         let chunks: Vec<Result<Bytes, warp::Error>> = sizes
@@ -123,7 +172,7 @@ mod tests {
     #[tokio::test]
     async fn bodies_take_their_bytes_from_the_budget_until_answered() {
         let budget = Arc::new(Semaphore::new(1000));
-        let first = read_limited(chunks(&[300, 300]), 4096, None, &budget)
+        let first = read_limited(chunks(&[300, 300]), 4096, None, &budget, account(1 << 20))
             .await
             .ok()
             .expect("fits");
@@ -131,18 +180,24 @@ mod tests {
         assert_eq!(budget.available_permits(), 400);
         // A second body that would pass what is left is refused, and gives back what it took.
         assert!(matches!(
-            read_limited(chunks(&[200, 300]), 4096, None, &budget).await,
+            read_limited(chunks(&[200, 300]), 4096, None, &budget, account(1 << 20)).await,
             Err(ReadError::Busy)
         ));
         assert_eq!(budget.available_permits(), 400);
         // One that fits is read; an empty one takes nothing.
-        let small = read_limited(chunks(&[100]), 4096, None, &budget).await.ok();
+        let small = read_limited(chunks(&[100]), 4096, None, &budget, account(1 << 20))
+            .await
+            .ok();
         assert_eq!(budget.available_permits(), 300);
-        assert!(read_limited(chunks(&[]), 4096, None, &budget).await.is_ok());
+        assert!(
+            read_limited(chunks(&[]), 4096, None, &budget, account(1 << 20))
+                .await
+                .is_ok()
+        );
         drop((first, small));
         assert_eq!(budget.available_permits(), 1000);
         assert!(matches!(
-            read_limited(chunks(&[5000]), 4096, None, &budget).await,
+            read_limited(chunks(&[5000]), 4096, None, &budget, account(1 << 20)).await,
             Err(ReadError::TooLarge)
         ));
         assert_eq!(budget.available_permits(), 1000);
@@ -151,24 +206,96 @@ mod tests {
     #[tokio::test]
     async fn a_declared_length_is_taken_whole_before_the_body_arrives() {
         let budget = Arc::new(Semaphore::new(1000));
-        let held = read_limited(chunks(&[100, 500]), 4096, Some(600), &budget)
-            .await
-            .ok()
-            .expect("fits");
+        let held = read_limited(
+            chunks(&[100, 500]),
+            4096,
+            Some(600),
+            &budget,
+            account(1 << 20),
+        )
+        .await
+        .ok()
+        .expect("fits");
         assert_eq!(held.bytes.len(), 600);
         assert_eq!(budget.available_permits(), 400, "600 taken, not more");
         // 500 declared does not fit beside it: refused before a byte counts, and the body is
         // read to its end.
         assert!(matches!(
-            read_limited(chunks(&[250, 250]), 4096, Some(500), &budget).await,
+            read_limited(
+                chunks(&[250, 250]),
+                4096,
+                Some(500),
+                &budget,
+                account(1 << 20)
+            )
+            .await,
             Err(ReadError::Busy)
         ));
         assert_eq!(budget.available_permits(), 400);
         assert!(matches!(
-            read_limited(chunks(&[]), 4096, Some(5000), &budget).await,
+            read_limited(chunks(&[]), 4096, Some(5000), &budget, account(1 << 20)).await,
             Err(ReadError::TooLarge)
         ));
         drop(held);
         assert_eq!(budget.available_permits(), 1000);
+    }
+
+    #[tokio::test]
+    async fn a_client_over_its_own_share_is_refused_while_others_are_read() {
+        let budget = Arc::new(Semaphore::new(10_000));
+        let limits = limits(1000);
+        let key =
+            |a: [u8; 4]| crate::access::limits::ClientKey::of(std::net::Ipv4Addr::from(a).into());
+        let held = read_limited(
+            chunks(&[800]),
+            4096,
+            Some(800),
+            &budget,
+            limits.body_account(key([10, 0, 0, 1])),
+        )
+        .await
+        .ok()
+        .expect("fits");
+        assert!(matches!(
+            read_limited(
+                chunks(&[300]),
+                4096,
+                Some(300),
+                &budget,
+                limits.body_account(key([10, 0, 0, 1]))
+            )
+            .await,
+            Err(ReadError::ClientBusy)
+        ));
+        assert!(matches!(
+            read_limited(
+                chunks(&[100, 200]),
+                4096,
+                None,
+                &budget,
+                limits.body_account(key([10, 0, 0, 1]))
+            )
+            .await,
+            Err(ReadError::ClientBusy)
+        ));
+        assert_eq!(
+            budget.available_permits(),
+            9_200,
+            "only the held body counts"
+        );
+        assert!(
+            read_limited(
+                chunks(&[300]),
+                4096,
+                Some(300),
+                &budget,
+                limits.body_account(key([10, 0, 0, 2]))
+            )
+            .await
+            .is_ok(),
+            "another client is read"
+        );
+        drop(held);
+        assert_eq!(budget.available_permits(), 10_000);
     }
 }

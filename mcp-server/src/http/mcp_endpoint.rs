@@ -167,11 +167,29 @@ where
         .and_then(|v| v.trim().parse::<usize>().ok());
     let read = tokio::time::timeout(
         deadline,
-        read_limited(body, limit, declared, &app.body_bytes),
+        read_limited(
+            body,
+            limit,
+            declared,
+            &app.body_bytes,
+            app.limits.body_account(client),
+        ),
     );
     // The body's share of MAX_BODY_BYTES_IN_FLIGHT is held until the request is answered.
     let body = match read.await.unwrap_or(Err(ReadError::Stalled)) {
         Ok(body) => body,
+        Err(ReadError::ClientBusy) => {
+            tracing::warn!(
+                %client,
+                limit = app.config.max_body_bytes_per_client,
+                "client body bytes at their limit; answered 429"
+            );
+            return too_many(
+                None,
+                "Too many request bytes from this client at once (MAX_BODY_BYTES_PER_CLIENT); retry later",
+                app.config.sse_retry,
+            );
+        }
         Err(ReadError::Busy) => {
             tracing::warn!(
                 peer = peer.map(|p| p.to_string()),

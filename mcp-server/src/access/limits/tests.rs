@@ -6,6 +6,7 @@ fn limits(rate: Option<u32>, burst: u32, sessions: usize, streams: usize) -> Arc
         burst: NonZeroU32::new(burst).unwrap(),
         sessions,
         streams,
+        body_bytes: 1000,
     })
 }
 
@@ -106,4 +107,27 @@ fn streams_are_held_until_dropped() {
     assert_eq!(limits.claim_stream(a).err(), Some(Refusal::Streams));
     drop(one);
     assert!(limits.claim_stream(a).is_ok());
+}
+
+#[test]
+fn body_bytes_are_counted_per_client_and_given_back() {
+    let limits = limits(None, 1, 1, 1);
+    let (a, b) = (key("10.0.0.1"), key("10.0.0.2"));
+    let mut first = limits.body_account(a);
+    assert!(first.try_take(600));
+    let mut second = limits.body_account(a);
+    assert!(!second.try_take(500), "a's bodies would pass 1000");
+    assert!(second.try_take(400));
+    // Another client has its own share.
+    let mut other = limits.body_account(b);
+    assert!(other.try_take(1000));
+    drop(first);
+    let mut third = limits.body_account(a);
+    assert!(third.try_take(600), "the first body's bytes came back");
+    assert!(!third.try_take(usize::MAX), "no overflow");
+    drop((second, third, other));
+    assert!(
+        limits.body_bytes.lock().unwrap().is_empty(),
+        "nothing left counted"
+    );
 }
