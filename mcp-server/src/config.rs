@@ -13,7 +13,9 @@
 //! `config/describe.rs`, the tests in `config/tests.rs`.
 
 mod describe;
+mod memory;
 mod values;
+mod warnings;
 
 use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -24,7 +26,7 @@ use clap::builder::{EnumValueParser, NonEmptyStringValueParser, PathBufValuePars
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 
-use crate::access::budget::{Caps, MemoryLimit, derived_caps, memory_limit};
+use crate::access::budget::{MemoryLimit, memory_limit};
 use crate::access::origin::{HostPolicy, OriginPolicy};
 use crate::lifecycle::drain::IdleGuess;
 pub use describe::{ConfigError, Variable, variables};
@@ -372,60 +374,6 @@ impl Config {
         Ok(config)
     }
 
-    /// Puts `limit` in force: each cap the budget sets that was left at its default is derived
-    /// from it (never raised above the default).
-    pub fn set_memory_limit(&mut self, limit: MemoryLimit) {
-        let derived = derived_caps(
-            limit.bytes,
-            Caps {
-                sessions: DEFAULT_SESSIONS,
-                streams: DEFAULT_STREAMS,
-                connections: DEFAULT_CONNECTIONS,
-                body_bytes: DEFAULT_BODY_BYTES,
-            },
-        );
-        let [sessions, streams, connections, body_bytes] = self.caps_defaulted;
-        if sessions {
-            self.max_legacy_sessions = derived.sessions;
-        }
-        if streams {
-            self.max_sse_connections = derived.streams;
-        }
-        if body_bytes {
-            self.max_body_bytes_in_flight = derived.body_bytes;
-        }
-        if connections {
-            // Room for the streams actually allowed, a MAX_SSE_CONNECTIONS given included.
-            self.max_connections = crate::access::budget::connections_for(
-                limit.bytes,
-                self.max_body_bytes_in_flight as u64,
-                self.max_sse_connections,
-                DEFAULT_CONNECTIONS,
-            );
-        }
-        self.memory = Some(limit);
-    }
-
-    /// The caps in force.
-    pub fn caps(&self) -> Caps {
-        Caps {
-            sessions: self.max_legacy_sessions,
-            streams: self.max_sse_connections,
-            connections: self.max_connections,
-            body_bytes: self.max_body_bytes_in_flight,
-        }
-    }
-
-    /// Whether the memory limit is still to be read from ECS task metadata: HTTP mode, on ECS,
-    /// and no `MEMORY_LIMIT` given.
-    pub fn wants_ecs_memory_limit(&self) -> bool {
-        self.mode == Mode::Http
-            && self.ecs_metadata_uri.is_some()
-            && self
-                .memory
-                .is_none_or(|m| m.source != crate::access::budget::LimitSource::Setting)
-    }
-
     /// How pages are recognised as versions and languages of each other, and which one a
     /// search shows by default.
     pub fn variant_rules(&self) -> crate::docs::variants::VariantRules {
@@ -455,62 +403,6 @@ impl Config {
             None if self.node_env == "production" => LogFormat::Json,
             None => LogFormat::Text,
         }
-    }
-
-    /// Warnings about values that work but probably are not what the operator wants.
-    pub fn warnings(&self) -> Vec<String> {
-        let mut warnings = Vec::new();
-        if self.sse_keepalive >= Duration::from_secs(60) {
-            warnings.push(format!(
-                "SSE_KEEPALIVE_INTERVAL is {} ms: a load balancer with the default 60 s idle timeout will cut quiet streams",
-                self.sse_keepalive.as_millis()
-            ));
-        }
-        if self.legacy_session_idle_timeout <= self.request_timeout {
-            warnings.push(
-                "LEGACY_SESSION_IDLE_TIMEOUT is not above REQUEST_TIMEOUT: sessions that only hold a GET stream may expire".into(),
-            );
-        }
-        if self.shutdown_timeout >= Duration::from_secs(120) {
-            warnings.push(
-                "SHUTDOWN_TIMEOUT is 120 s or more: ECS kills a task at most 120 s after SIGTERM"
-                    .into(),
-            );
-        }
-        if let Some(limit) = self.memory {
-            let worst = crate::access::budget::worst_flood_bytes(self.caps());
-            if worst as f64 > limit.bytes as f64 * crate::access::budget::BUDGET_SHARE {
-                warnings.push(format!(
-                    "MAX_LEGACY_SESSIONS, MAX_SSE_CONNECTIONS, MAX_CONNECTIONS and MAX_BODY_BYTES_IN_FLIGHT allow about {} MiB when all are reached, more than 80% of the {} MiB memory limit ({}); a flood could exhaust it",
-                    worst >> 20,
-                    limit.bytes >> 20,
-                    limit.source.label()
-                ));
-            }
-        }
-        if self.max_connections < self.max_sse_connections {
-            warnings.push(format!(
-                "MAX_CONNECTIONS ({}) is below MAX_SSE_CONNECTIONS ({}): connections run out before streams do",
-                self.max_connections, self.max_sse_connections
-            ));
-        }
-        if self.max_body_bytes_in_flight < self.max_request_body {
-            warnings.push(format!(
-                "MAX_BODY_BYTES_IN_FLIGHT ({}) is below MAX_REQUEST_BODY ({}): a body of the largest allowed size always gets 503",
-                self.max_body_bytes_in_flight, self.max_request_body
-            ));
-        }
-        if self.trusted_proxy_hops == 0 && !self.host.is_loopback() {
-            warnings.push(
-                "TRUSTED_PROXY_HOPS is 0 and HOST is not loopback: behind a load balancer every client shares the balancer's address and so its per-client limits; set TRUSTED_PROXY_HOPS=1 behind an ALB".into(),
-            );
-        }
-        if !self.hosts_configured() && !self.host.is_loopback() {
-            warnings.push(
-                "ALLOWED_HOSTS is not set and HOST is not loopback: any Host header is accepted; set ALLOWED_HOSTS to the public host name".into(),
-            );
-        }
-        warnings
     }
 }
 

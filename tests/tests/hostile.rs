@@ -494,9 +494,21 @@ async fn beyond_max_connections_a_new_connection_gets_503_and_the_rest_are_serve
     );
 }
 
+/// A POST that declares `declared` body bytes, sends `sent` of them and then nothing more.
+async fn slow_upload(server: &Server, declared: usize, sent: usize) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: {declared}\r\n\r\n",
+        server.addr
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&vec![b' '; sent]).await.unwrap();
+    stream
+}
+
 #[tokio::test]
 async fn bodies_beyond_the_bytes_in_flight_get_503_while_small_requests_go_on() {
-    use tokio::io::AsyncWriteExt;
     let server = Server::start(&[
         ("MAX_BODY_BYTES_IN_FLIGHT", "100000"),
         ("MAX_REQUEST_BODY", "80000"),
@@ -504,12 +516,7 @@ async fn bodies_beyond_the_bytes_in_flight_get_503_while_small_requests_go_on() 
     ]);
     let host = server.addr.to_string();
     // A slow upload: 70,000 of its 80,000 bytes sent, then nothing.
-    let mut slow = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    let head = format!(
-        "POST /mcp HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: 80000\r\n\r\n"
-    );
-    slow.write_all(head.as_bytes()).await.unwrap();
-    slow.write_all(&vec![b' '; 70_000]).await.unwrap();
+    let slow = slow_upload(&server, 80_000, 70_000).await;
     let held = health_until(&server, |h| {
         h["memory"]["bodyBytesInFlight"].as_u64() >= Some(70_000)
     })
@@ -557,21 +564,14 @@ async fn bodies_beyond_the_bytes_in_flight_get_503_while_small_requests_go_on() 
 
 #[tokio::test]
 async fn one_client_over_its_body_share_gets_429_and_another_client_is_served() {
-    use tokio::io::AsyncWriteExt;
     let server = Server::start(&[
         ("MAX_BODY_BYTES_IN_FLIGHT", "1000000"),
         ("MAX_BODY_BYTES_PER_CLIENT", "100000"),
         ("MAX_REQUEST_BODY", "80000"),
         ("BODY_READ_TIMEOUT", "20000"),
     ]);
-    let host = server.addr.to_string();
     // 127.0.0.1 starts an 80,000-byte upload and stalls: its declared length is held at once.
-    let mut slow = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    let head = format!(
-        "POST /mcp HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: 80000\r\n\r\n"
-    );
-    slow.write_all(head.as_bytes()).await.unwrap();
-    slow.write_all(b"  ").await.unwrap();
+    let slow = slow_upload(&server, 80_000, 2).await;
     health_until(&server, |h| {
         h["memory"]["bodyBytesInFlight"].as_u64() >= Some(80_000)
     })

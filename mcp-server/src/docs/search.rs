@@ -27,6 +27,7 @@ use super::variants::{self, Variant, VariantRules};
 mod fields;
 mod query;
 mod snippet;
+mod views;
 
 use fields::{copies, fingerprint, page_intro_text, page_title_text};
 
@@ -229,7 +230,7 @@ impl SearchIndex {
             .map(|p| rules.variant(&p.path))
             .collect();
         let (versions, languages) = variants::known(&variants);
-        let siblings = siblings(&variants);
+        let siblings = views::siblings(&variants);
         let copies = copies(&fingerprints, &slots, corpus);
         Ok(SearchIndex {
             fingerprints,
@@ -247,11 +248,6 @@ impl SearchIndex {
         })
     }
 
-    /// The other versions and languages of page `page` (indexes into the corpus's pages).
-    pub fn variants_of(&self, page: usize) -> &[usize] {
-        self.siblings.get(page).map_or(&[], Vec::as_slice)
-    }
-
     /// Units indexed.
     pub fn len(&self) -> usize {
         self.slots.len()
@@ -260,43 +256,6 @@ impl SearchIndex {
     /// Whether nothing is indexed.
     pub fn is_empty(&self) -> bool {
         self.slots.is_empty()
-    }
-
-    /// The pages `filter` looks at (one variant per page), or why the filter names nothing the
-    /// corpus has.
-    pub fn view(&self, filter: &Filter) -> Result<Arc<Vec<bool>>, SearchError> {
-        let mut filter = filter.clone();
-        if filter.version.as_deref() == Some("latest")
-            && !self.versions.iter().any(|v| v == "latest")
-        {
-            filter.version = None;
-        }
-        if let Some(version) = &filter.version
-            && !self.versions.contains(version)
-        {
-            return Err(SearchError::UnknownVariant(format!(
-                "no version {version:?}; the documentation has {}",
-                listing(&self.versions)
-            )));
-        }
-        if let Some(language) = &filter.language
-            && !self.languages.contains(language)
-        {
-            return Err(SearchError::UnknownVariant(format!(
-                "no language {language:?}; the documentation has {}",
-                listing(&self.languages)
-            )));
-        }
-        let mut views = self.views.lock().expect("views lock");
-        let chosen = views.entry(filter.clone()).or_insert_with(|| {
-            Arc::new(variants::choose(
-                &self.variants,
-                &self.rules,
-                filter.version.as_deref(),
-                filter.language.as_deref(),
-            ))
-        });
-        Ok(chosen.clone())
     }
 
     /// The best `limit` units for `query` in the default view.
@@ -432,33 +391,6 @@ impl SearchIndex {
             terms.insert(stream.token().text.clone());
         }
         terms
-    }
-}
-
-/// For each page, the other pages with the same variant key, in corpus order.
-fn siblings(variants: &[Variant]) -> Vec<Vec<usize>> {
-    let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (p, variant) in variants.iter().enumerate() {
-        groups.entry(variant.key.as_str()).or_default().push(p);
-    }
-    variants
-        .iter()
-        .enumerate()
-        .map(|(p, variant)| {
-            groups[variant.key.as_str()]
-                .iter()
-                .copied()
-                .filter(|&other| other != p)
-                .collect()
-        })
-        .collect()
-}
-
-fn listing(values: &[String]) -> String {
-    if values.is_empty() {
-        "none".into()
-    } else {
-        values.join(", ")
     }
 }
 

@@ -1,0 +1,63 @@
+//! The memory limit put in force: the caps the budget sets (see [`crate::access::budget`]) for
+//! every one of them left at its default.
+
+use super::{
+    Config, DEFAULT_BODY_BYTES, DEFAULT_CONNECTIONS, DEFAULT_SESSIONS, DEFAULT_STREAMS, Mode,
+};
+use crate::access::budget::{Caps, MemoryLimit, derived_caps};
+
+impl Config {
+    /// Puts `limit` in force: each cap the budget sets that was left at its default is derived
+    /// from it (never raised above the default).
+    pub fn set_memory_limit(&mut self, limit: MemoryLimit) {
+        let derived = derived_caps(
+            limit.bytes,
+            Caps {
+                sessions: DEFAULT_SESSIONS,
+                streams: DEFAULT_STREAMS,
+                connections: DEFAULT_CONNECTIONS,
+                body_bytes: DEFAULT_BODY_BYTES,
+            },
+        );
+        let [sessions, streams, connections, body_bytes] = self.caps_defaulted;
+        if sessions {
+            self.max_legacy_sessions = derived.sessions;
+        }
+        if streams {
+            self.max_sse_connections = derived.streams;
+        }
+        if body_bytes {
+            self.max_body_bytes_in_flight = derived.body_bytes;
+        }
+        if connections {
+            // Room for the streams actually allowed, a MAX_SSE_CONNECTIONS given included.
+            self.max_connections = crate::access::budget::connections_for(
+                limit.bytes,
+                self.max_body_bytes_in_flight as u64,
+                self.max_sse_connections,
+                DEFAULT_CONNECTIONS,
+            );
+        }
+        self.memory = Some(limit);
+    }
+
+    /// The caps in force.
+    pub fn caps(&self) -> Caps {
+        Caps {
+            sessions: self.max_legacy_sessions,
+            streams: self.max_sse_connections,
+            connections: self.max_connections,
+            body_bytes: self.max_body_bytes_in_flight,
+        }
+    }
+
+    /// Whether the memory limit is still to be read from ECS task metadata: HTTP mode, on ECS,
+    /// and no `MEMORY_LIMIT` given.
+    pub fn wants_ecs_memory_limit(&self) -> bool {
+        self.mode == Mode::Http
+            && self.ecs_metadata_uri.is_some()
+            && self
+                .memory
+                .is_none_or(|m| m.source != crate::access::budget::LimitSource::Setting)
+    }
+}

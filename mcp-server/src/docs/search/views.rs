@@ -1,0 +1,79 @@
+//! Which pages a search looks at: one variant of each page for a version and language filter,
+//! and each page's other variants, both built once per index.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{Filter, SearchError, SearchIndex};
+use crate::docs::variants::{self, Variant};
+
+impl SearchIndex {
+    /// The other versions and languages of page `page` (indexes into the corpus's pages).
+    pub fn variants_of(&self, page: usize) -> &[usize] {
+        self.siblings.get(page).map_or(&[], Vec::as_slice)
+    }
+
+    /// The pages `filter` looks at (one variant per page), or why the filter names nothing the
+    /// corpus has.
+    pub fn view(&self, filter: &Filter) -> Result<Arc<Vec<bool>>, SearchError> {
+        let mut filter = filter.clone();
+        if filter.version.as_deref() == Some("latest")
+            && !self.versions.iter().any(|v| v == "latest")
+        {
+            filter.version = None;
+        }
+        if let Some(version) = &filter.version
+            && !self.versions.contains(version)
+        {
+            return Err(SearchError::UnknownVariant(format!(
+                "no version {version:?}; the documentation has {}",
+                listing(&self.versions)
+            )));
+        }
+        if let Some(language) = &filter.language
+            && !self.languages.contains(language)
+        {
+            return Err(SearchError::UnknownVariant(format!(
+                "no language {language:?}; the documentation has {}",
+                listing(&self.languages)
+            )));
+        }
+        let mut views = self.views.lock().expect("views lock");
+        let chosen = views.entry(filter.clone()).or_insert_with(|| {
+            Arc::new(variants::choose(
+                &self.variants,
+                &self.rules,
+                filter.version.as_deref(),
+                filter.language.as_deref(),
+            ))
+        });
+        Ok(chosen.clone())
+    }
+}
+
+/// For each page, the other pages with the same variant key, in corpus order.
+pub(super) fn siblings(variants: &[Variant]) -> Vec<Vec<usize>> {
+    let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (p, variant) in variants.iter().enumerate() {
+        groups.entry(variant.key.as_str()).or_default().push(p);
+    }
+    variants
+        .iter()
+        .enumerate()
+        .map(|(p, variant)| {
+            groups[variant.key.as_str()]
+                .iter()
+                .copied()
+                .filter(|&other| other != p)
+                .collect()
+        })
+        .collect()
+}
+
+fn listing(values: &[String]) -> String {
+    if values.is_empty() {
+        "none".into()
+    } else {
+        values.join(", ")
+    }
+}
