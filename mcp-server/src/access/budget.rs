@@ -167,6 +167,36 @@ pub fn resident_bytes() -> u64 {
         .map_or(0, |pages| pages * 4096)
 }
 
+/// The allocator's own account of the heap (jemalloc's `stats.*`), in bytes. RSS alone cannot
+/// tell live data from what the allocator keeps: after a flood of sessions has ended,
+/// `allocated` is back near its idle value while `metadata` (extent records and page maps sized
+/// by the peak, which jemalloc never gives back) stays (docs/performance.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Heap {
+    /// Bytes the program holds.
+    pub allocated: u64,
+    /// Bytes in pages that hold allocations (what `allocated` costs, fragmentation included).
+    pub active: u64,
+    /// The allocator's bookkeeping.
+    pub metadata: u64,
+    /// Bytes the allocator has resident: active pages, metadata, and freed pages not yet purged.
+    pub resident: u64,
+}
+
+/// The heap figures now, or `None` when the allocator's statistics cannot be read. Refreshing
+/// them merges every arena's counters: cheap enough for each `/health`, not for each request.
+pub fn heap() -> Option<Heap> {
+    use tikv_jemalloc_ctl::{epoch, stats};
+    epoch::advance().ok()?;
+    let read = |value: Result<usize, tikv_jemalloc_ctl::Error>| value.ok().map(|v| v as u64);
+    Some(Heap {
+        allocated: read(stats::allocated::read())?,
+        active: read(stats::active::read())?,
+        metadata: read(stats::metadata::read())?,
+        resident: read(stats::resident::read())?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +207,16 @@ mod tests {
         connections: 20_000,
         body_bytes: 64 << 20,
     };
+
+    #[test]
+    fn the_heap_figures_are_read_and_ordered() {
+        let kept: Vec<u8> = vec![1; 1 << 20];
+        let heap = heap().expect("jemalloc's statistics are compiled in");
+        // The tests run on the system allocator; jemalloc still answers for its own arenas.
+        assert!(heap.active >= heap.allocated, "{heap:?}");
+        assert!(heap.resident >= heap.metadata, "{heap:?}");
+        drop(kept);
+    }
 
     #[test]
     fn a_one_gib_task_gets_caps_whose_worst_flood_fits_in_80_percent() {

@@ -9,7 +9,7 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use crate::access::budget::{BUDGET_SHARE, resident_bytes};
+use crate::access::budget::{BUDGET_SHARE, heap, resident_bytes};
 use crate::app::App;
 use crate::http::mcp_endpoint::{self, PeerAddr};
 use crate::http::replies::{INVALID_REQUEST, json_response, jsonrpc_error};
@@ -58,6 +58,7 @@ fn health(app: Arc<App>) -> BoxedFilter<(Response,)> {
                     "limitSource": app.config.memory.map(|m| m.source.label()),
                     "budget": app.config.memory.map(|m| (m.bytes as f64 * BUDGET_SHARE) as u64),
                     "resident": resident_bytes(),
+                    "heap": heap(),
                     "maxLegacySessions": app.config.max_legacy_sessions,
                     "maxSseConnections": app.config.max_sse_connections,
                     "maxConnections": app.config.max_connections,

@@ -4,8 +4,9 @@
 //! cargo run --release -p tests --bin soak -- [--calls 1000000] [--sessions 100000] [--streams 100000] [--clients 32]
 //! ```
 //!
-//! Starts the release fixture server, records its RSS, open file descriptors and live tasks
-//! (`/health` `tasks`), then runs three phases, each followed by a wait until every session and
+//! Starts the release fixture server, records its RSS (and its anonymous part), the allocator's
+//! heap and metadata (`/health` `memory.heap`), open file descriptors and live tasks (`/health`
+//! `tasks`), then runs three phases, each followed by a wait until every session and
 //! stream is gone and a fresh reading:
 //!
 //! 1. `--calls` modern `tools/call`s over `--clients` keep-alive connections;
@@ -58,6 +59,11 @@ fn options() -> Options {
 /// What the server holds at one moment.
 struct Reading {
     rss_mib: f64,
+    /// The anonymous part of the RSS (heap and stacks; the rest is the mapped binary).
+    anon_mib: f64,
+    /// What the allocator says the program holds, and what its bookkeeping costs (`/health`).
+    heap_allocated_mib: f64,
+    heap_metadata_mib: f64,
     fds: usize,
     tasks: u64,
 }
@@ -66,18 +72,38 @@ async fn reading(server: &Server) -> Reading {
     let fds = std::fs::read_dir(format!("/proc/{}/fd", server.pid()))
         .map(|d| d.count())
         .unwrap_or(0);
+    let h = health(server.addr).await;
+    let mib = |v: &Value| v.as_u64().unwrap_or(0) as f64 / 1024.0 / 1024.0;
     Reading {
         rss_mib: server.rss_bytes() as f64 / 1024.0 / 1024.0,
+        anon_mib: anonymous_kib(server.pid()) as f64 / 1024.0,
+        heap_allocated_mib: mib(&h["memory"]["heap"]["allocated"]),
+        heap_metadata_mib: mib(&h["memory"]["heap"]["metadata"]),
         fds,
-        tasks: health(server.addr).await["tasks"].as_u64().unwrap_or(0),
+        tasks: h["tasks"].as_u64().unwrap_or(0),
     }
+}
+
+/// `Anonymous:` from /proc/PID/smaps_rollup, in KiB (0 where the kernel has no rollup).
+fn anonymous_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("Anonymous:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 fn print(label: &str, reading: &Reading, baseline: &Reading) {
     println!(
-        "{label:<28} RSS {:7.1} MiB ({:+6.1}%)   fds {:5}   tasks {:5}",
+        "{label:<28} RSS {:7.1} MiB ({:+6.1}%)   anonymous {:6.1}   heap {:6.1}   allocator metadata {:6.1}   fds {:5}   tasks {:5}",
         reading.rss_mib,
         (reading.rss_mib / baseline.rss_mib - 1.0) * 100.0,
+        reading.anon_mib,
+        reading.heap_allocated_mib,
+        reading.heap_metadata_mib,
         reading.fds,
         reading.tasks
     );
