@@ -1,5 +1,5 @@
 //! Full-text search over units of retrieval (see [`super::units`]) with tantivy: BM25 over four
-//! fields (page title, heading path, prose, code) with weights chosen on the labelled query sets
+//! fields (the page's title and opening, heading path, prose, code) with weights chosen on the labelled query sets
 //! (`tests/relevance/`), English stemming and stop words, question filler dropped from the query
 //! (see [`FILLER`]), phrase queries (`"idle timeout"`), one hit per answer (variants of a page
 //! are one page, see [`super::variants`], and the same text included in several pages is one
@@ -40,10 +40,10 @@ const ANALYZER: &str = "docs_en";
 /// on the labelled sets (docs/search.md has the figures).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Weights {
-    /// The page title and file name.
-    pub page_title: f32,
-    /// The page's description and opening prose.
-    pub page_intro: f32,
+    /// The page: its title, file name, description and opening prose (one field, not two: each
+    /// field is a term lookup and a scorer per query word, and two fields of equal weight ranked
+    /// the labelled sets no better).
+    pub page: f32,
     /// The heading path and the unit's own title.
     pub heading: f32,
     /// Fenced code.
@@ -53,9 +53,8 @@ pub struct Weights {
 impl Default for Weights {
     fn default() -> Self {
         Weights {
-            page_title: 1.0,
-            page_intro: 1.0,
-            heading: 3.0,
+            page: 3.0,
+            heading: 4.0,
             code: 0.25,
         }
     }
@@ -137,8 +136,11 @@ pub struct Filter {
 
 /// An in-memory index of every unit of a corpus.
 pub struct SearchIndex {
-    reader: IndexReader,
-    parser: QueryParser,
+    /// Every unit.
+    all: Engine,
+    /// The default view (see [`super::variants`]) and an index of its units alone, when that
+    /// view leaves pages out.
+    default: Option<(Arc<Vec<bool>>, Engine)>,
     analyzer: TextAnalyzer,
     /// `(page, unit)` for each slot number stored in the index.
     slots: Vec<(usize, usize)>,
@@ -177,53 +179,14 @@ impl SearchIndex {
         rules: &VariantRules,
         weights: Weights,
     ) -> Result<SearchIndex, SearchError> {
-        let text = TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(ANALYZER)
-                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-        );
-        let mut schema = Schema::builder();
-        let page_title = schema.add_text_field("page_title", text.clone());
-        let page_intro = schema.add_text_field("page_intro", text.clone());
-        let heading = schema.add_text_field("heading", text.clone());
-        let body = schema.add_text_field("body", text.clone());
-        let code = schema.add_text_field("code", text);
-        let slot = schema.add_u64_field("slot", FAST);
-        let page_field = schema.add_u64_field("page", FAST);
-        let index = Index::create_in_ram(schema.build());
-        index.tokenizers().register(ANALYZER, analyzer());
-
-        let mut writer = index.writer_with_num_threads::<TantivyDocument>(1, 50_000_000)?;
         let mut slots = Vec::new();
         let mut fingerprints = Vec::new();
         for (p, page) in corpus.pages.iter().enumerate() {
-            let title = page_title_text(page);
-            let intro = page_intro_text(page);
             for (u, unit) in page.units.iter().enumerate() {
-                let mut document = TantivyDocument::default();
-                document.add_text(page_title, &title);
-                document.add_text(page_intro, &intro);
-                document.add_text(heading, format!("{} {}", unit.context, unit.title));
-                document.add_text(body, &unit.text.prose);
-                document.add_text(code, &unit.text.code);
-                document.add_u64(slot, slots.len() as u64);
-                document.add_u64(page_field, p as u64);
-                writer.add_document(document)?;
                 slots.push((p, u));
                 fingerprints.push(fingerprint(unit));
             }
         }
-        writer.commit()?;
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
-        let mut parser =
-            QueryParser::for_index(&index, vec![page_title, page_intro, heading, body, code]);
-        parser.set_field_boost(page_intro, weights.page_intro);
-        parser.set_field_boost(heading, weights.heading);
-        parser.set_field_boost(page_title, weights.page_title);
-        parser.set_field_boost(code, weights.code);
         let variants: Vec<Variant> = corpus
             .pages
             .iter()
@@ -232,10 +195,22 @@ impl SearchIndex {
         let (versions, languages) = variants::known(&variants);
         let siblings = views::siblings(&variants);
         let copies = copies(&fingerprints, &slots, corpus);
+        let all = Engine::build(corpus, &slots, weights, |_| true)?;
+        // The view most searches use gets an index of its own when it leaves pages out: a
+        // search through a filter reads each match's page and cannot skip blocks that will not
+        // reach the top (block-max WAND), which costs more than the whole rest of a search.
+        let default_view = Arc::new(variants::choose(&variants, rules, None, None));
+        let default = if default_view.iter().all(|&shown| shown) {
+            None
+        } else {
+            let shown = default_view.clone();
+            let engine = Engine::build(corpus, &slots, weights, move |page| shown[page])?;
+            Some((default_view.clone(), engine))
+        };
         Ok(SearchIndex {
             fingerprints,
-            reader,
-            parser,
+            all,
+            default,
             analyzer: analyzer(),
             slots,
             variants,
@@ -244,7 +219,7 @@ impl SearchIndex {
             languages,
             rules: rules.clone(),
             copies,
-            views: Mutex::new(HashMap::new()),
+            views: Mutex::new(HashMap::from([(Filter::default(), default_view)])),
         })
     }
 
@@ -270,7 +245,7 @@ impl SearchIndex {
 
     /// The best `limit` units for `query` among the pages `filter` looks at. Words are OR-ed
     /// and ranked by BM25; quotes make a phrase; `+word` requires a word. Syntax errors are
-    /// forgiven (see [`SearchIndex::parse`]).
+    /// forgiven (see [`Engine::parse`]).
     pub fn search_in(
         &self,
         corpus: &Corpus,
@@ -280,15 +255,19 @@ impl SearchIndex {
     ) -> Result<Vec<Hit>, SearchError> {
         check_query(query)?;
         let query = without_filler(&plain_syntax(query));
-        let parsed = self.parse(&query);
+        let view = self.view(filter)?;
+        let in_view = view.clone();
+        let engine = match &self.default {
+            Some((shown, engine)) if Arc::ptr_eq(shown, &view) || **shown == *view => engine,
+            _ => &self.all,
+        };
+        let parsed = engine.parse(&query);
         let mut has_terms = false;
         parsed.query_terms(&mut |_, _| has_terms = true);
         if !has_terms {
             return Err(SearchError::EmptyQuery);
         }
-        let view = self.view(filter)?;
-        let in_view = view.clone();
-        let searcher = self.reader.searcher();
+        let searcher = engine.reader.searcher();
         // What the query asks is the caller's; errors running it are the caller's too.
         let bad = |error: tantivy::TantivyError| SearchError::BadQuery(error.to_string());
         let limit = limit.max(1);
@@ -297,15 +276,15 @@ impl SearchIndex {
         let top_docs = TopDocs::with_limit(wanted).order_by_score();
         // A view of every page needs no filter, and without one the engine skips blocks that
         // cannot reach the top (block-max WAND): the common case of a corpus without variants.
-        let top = if view.iter().all(|&shown| shown) {
-            searcher.search(&parsed, &top_docs).map_err(bad)?
-        } else {
+        let top = if std::ptr::eq(engine, &self.all) && !view.iter().all(|&shown| shown) {
             let collector = FilterCollector::new(
                 "page".to_string(),
                 move |page: u64| view.get(page as usize).copied().unwrap_or(false),
                 top_docs,
             );
             searcher.search(&parsed, &collector).map_err(bad)?
+        } else {
+            searcher.search(&parsed, &top_docs).map_err(bad)?
         };
         let terms = self.terms(&query);
         let mut hits: Vec<Hit> = Vec::with_capacity(limit);
@@ -371,17 +350,6 @@ impl SearchIndex {
         Ok(hits)
     }
 
-    /// The engine's query for `query`. The strict parse flattens nested OR groups (each word is
-    /// an OR over the five fields) into one OR of term queries, the shape that block-max WAND
-    /// runs on: same matches, same scores, a fraction of the work. A query with a syntax error
-    /// (an unclosed quote, a stray `)`) is parsed leniently instead, which forgives it.
-    fn parse(&self, query: &str) -> Box<dyn tantivy::query::Query> {
-        match self.parser.parse_query(query) {
-            Ok(parsed) => parsed,
-            Err(_) => self.parser.parse_query_lenient(query).0,
-        }
-    }
-
     /// The analyzed (stemmed) words of a query, for highlighting.
     fn terms(&self, query: &str) -> HashSet<String> {
         let mut analyzer = self.analyzer.clone();
@@ -391,6 +359,82 @@ impl SearchIndex {
             terms.insert(stream.token().text.clone());
         }
         terms
+    }
+}
+
+/// One tantivy index over some of the units, with its query parser.
+struct Engine {
+    reader: IndexReader,
+    parser: QueryParser,
+}
+
+impl Engine {
+    /// Indexes the slots whose page is `wanted`, each stored with its slot number and page.
+    fn build(
+        corpus: &Corpus,
+        slots: &[(usize, usize)],
+        weights: Weights,
+        wanted: impl Fn(usize) -> bool,
+    ) -> Result<Engine, SearchError> {
+        let text = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(ANALYZER)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
+        let mut schema = Schema::builder();
+        let page_text = schema.add_text_field("page_text", text.clone());
+        let heading = schema.add_text_field("heading", text.clone());
+        let body = schema.add_text_field("body", text.clone());
+        let code = schema.add_text_field("code", text);
+        let slot_field = schema.add_u64_field("slot", FAST);
+        let page_field = schema.add_u64_field("page", FAST);
+        let index = Index::create_in_ram(schema.build());
+        index.tokenizers().register(ANALYZER, analyzer());
+
+        let mut writer = index.writer_with_num_threads::<TantivyDocument>(1, 50_000_000)?;
+        let mut about = (usize::MAX, String::new());
+        for (slot, &(p, u)) in slots.iter().enumerate() {
+            if !wanted(p) {
+                continue;
+            }
+            let page = &corpus.pages[p];
+            if about.0 != p {
+                about = (
+                    p,
+                    format!("{} {}", page_title_text(page), page_intro_text(page)),
+                );
+            }
+            let unit = &page.units[u];
+            let mut document = TantivyDocument::default();
+            document.add_text(page_text, &about.1);
+            document.add_text(heading, format!("{} {}", unit.context, unit.title));
+            document.add_text(body, &unit.text.prose);
+            document.add_text(code, &unit.text.code);
+            document.add_u64(slot_field, slot as u64);
+            document.add_u64(page_field, p as u64);
+            writer.add_document(document)?;
+        }
+        writer.commit()?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let mut parser = QueryParser::for_index(&index, vec![page_text, heading, body, code]);
+        parser.set_field_boost(page_text, weights.page);
+        parser.set_field_boost(heading, weights.heading);
+        parser.set_field_boost(code, weights.code);
+        Ok(Engine { reader, parser })
+    }
+
+    /// The engine's query for `query`. The strict parse flattens nested OR groups (each word is
+    /// an OR over the four fields) into one OR of term queries, the shape that block-max WAND
+    /// runs on: same matches, same scores, a fraction of the work. A query with a syntax error
+    /// (an unclosed quote, a stray `)`) is parsed leniently instead, which forgives it.
+    fn parse(&self, query: &str) -> Box<dyn tantivy::query::Query> {
+        match self.parser.parse_query(query) {
+            Ok(parsed) => parsed,
+            Err(_) => self.parser.parse_query_lenient(query).0,
+        }
     }
 }
 

@@ -150,7 +150,7 @@ proptest! {
 
 /// The top documents and scores of `query` as the engine runs it.
 fn top_scores(index: &SearchIndex, query: &dyn tantivy::query::Query) -> Vec<(u32, u32)> {
-    let searcher = index.reader.searcher();
+    let searcher = index.all.reader.searcher();
     searcher
         .search(query, &TopDocs::with_limit(20).order_by_score())
         .unwrap()
@@ -170,10 +170,10 @@ proptest! {
     fn the_flattened_query_ranks_like_the_nested_one(query in WORDY) {
         let corpus = corpus();
         let index = SearchIndex::build(&corpus).unwrap();
-        let flat = index.parse(&query);
+        let flat = index.all.parse(&query);
         let nested = match tantivy::query_grammar::parse_query(&query) {
-            Ok(ast) => index.parser.build_query_from_user_input_ast(ast).unwrap_or_else(|_| flat.box_clone()),
-            Err(_) => index.parser.parse_query_lenient(&query).0,
+            Ok(ast) => index.all.parser.build_query_from_user_input_ast(ast).unwrap_or_else(|_| flat.box_clone()),
+            Err(_) => index.all.parser.parse_query_lenient(&query).0,
         };
         prop_assert_eq!(top_scores(&index, flat.as_ref()), top_scores(&index, nested.as_ref()));
     }
@@ -183,15 +183,74 @@ proptest! {
 fn plain_words_become_one_flat_or_of_terms() {
     let corpus = corpus();
     let index = SearchIndex::build(&corpus).unwrap();
-    let parsed = index.parse("idle timeout");
+    let parsed = index.all.parse("idle timeout");
     let flat = parsed
         .downcast_ref::<tantivy::query::BooleanQuery>()
         .expect("an OR of words");
-    // Two words in five fields; no nested groups.
-    assert_eq!(flat.clauses().len(), 10, "{parsed:?}");
+    // Two words in four fields; no nested groups.
+    assert_eq!(flat.clauses().len(), 8, "{parsed:?}");
     assert!(
         flat.clauses()
             .iter()
             .all(|(_, q)| q.downcast_ref::<tantivy::query::BooleanQuery>().is_none())
+    );
+}
+
+/// The default view of a corpus with variants is searched in an index of its own; other views
+/// through the index of every page. Each returns only its own variants.
+#[test]
+fn the_default_view_has_its_own_index_and_other_views_still_filter() {
+    let page = |title: &str| {
+        format!(
+            "# {title}\n\n## Idle timeout\n\nThe idle timeout of the load balancer is {title}.\n"
+        )
+    };
+    let corpus = Corpus::from_texts([
+        ("v1.0/guide.md", page("one").as_str()),
+        ("v2.0/guide.md", page("two").as_str()),
+        ("v2.0/guide.ja.md", page("ni").as_str()),
+    ]);
+    let index = SearchIndex::build(&corpus).unwrap();
+    assert!(
+        index.default.is_some(),
+        "a view that leaves pages out gets its own index"
+    );
+    let paths = |filter: &Filter| -> Vec<String> {
+        let hits = index
+            .search_in(&corpus, "idle timeout", 10, filter)
+            .unwrap();
+        let mut paths: Vec<String> = hits
+            .iter()
+            .map(|h| corpus.pages[h.page].path.clone())
+            .collect();
+        paths.sort();
+        paths.dedup();
+        paths
+    };
+    assert_eq!(paths(&Filter::default()), ["v2.0/guide.md"]);
+    let latest = Filter {
+        version: Some("latest".into()),
+        language: None,
+    };
+    assert_eq!(
+        paths(&latest),
+        ["v2.0/guide.md"],
+        "latest is the default view"
+    );
+    let old = Filter {
+        version: Some("v1.0".into()),
+        language: None,
+    };
+    assert_eq!(paths(&old), ["v1.0/guide.md"]);
+    let japanese = Filter {
+        version: None,
+        language: Some("ja".into()),
+    };
+    assert_eq!(paths(&japanese), ["v2.0/guide.ja.md"]);
+
+    let plain = Corpus::from_texts([("guide.md", page("one").as_str())]);
+    assert!(
+        SearchIndex::build(&plain).unwrap().default.is_none(),
+        "no variants: one index"
     );
 }
