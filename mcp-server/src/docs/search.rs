@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use tantivy::collector::{FilterCollector, TopDocs};
 use tantivy::query::QueryParser;
-use tantivy::schema::{FAST, IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
+use tantivy::schema::{FAST, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
 use tantivy::tokenizer::{
     Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
 };
@@ -261,7 +261,10 @@ impl SearchIndex {
             Some((shown, engine)) if Arc::ptr_eq(shown, &view) || **shown == *view => engine,
             _ => &self.all,
         };
-        let parsed = engine.parse(&query);
+        let (parsed, terms) = match engine.plain_words(&self.analyzer, &query) {
+            Some(plain) => plain,
+            None => (engine.parse(&query), self.terms(&query)),
+        };
         let mut has_terms = false;
         parsed.query_terms(&mut |_, _| has_terms = true);
         if !has_terms {
@@ -286,7 +289,6 @@ impl SearchIndex {
         } else {
             searcher.search(&parsed, &top_docs).map_err(bad)?
         };
-        let terms = self.terms(&query);
         let mut hits: Vec<Hit> = Vec::with_capacity(limit);
         let mut seen: HashSet<u64> = HashSet::new();
         // The slot column of each segment, opened on first use (one segment, normally).
@@ -366,6 +368,8 @@ impl SearchIndex {
 struct Engine {
     reader: IndexReader,
     parser: QueryParser,
+    /// The fields a word is searched in, with their weights, in the parser's order.
+    fields: Vec<(Field, f32)>,
 }
 
 impl Engine {
@@ -423,7 +427,78 @@ impl Engine {
         parser.set_field_boost(page_text, weights.page);
         parser.set_field_boost(heading, weights.heading);
         parser.set_field_boost(code, weights.code);
-        Ok(Engine { reader, parser })
+        let fields = vec![
+            (page_text, weights.page),
+            (heading, weights.heading),
+            (body, 1.0),
+            (code, weights.code),
+        ];
+        Ok(Engine {
+            reader,
+            parser,
+            fields,
+        })
+    }
+
+    /// The query the parser would build for plain words (letters and digits only, the common
+    /// question), built without it: each word analyzed once, not once per field, and no
+    /// grammar to run, with the same clauses in the same order (so the same scores; a property
+    /// test compares them). With the analyzed words, for highlighting. `None` for anything
+    /// else (quotes, operators, `_`, `.`, `'`, a word the analyzer would split), which the
+    /// parser handles.
+    fn plain_words(
+        &self,
+        analyzer: &TextAnalyzer,
+        query: &str,
+    ) -> Option<(Box<dyn tantivy::query::Query>, HashSet<String>)> {
+        use tantivy::query::{BooleanQuery, BoostQuery, EmptyQuery, Occur, TermQuery};
+        if !query
+            .chars()
+            .all(|c| c.is_alphanumeric() || c.is_whitespace())
+        {
+            return None;
+        }
+        let words: Vec<&str> = query.split_whitespace().collect();
+        if words
+            .iter()
+            .any(|w| matches!(*w, "AND" | "OR" | "NOT" | "IN"))
+        {
+            return None;
+        }
+        let mut analyzer = analyzer.clone();
+        let mut clauses: Vec<(Occur, Box<dyn tantivy::query::Query>)> = Vec::new();
+        let mut terms = HashSet::new();
+        // The parser asks for a word once, however often the query repeats it as written (two
+        // forms of a word, `drain draining`, count twice).
+        let mut seen = HashSet::new();
+        for word in words {
+            if !seen.insert(word) {
+                continue;
+            }
+            let mut stream = analyzer.token_stream(word);
+            let Some(token) = stream.advance().then(|| stream.token().text.clone()) else {
+                continue;
+            };
+            if stream.advance() {
+                return None;
+            }
+            for &(field, boost) in &self.fields {
+                let term = tantivy::Term::from_field_text(field, &token);
+                let query: Box<dyn tantivy::query::Query> =
+                    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
+                let query = if (boost - 1.0).abs() < f32::EPSILON {
+                    query
+                } else {
+                    Box::new(BoostQuery::new(query, boost))
+                };
+                clauses.push((Occur::Should, query));
+            }
+            terms.insert(token);
+        }
+        if clauses.is_empty() {
+            return Some((Box::new(EmptyQuery), terms));
+        }
+        Some((Box::new(BooleanQuery::new(clauses)), terms))
     }
 
     /// The engine's query for `query`. The strict parse flattens nested OR groups (each word is

@@ -254,3 +254,56 @@ fn the_default_view_has_its_own_index_and_other_views_still_filter() {
         "no variants: one index"
     );
 }
+
+/// Plain words from the corpus's vocabulary, stop words, filler and unknown words among them.
+const PLAIN: &str = "((idle|timeout|timeouts|drain|draining|stream|sticky|502|the|is|load|balancer|ALB|Deploys|zebra|über) ){1,6}";
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    /// Plain words skip the query parser: the query built for them finds the same units with
+    /// the same scores as the parser's, and highlights the same words.
+    #[test]
+    fn plain_words_rank_as_the_parser_ranks_them(query in PLAIN) {
+        let corpus = corpus();
+        let index = SearchIndex::build(&corpus).unwrap();
+        let (plain, terms) = index.all.plain_words(&index.analyzer, &query).expect("plain words");
+        let parsed = index.all.parse(&query);
+        prop_assert_eq!(&terms, &index.terms(&query));
+        if terms.is_empty() {
+            // Only stop words: both have no term, which search_in refuses as an empty query.
+            let mut any = false;
+            parsed.query_terms(&mut |_, _| any = true);
+            prop_assert!(!any);
+        } else {
+            prop_assert_eq!(top_scores(&index, plain.as_ref()), top_scores(&index, parsed.as_ref()));
+        }
+    }
+}
+
+#[test]
+fn anything_but_plain_words_goes_to_the_parser() {
+    let corpus = corpus();
+    let index = SearchIndex::build(&corpus).unwrap();
+    for query in [
+        "\"idle timeout\"",
+        "+idle",
+        "-idle",
+        "idle_timeout",
+        "v1.2",
+        "don't",
+        "(idle)",
+        "idle OR drain",
+        "a AND b",
+    ] {
+        assert!(
+            index.all.plain_words(&index.analyzer, query).is_none(),
+            "{query}"
+        );
+    }
+    assert!(
+        index
+            .all
+            .plain_words(&index.analyzer, "idle Timeout")
+            .is_some()
+    );
+}
