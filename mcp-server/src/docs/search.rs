@@ -1,9 +1,9 @@
 //! Full-text search over units of retrieval (see [`super::units`]) with tantivy: BM25 over four
-//! fields (the page's title and opening, heading path, prose, code) with weights chosen on the labelled query sets
-//! (`tests/relevance/`), English stemming and stop words, question filler dropped from the query
-//! (see [`FILLER`]), phrase queries (`"idle timeout"`), one hit per answer (variants of a page
-//! are one page, see [`super::variants`], and the same text included in several pages is one
-//! hit), and snippets around the matched terms.
+//! fields (the page's title and opening, heading path, prose, code) with weights chosen on the
+//! labelled query sets (`tests/relevance/`), English stemming and stop words, question filler
+//! dropped from the query (see [`FILLER`]), phrase queries (`"idle timeout"`), one hit per
+//! answer (variants of a page are one page, see [`super::variants`], and the same text included
+//! in several pages is one hit), and snippets around the matched terms.
 //!
 //! Why tantivy: it is the maintained Rust search engine with all of that built in; the index
 //! lives in RAM (a docs corpus is small) and is rebuilt whole on reload, in well under a second
