@@ -306,6 +306,17 @@ async fn on_ecs_the_memory_limit_and_the_default_caps_come_from_task_metadata() 
     assert_eq!(memory["maxSseConnections"], 3981);
     assert_eq!(memory["maxConnections"], 6192);
     assert_eq!(memory["maxBodyBytesInFlight"], 64u64 << 20);
+    // The allocator's own account: the index and the runtime are live data, and the allocator
+    // cannot hold less than it hands out.
+    let heap = &memory["heap"];
+    let figure = |name: &str| {
+        heap[name]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{name}: {memory}"))
+    };
+    assert!(figure("allocated") > 1 << 20, "{memory}");
+    assert!(figure("active") >= figure("allocated"), "{memory}");
+    assert!(figure("resident") >= figure("metadata"), "{memory}");
 
     // MEMORY_LIMIT wins, and caps that were given are kept.
     let server = Server::start(&[

@@ -209,13 +209,30 @@ mod tests {
     };
 
     #[test]
-    fn the_heap_figures_are_read_and_ordered() {
-        let kept: Vec<u8> = vec![1; 1 << 20];
-        let heap = heap().expect("jemalloc's statistics are compiled in");
-        // The tests run on the system allocator; jemalloc still answers for its own arenas.
-        assert!(heap.active >= heap.allocated, "{heap:?}");
-        assert!(heap.resident >= heap.metadata, "{heap:?}");
-        drop(kept);
+    fn the_heap_figures_count_what_jemalloc_holds() {
+        use std::alloc::{GlobalAlloc, Layout};
+        // The tests run on the system allocator: allocate through jemalloc itself, as the
+        // server (whose global allocator it is) does.
+        let layout = Layout::from_size_align(8 << 20, 4096).unwrap();
+        let before = heap().expect("jemalloc's statistics are compiled in");
+        let block = unsafe { tikv_jemallocator::Jemalloc.alloc(layout) };
+        assert!(!block.is_null());
+        let held = heap().unwrap();
+        unsafe { tikv_jemallocator::Jemalloc.dealloc(block, layout) };
+        let after = heap().unwrap();
+        assert!(
+            held.allocated >= before.allocated + (8 << 20),
+            "{before:?} {held:?}"
+        );
+        assert!(held.active >= held.allocated, "{held:?}");
+        assert!(
+            held.resident >= held.metadata && held.metadata > 0,
+            "{held:?}"
+        );
+        assert!(
+            after.allocated + (8 << 20) <= held.allocated,
+            "{held:?} {after:?}"
+        );
     }
 
     #[test]
