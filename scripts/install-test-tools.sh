@@ -98,6 +98,13 @@ if ! command -v haproxy >/dev/null 2>&1; then
   (systemctl stop haproxy 2>/dev/null || service haproxy stop 2>/dev/null || true) >/dev/null 2>&1
 fi
 
+# redis-server is the shared session store of the session-store tests (ElastiCache speaks its
+# protocol); the tests start their own on loopback, so the package's service is stopped.
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
+  apt_install redis-server "the shared session store of the session-store tests" --no-install-recommends
+  (systemctl stop redis-server 2>/dev/null || service redis-server stop 2>/dev/null || true) >/dev/null 2>&1
+fi
+
 # Headless Chromium drives the browser tests (allowed and refused origins, DNS rebinding):
 # Debian's chromium at /usr/bin/chromium.
 if [ ! -x /usr/bin/chromium ]; then

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use http_body_util::{Full, combinators::BoxBody};
 use rmcp::ServerHandler;
+use rmcp::transport::streamable_http_server::session::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
@@ -18,6 +19,8 @@ use crate::access::limits::{ClientLimits, PerClient};
 use crate::config::Config;
 use crate::lifecycle::drain::Drain;
 use crate::lifecycle::streams::StreamTracker;
+use crate::sessions::resident::Resident;
+use crate::sessions::store::{SharedStore, StoreOptions, StoreSetting};
 
 /// rmcp's `handle`, with the handler type erased so routes need not be generic.
 type McpHandle = dyn Fn(http::Request<Full<Bytes>>) -> BoxFuture<'static, http::Response<BoxBody<Bytes, Infallible>>>
@@ -30,8 +33,12 @@ pub struct App {
     pub config: Arc<Config>,
     /// Open SSE streams, and the switch that ends them.
     pub streams: Arc<StreamTracker>,
-    /// Legacy sessions, read for `/health` and the session cap.
+    /// Legacy sessions held in this process, read for `/health` and the session cap.
     pub sessions: Arc<LocalSessionManager>,
+    /// The shared session store (`SESSION_STORE`), when sessions are not kept in memory only.
+    pub store: Option<Arc<SharedStore>>,
+    /// With a store: when each session held here was last used, so idle ones leave memory.
+    pub resident: Resident,
     /// Serving or draining.
     pub drain: Arc<Drain>,
     /// Ends rmcp's sessions and streams at shutdown.
@@ -67,11 +74,24 @@ impl Drop for SessionAdmission {
 
 impl App {
     /// Builds the state around an MCP handler; `handler` is cloned for every session and every
-    /// stateless request, so it should be cheap to clone (an `Arc` inside).
-    pub fn new<H>(config: Arc<Config>, drain: Arc<Drain>, handler: H) -> Arc<Self>
+    /// stateless request, so it should be cheap to clone (an `Arc` inside). Fails only for a
+    /// `SESSION_STORE` URL the client library cannot use (the store itself is reached later).
+    pub fn new<H>(config: Arc<Config>, drain: Arc<Drain>, handler: H) -> Result<Arc<Self>, String>
     where
         H: ServerHandler + Clone + Send + Sync + 'static,
     {
+        let store = match &config.session_store {
+            StoreSetting::Memory => None,
+            StoreSetting::Redis(url) => Some(Arc::new(SharedStore::open(
+                url,
+                StoreOptions {
+                    prefix: config.session_store_prefix.clone(),
+                    ttl: config.legacy_session_idle_timeout,
+                    timeout: config.session_store_timeout,
+                    password: config.session_store_password.clone(),
+                },
+            )?)),
+        };
         let mut sessions = LocalSessionManager::default();
         sessions.session_config.keep_alive = Some(config.legacy_session_idle_timeout);
         sessions.session_config.sse_retry = Some(config.sse_retry);
@@ -80,7 +100,7 @@ impl App {
         // Origin and Host are checked before a request reaches rmcp (see `origin`), with
         // subdomain wildcards and a deployment-friendly Host default; rmcp's own checks would
         // refuse an ALB's public host name, so they are off here.
-        let rmcp_config = StreamableHttpServerConfig::default()
+        let mut rmcp_config = StreamableHttpServerConfig::default()
             .disable_allowed_hosts()
             .disable_allowed_origins()
             .with_sse_keep_alive(Some(config.sse_keepalive))
@@ -88,6 +108,9 @@ impl App {
             .with_json_response(true)
             .with_max_request_body_bytes(config.max_request_body)
             .with_cancellation_token(mcp_shutdown.clone());
+        if let Some(store) = &store {
+            rmcp_config.session_store = Some(store.clone());
+        }
         let service =
             StreamableHttpService::new(move || Ok(handler.clone()), sessions.clone(), rmcp_config);
         let mcp: Box<McpHandle> = Box::new(move |request| {
@@ -107,6 +130,8 @@ impl App {
             config,
             drain,
             sessions,
+            store,
+            resident: Resident::default(),
             mcp_shutdown,
             started: Instant::now(),
             initializing: Arc::default(),
@@ -118,8 +143,11 @@ impl App {
             )),
             mcp,
         });
-        tokio::spawn(sweep_client_limits(Arc::downgrade(&app)));
-        app
+        tokio::spawn(sweep(Arc::downgrade(&app)));
+        if app.store.is_some() {
+            tokio::spawn(probe_store(Arc::downgrade(&app)));
+        }
+        Ok(app)
     }
 
     /// Hands a fully read request to rmcp.
@@ -152,14 +180,69 @@ impl App {
     pub async fn legacy_sessions(&self) -> usize {
         self.sessions.sessions.read().await.len()
     }
+
+    /// Whether this process holds legacy session `id` in memory now.
+    pub async fn holds_session(&self, id: &str) -> bool {
+        self.sessions.sessions.read().await.contains_key(id)
+    }
+
+    /// Drops session `id` from this process's memory (it stays in the store, if any).
+    pub async fn release_session(&self, id: &str) {
+        if let Err(error) = self.sessions.close_session(&Arc::from(id)).await {
+            tracing::warn!(%error, "a legacy session could not be released from memory");
+        }
+        self.limits.session_ended(id);
+    }
+
+    /// Session `id` answered a request: with a store, note the use and, now and then, give its
+    /// key a new lease (in the background: the answer does not wait for the store).
+    pub fn session_used(&self, id: &str) {
+        let Some(store) = &self.store else {
+            return;
+        };
+        if self
+            .resident
+            .used(id, Instant::now(), store.ttl() / LEASE_RENEWALS)
+        {
+            let (store, id) = (store.clone(), id.to_string());
+            tokio::spawn(async move {
+                // A failure is logged and counted by the store; the next use tries again.
+                let _ = store.touch(&id).await;
+            });
+        }
+    }
 }
 
-/// How often per-client state is tidied: sessions the idle timeout closed are given back to
-/// their clients, and the rate state of quiet clients is dropped.
+/// A session in use renews its store lease this many times per `LEGACY_SESSION_IDLE_TIMEOUT`, so
+/// its key outlives any pause shorter than the timeout by at least seven eighths of it.
+const LEASE_RENEWALS: u32 = 8;
+
+/// How often an unreachable store is asked whether it is back.
+const PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Asks an unreachable store whether it is back, so requests that need it are served again
+/// without waiting for one of them to try; ends with the server.
+async fn probe_store(app: std::sync::Weak<App>) {
+    let mut ticks = tokio::time::interval(PROBE_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(store) = app.upgrade().and_then(|app| app.store.clone()) else {
+            return;
+        };
+        if !store.reachable() {
+            let _ = store.ping().await;
+        }
+    }
+}
+
+/// How often per-client state is tidied (sessions the idle timeout closed are given back to
+/// their clients, the rate state of quiet clients is dropped) and, with a store, sessions idle
+/// in memory are released.
 const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Tidies the per-client limits until the server goes away.
-async fn sweep_client_limits(app: std::sync::Weak<App>) {
+/// Tidies the per-client limits and releases idle sessions until the server goes away.
+async fn sweep(app: std::sync::Weak<App>) {
     let mut ticks = tokio::time::interval(SWEEP_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -170,7 +253,23 @@ async fn sweep_client_limits(app: std::sync::Weak<App>) {
         // Under rmcp's read lock, so a session stored meanwhile is not taken for ended.
         let live = app.sessions.sessions.read().await;
         app.limits.retain_sessions(|id| live.contains_key(id));
+        app.resident.retain(|id| live.contains_key(id));
         drop(live);
         app.limits.sweep();
+        if app.store.is_some() {
+            let idle = app.resident.take_idle(
+                Instant::now(),
+                app.config.legacy_session_memory_idle_timeout,
+            );
+            for id in &idle {
+                app.release_session(id).await;
+            }
+            if !idle.is_empty() {
+                tracing::debug!(
+                    released = idle.len(),
+                    "idle legacy sessions released from memory"
+                );
+            }
+        }
     }
 }

@@ -29,6 +29,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 use crate::access::budget::{MemoryLimit, memory_limit};
 use crate::access::origin::{HostPolicy, OriginPolicy};
 use crate::lifecycle::drain::IdleGuess;
+use crate::sessions::store::StoreSetting;
 pub use describe::{ConfigError, Variable, variables};
 use values::{Maybe, Optional, Setting};
 
@@ -222,6 +223,39 @@ pub struct Config {
     #[arg(long, env = "LEGACY_SESSION_IDLE_TIMEOUT", value_name = "LEGACY_SESSION_IDLE_TIMEOUT",
           default_value = "1800000", value_parser = Setting(values::millis), help_heading = "Limits")]
     pub legacy_session_idle_timeout: Duration,
+
+    /// Where legacy sessions live: `memory` (this process only; they end with it) or a Redis or
+    /// Valkey URL (`redis://host:6379/0`, `rediss://` for TLS as ElastiCache requires), shared by
+    /// every task so that any task serves any session and a session survives a deploy
+    #[arg(long, env = "SESSION_STORE", value_name = "SESSION_STORE", default_value = "memory",
+          hide_env_values = true, value_parser = Setting(values::session_store), help_heading = "Sessions")]
+    pub session_store: StoreSetting,
+
+    /// The password for SESSION_STORE, replacing any in its URL: set it from a secret (on ECS,
+    /// the task definition's `secrets`) so the URL can stay in plain configuration
+    #[arg(long, env = "SESSION_STORE_PASSWORD", value_name = "SESSION_STORE_PASSWORD", default_value = "",
+          hide_default_value = true, hide_env_values = true,
+          value_parser = Setting(Optional(NonEmptyStringValueParser::new())), help_heading = "Sessions")]
+    pub session_store_password: Maybe<String>,
+
+    /// Put in front of every key this server writes in SESSION_STORE, so that several services
+    /// can share one cache
+    #[arg(long, env = "SESSION_STORE_PREFIX", value_name = "SESSION_STORE_PREFIX", default_value = "docs-mcp:",
+          value_parser = Setting(NonEmptyStringValueParser::new()), help_heading = "Sessions")]
+    pub session_store_prefix: String,
+
+    /// Milliseconds every SESSION_STORE call may take; past it the call fails and a legacy
+    /// request that needed it gets 503 with Retry-After
+    #[arg(long, env = "SESSION_STORE_TIMEOUT", value_name = "SESSION_STORE_TIMEOUT", default_value = "1000",
+          value_parser = Setting(values::millis), help_heading = "Sessions")]
+    pub session_store_timeout: Duration,
+
+    /// With SESSION_STORE: milliseconds a legacy session may sit idle in this process (no
+    /// request, no open GET stream) before it is dropped from memory; it stays in the store and
+    /// is restored on its next request
+    #[arg(long, env = "LEGACY_SESSION_MEMORY_IDLE_TIMEOUT", value_name = "LEGACY_SESSION_MEMORY_IDLE_TIMEOUT",
+          default_value = "60000", value_parser = Setting(values::millis), help_heading = "Sessions")]
+    pub legacy_session_memory_idle_timeout: Duration,
 
     /// Connections one process holds open at most, streams and keep-alive connections included;
     /// one more is answered 503 with Retry-After and closed

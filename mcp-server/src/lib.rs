@@ -74,7 +74,17 @@ where
                     drain.clone(),
                 ));
             }
-            let app = app::App::new(Arc::new(config), drain.clone(), handler);
+            let app = app::App::new(Arc::new(config), drain.clone(), handler)?;
+            if let Some(store) = &app.store {
+                tracing::info!(
+                    store = ?app.config.session_store,
+                    prefix = app.config.session_store_prefix,
+                    "legacy sessions in a shared store"
+                );
+                // A store that is down now is no reason not to start: modern clients do not
+                // need it, and the probe notices when it is back. A failure is logged by the store.
+                let _ = store.ping().await;
+            }
             server::run(listener, app, shutdown_signal(drain)).await;
             Ok(())
         }

@@ -19,7 +19,10 @@ fn app(idle_ms: &str) -> (Arc<App>, DocsServer) {
     .unwrap();
     let docs = DocsServer::new(Library::load(None).unwrap());
     let drain = Drain::new(Duration::from_secs(60), IdleGuess::Off, false);
-    (App::new(Arc::new(config), drain, docs.clone()), docs)
+    (
+        App::new(Arc::new(config), drain, docs.clone()).expect("app"),
+        docs,
+    )
 }
 
 async fn send(
@@ -109,7 +112,7 @@ async fn a_burst_of_initialize_requests_cannot_pass_the_session_cap_together() {
         Config::from_lookup(|name| (name == "MAX_LEGACY_SESSIONS").then(|| "10".into())).unwrap();
     let docs = DocsServer::new(Library::load(None).unwrap());
     let drain = Drain::new(Duration::from_secs(60), IdleGuess::Off, false);
-    let app = App::new(Arc::new(config), drain, docs);
+    let app = App::new(Arc::new(config), drain, docs).expect("app");
     let burst = (0..100).map(|_| {
         let app = app.clone();
         tokio::spawn(async move {

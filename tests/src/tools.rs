@@ -215,3 +215,111 @@ impl Moto {
         response.json().await
     }
 }
+
+/// A `redis-server` (the shared session store) on a loopback port, with no persistence; killed
+/// when dropped. It can be stopped, started again on the same port, paused and resumed.
+pub struct Redis {
+    child: Option<std::process::Child>,
+    /// The port it listens on.
+    pub port: u16,
+}
+
+impl Redis {
+    /// Starts `redis-server` on a free loopback port and waits (bounded) until it answers.
+    pub fn start() -> Redis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut redis = Redis { child: None, port };
+        redis.start_again();
+        redis
+    }
+
+    /// `redis://127.0.0.1:PORT/0`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Kills the server: every key is gone (no persistence), as after a cache node failure.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port after [`Redis::stop`].
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "redis-server is already running");
+        let server = require(
+            PathBuf::from("/usr/bin/redis-server"),
+            "redis-server (Debian package redis-server)",
+        );
+        let child = std::process::Command::new(server)
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        self.child = Some(child);
+        let started = std::time::Instant::now();
+        while self.cli(&["PING"]).trim() != "PONG" {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "redis-server did not answer on port {}",
+                self.port
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// Freezes (`SIGSTOP`) or thaws (`SIGCONT`) the server: a store that holds connections and
+    /// answers nothing.
+    pub fn pause(&self, paused: bool) {
+        let child = self.child.as_ref().expect("redis-server is running");
+        let signal = if paused { libc::SIGSTOP } else { libc::SIGCONT };
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(child.id() as i32, signal) };
+    }
+
+    /// Runs `redis-cli` against the server and returns what it printed (raw output mode).
+    pub fn cli(&self, args: &[&str]) -> String {
+        let cli = require(
+            PathBuf::from("/usr/bin/redis-cli"),
+            "redis-cli (Debian package redis-tools, a dependency of redis-server)",
+        );
+        let output = std::process::Command::new(cli)
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "--raw"])
+            .args(args)
+            .output()
+            .expect("redis-cli runs");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// The keys that match `pattern`.
+    pub fn keys(&self, pattern: &str) -> Vec<String> {
+        self.cli(&["--scan", "--pattern", pattern])
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        // SIGKILL ends a paused server too.
+        self.stop();
+    }
+}

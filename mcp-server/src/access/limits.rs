@@ -232,9 +232,14 @@ pub struct SessionClaim {
 }
 
 impl SessionClaim {
-    /// The `initialize` created session `id`: it now counts as held by the client.
+    /// The `initialize` created session `id` (or a request restored it from the store): it now
+    /// counts as held by the client. A session already held by someone is counted once, by its
+    /// first holder (two requests may restore the same session at once).
     pub fn bind(self, id: &str) {
         let mut sessions = self.limits.sessions.lock().expect("sessions lock");
+        if sessions.owner.contains_key(id) {
+            return;
+        }
         *sessions.per_client.entry(self.client).or_default() += 1;
         sessions.owner.insert(id.to_string(), self.client);
     }

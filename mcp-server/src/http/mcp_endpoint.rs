@@ -25,6 +25,7 @@ use crate::http::replies::{
     INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, SERVER_ERROR, as_jsonrpc_error, jsonrpc_error,
     too_many, unavailable, unreadable_body,
 };
+use crate::http::store_gate;
 use crate::lifecycle::streams::{REQUEST_TIMEOUT_CODE, StreamKind, StreamSlot};
 
 /// The peer's address, put on every request by the accept loop (warp's own `addr::remote()` only
@@ -112,9 +113,25 @@ where
         Method::POST => post(&app, headers, peer, client, body).await,
         Method::GET => match reserve_stream(&app, client) {
             Err(refusal) => *refusal,
-            Ok(slot) => forward(&app, method, headers, peer, Bytes::new(), None, Some(slot)).await,
+            Ok(slot) => match store_gate::session_of(&app, &headers).map(str::to_string) {
+                None => forward(&app, method, headers, peer, Bytes::new(), None, Some(slot)).await,
+                Some(session) => match store_gate::before(&app, &session, client, None).await {
+                    Err(refusal) => refusal,
+                    Ok(restoring) => {
+                        // An open GET stream keeps its session in memory.
+                        let slot = slot.hold(app.resident.stream_opened(&session));
+                        let response =
+                            forward(&app, method, headers, peer, Bytes::new(), None, Some(slot))
+                                .await;
+                        store_gate::after(&app, &session, restoring, response, None).await
+                    }
+                },
+            },
         },
-        Method::DELETE => match unknown_session(&app, &headers).await {
+        Method::DELETE => match match store_gate::session_of(&app, &headers) {
+            Some(session) => store_gate::before_delete(&app, session).await,
+            None => unknown_session(&app, &headers).await,
+        } {
             Some(refusal) => refusal,
             None => {
                 let id = headers
@@ -259,6 +276,22 @@ where
         );
     }
     let initialize = rpc_method.as_deref() == Some("initialize");
+    if initialize && let Some(refusal) = store_gate::before_initialize(app, id.as_ref()) {
+        return refusal;
+    }
+    // A request for a session this process does not hold restores it from the store.
+    let session = if initialize {
+        None
+    } else {
+        store_gate::session_of(app, &headers).map(str::to_string)
+    };
+    let restoring = match &session {
+        Some(session) => match store_gate::before(app, session, client, id.as_ref()).await {
+            Ok(restoring) => restoring,
+            Err(refusal) => return refusal,
+        },
+        None => None,
+    };
     let claim = if initialize {
         match app.limits.claim_session(client) {
             Ok(claim) => Some(claim),
@@ -346,10 +379,22 @@ where
     } else {
         forward(app, Method::POST, headers, peer, bytes.clone(), kind, slot).await
     };
-    if initialize && response.headers().contains_key("mcp-session-id") {
-        // The id itself stays out of the logs: it is the client's credential for the session.
-        tracing::info!(peer = peer.map(|p| p.to_string()), "legacy session started");
-    }
+    let started = initialize
+        .then(|| response.headers().get("mcp-session-id"))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let response = match (started, session) {
+        (Some(started), _) => {
+            // The id itself stays out of the logs: it is the client's credential for the session.
+            tracing::info!(peer = peer.map(|p| p.to_string()), "legacy session started");
+            store_gate::after_initialize(app, &started, response, id.as_ref()).await
+        }
+        (None, Some(session)) => {
+            store_gate::after(app, &session, restoring, response, id.as_ref()).await
+        }
+        (None, None) => response,
+    };
     unreadable_body(response, bytes, json_content)
 }
 

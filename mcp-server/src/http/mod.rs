@@ -1,6 +1,7 @@
 //! The HTTP edge: the accept loop and its connection timeouts ([`server`]), the routes
 //! ([`routes`]), the `/mcp` hand-off to rmcp ([`mcp_endpoint`]) with what it reads of a body
-//! first ([`body`], [`peek`], [`gate`]), and the error bodies the server writes itself ([`replies`]).
+//! first ([`body`], [`peek`], [`gate`]), what a legacy request needs from the shared session
+//! store ([`store_gate`]), and the error bodies the server writes itself ([`replies`]).
 
 pub mod body;
 pub mod gate;
@@ -9,3 +10,8 @@ pub mod peek;
 pub mod replies;
 pub mod routes;
 pub mod server;
+pub mod store_gate;
+
+/// The first protocol revision of the modern (stateless) era: requests that name it or a later
+/// one carry no legacy session.
+pub const MODERN_PROTOCOL: &str = "2026-07-28";

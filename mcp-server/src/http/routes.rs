@@ -51,6 +51,19 @@ fn health(app: Arc<App>) -> BoxedFilter<(Response,)> {
                 "longLivedStreams": app.streams.open_long_lived(),
                 "uptime": (app.started.elapsed().as_millis() as f64) / 1000.0,
                 "legacySessions": app.legacy_sessions().await,
+                "sessionStore": match &app.store {
+                    None => json!({ "kind": "memory" }),
+                    Some(store) => {
+                        let health = store.health();
+                        json!({
+                            "kind": "redis",
+                            "reachable": health.reachable,
+                            "lastError": health.last_error,
+                            "lastErrorAt": health.last_error_at,
+                            "prefix": app.config.session_store_prefix,
+                        })
+                    }
+                },
                 "streamsOpened": app.streams.opened_total(),
                 "tasks": tokio::runtime::Handle::current().metrics().num_alive_tasks(),
                 "memory": {

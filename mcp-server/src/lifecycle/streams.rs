@@ -140,7 +140,7 @@ impl StreamTracker {
             .ok()?;
         Some(StreamSlot {
             tracker: Some(self.clone()),
-            held: None,
+            held: Vec::new(),
         })
     }
 
@@ -155,12 +155,12 @@ impl StreamTracker {
     ) -> TrackedStream {
         self.open.fetch_add(1, Ordering::Relaxed);
         let long_lived = !matches!(kind, StreamKind::Request(_));
-        let mut held = None;
+        let mut held = Vec::new();
         match slot {
             // The slot's count becomes the stream's; StreamGuard gives it back.
             Some(mut slot) if long_lived => {
                 slot.tracker = None;
-                held = slot.held.take();
+                held = std::mem::take(&mut slot.held);
             }
             _ if long_lived => {
                 self.open_long_lived.fetch_add(1, Ordering::Relaxed);
@@ -212,13 +212,14 @@ pub struct StreamSlot {
     /// Set while the slot still holds its own count.
     tracker: Option<Arc<StreamTracker>>,
     /// Kept for as long as the stream lives (a per-client slot, say).
-    held: Option<Box<dyn Any + Send + Sync>>,
+    held: Vec<Box<dyn Any + Send + Sync>>,
 }
 
 impl StreamSlot {
-    /// Keeps `value` until the stream this slot becomes ends (or the slot is dropped unused).
+    /// Keeps `value` (with anything held before) until the stream this slot becomes ends, or
+    /// the slot is dropped unused.
     pub fn hold(mut self, value: impl Any + Send + Sync) -> Self {
-        self.held = Some(Box::new(value));
+        self.held.push(Box::new(value));
         self
     }
 }
@@ -239,7 +240,7 @@ struct StreamGuard {
     opened: Instant,
     reason: Option<CloseReason>,
     /// What the stream's slot held, released with the stream.
-    _held: Option<Box<dyn Any + Send + Sync>>,
+    _held: Vec<Box<dyn Any + Send + Sync>>,
 }
 
 impl Drop for StreamGuard {

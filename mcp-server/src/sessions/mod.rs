@@ -3,4 +3,6 @@
 //! ([`scope`]).
 
 pub mod changes;
+pub mod resident;
 pub mod scope;
+pub mod store;

@@ -99,6 +99,20 @@ fn sessions_count_pending_and_bound_ones_and_come_back_when_they_end() {
 }
 
 #[test]
+fn a_session_bound_twice_counts_once_and_ends_once() {
+    // Two requests restoring the same session from the store both bind it.
+    let limits = limits(None, 1, 10, 10);
+    let (a, b) = (key("192.0.2.1"), key("192.0.2.2"));
+    limits.claim_session(a).unwrap().bind("s1");
+    limits.claim_session(a).unwrap().bind("s1");
+    limits.claim_session(b).unwrap().bind("s1");
+    assert_eq!(limits.held(a).0, 1);
+    assert_eq!(limits.held(b).0, 0, "counted by its first holder only");
+    limits.session_ended("s1");
+    assert_eq!(limits.held(a).0, 0);
+}
+
+#[test]
 fn streams_are_held_until_dropped() {
     let limits = limits(None, 1, 10, 2);
     let a = key("192.0.2.1");

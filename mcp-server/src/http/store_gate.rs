@@ -1,0 +1,172 @@
+//! `/mcp` with a shared session store (`SESSION_STORE`): what a legacy request for a session
+//! needs from the store before rmcp sees it, and what rmcp's answer means afterwards.
+//!
+//! A request for a session this process does not hold makes rmcp restore it from the store
+//! (it replays the handshake, then serves the request): that restore counts against the same
+//! caps as an `initialize` (the client's `MAX_SESSIONS_PER_CLIENT`, the process's
+//! `MAX_LEGACY_SESSIONS`). While the store is unreachable, requests that need it (an
+//! `initialize`, which writes it; a session not held here, which reads it; `DELETE` of one) get
+//! 503 with `Retry-After` at once instead of waiting on it; sessions held here, modern requests
+//! and `/health` go on as usual.
+
+use std::sync::Arc;
+
+use http::{HeaderMap, StatusCode};
+use warp::reply::Response;
+
+use crate::access::limits::{ClientKey, SessionClaim};
+use crate::app::{App, SessionAdmission};
+use crate::http::replies::{INVALID_REQUEST, jsonrpc_error, too_many, unavailable};
+
+/// The legacy session a request names, when a store is in use and the request is of the legacy
+/// era (a modern request carries no session; a stray header on one is not looked up).
+pub fn session_of<'h>(app: &App, headers: &'h HeaderMap) -> Option<&'h str> {
+    app.store.as_ref()?;
+    let modern = headers
+        .get("mcp-protocol-version")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() >= crate::http::MODERN_PROTOCOL);
+    if modern {
+        return None;
+    }
+    headers.get("mcp-session-id")?.to_str().ok()
+}
+
+/// A restore in progress: the caps it counts against until its session is held.
+pub struct Restoring {
+    claim: SessionClaim,
+    _admission: SessionAdmission,
+}
+
+/// The 503 for a request that needs the store while it is unreachable.
+pub fn store_unavailable(app: &App, id: Option<&serde_json::Value>) -> Response {
+    unavailable(
+        id,
+        "The session store is unreachable (SESSION_STORE); retry shortly",
+        app.config.sse_retry,
+    )
+}
+
+/// Before a request for session `session` goes to rmcp: `None` when it is held here, a
+/// [`Restoring`] when rmcp will restore it, or the refusal to send instead.
+pub async fn before(
+    app: &Arc<App>,
+    session: &str,
+    client: ClientKey,
+    rpc_id: Option<&serde_json::Value>,
+) -> Result<Option<Restoring>, Response> {
+    let Some(store) = &app.store else {
+        return Ok(None);
+    };
+    if app.holds_session(session).await {
+        return Ok(None);
+    }
+    if !store.reachable() {
+        return Err(store_unavailable(app, rpc_id));
+    }
+    let claim = app.limits.claim_session(client).map_err(|_| {
+        tracing::warn!(%client, limit = app.config.max_sessions_per_client, "client session limit reached; session restore refused");
+        too_many(
+            rpc_id,
+            "Too many sessions from this client (MAX_SESSIONS_PER_CLIENT); end some with DELETE or retry later",
+            app.config.sse_retry,
+        )
+    })?;
+    let admission = app.admit_session().await.ok_or_else(|| {
+        tracing::warn!(
+            limit = app.config.max_legacy_sessions,
+            "legacy session limit reached; session restore refused"
+        );
+        unavailable(
+            rpc_id,
+            "Too many sessions on this server (MAX_LEGACY_SESSIONS); retry later",
+            app.config.sse_retry,
+        )
+    })?;
+    Ok(Some(Restoring {
+        claim,
+        _admission: admission,
+    }))
+}
+
+/// After rmcp answered a request for session `session`: the restored session is bound to its
+/// client, a use is noted (renewing the store lease now and then), and an internal error that
+/// came from the store becomes the store's 503.
+pub async fn after(
+    app: &Arc<App>,
+    session: &str,
+    restoring: Option<Restoring>,
+    response: Response,
+    rpc_id: Option<&serde_json::Value>,
+) -> Response {
+    let Some(store) = &app.store else {
+        return response;
+    };
+    if let Some(restoring) = restoring
+        && app.holds_session(session).await
+    {
+        restoring.claim.bind(session);
+    }
+    if response.status().is_success() {
+        app.session_used(session);
+        return response;
+    }
+    if response.status().is_server_error() && !store.reachable() {
+        return store_unavailable(app, rpc_id);
+    }
+    response
+}
+
+/// Before an `initialize`: refused while the store is unreachable (the new session could not
+/// be written, so no other task could serve it).
+pub fn before_initialize(app: &App, rpc_id: Option<&serde_json::Value>) -> Option<Response> {
+    let store = app.store.as_ref()?;
+    (!store.reachable()).then(|| store_unavailable(app, rpc_id))
+}
+
+/// After an `initialize` answered with session `session`: if its store write failed, the
+/// session is released here and the client told to retry, rather than handed a session that
+/// ends with this process.
+pub async fn after_initialize(
+    app: &Arc<App>,
+    session: &str,
+    response: Response,
+    rpc_id: Option<&serde_json::Value>,
+) -> Response {
+    let Some(store) = &app.store else {
+        return response;
+    };
+    if store.take_unwritten(session) {
+        app.release_session(session).await;
+        return store_unavailable(app, rpc_id);
+    }
+    app.session_used(session);
+    response
+}
+
+/// Before a `DELETE` of session `session` this process does not hold: a 404 unless the store
+/// has it (rmcp then removes it there), a 503 if the store cannot say.
+pub async fn before_delete(app: &App, session: &str) -> Option<Response> {
+    let store = app.store.as_ref()?;
+    if app.holds_session(session).await {
+        return None;
+    }
+    if !store.reachable() {
+        return Some(store_unavailable(app, None));
+    }
+    match store.contains(session).await {
+        Ok(true) => None,
+        Ok(false) => Some(session_not_found()),
+        Err(_) => Some(store_unavailable(app, None)),
+    }
+}
+
+/// The 404 for a session that ended or never existed.
+pub fn session_not_found() -> Response {
+    jsonrpc_error(
+        StatusCode::NOT_FOUND,
+        None,
+        INVALID_REQUEST,
+        "Session not found: it ended or never existed; start a new one with initialize",
+    )
+}

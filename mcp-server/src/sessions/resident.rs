@@ -1,0 +1,177 @@
+//! Which legacy sessions this process holds in memory and how recently each was used: with a
+//! shared store, a session idle here for `LEGACY_SESSION_MEMORY_IDLE_TIMEOUT` (no request, no
+//! open GET stream) is dropped from memory and restored from the store on its next request, so
+//! an idle session costs this process next to nothing; and a session in use gets its store key
+//! a new lease now and then, not on every request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// One session held here.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    last_used: Instant,
+    last_lease: Instant,
+    streams: u32,
+}
+
+/// The sessions held here, by id; one per process.
+#[derive(Debug, Default)]
+pub struct Resident {
+    entries: Arc<Mutex<HashMap<String, Entry>>>,
+}
+
+/// Kept by an open GET stream of a session: the session is not idle while it lives.
+pub struct OpenStream {
+    entries: Arc<Mutex<HashMap<String, Entry>>>,
+    id: String,
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        let mut entries = self.entries.lock().expect("resident lock");
+        if let Some(entry) = entries.get_mut(&self.id) {
+            entry.streams = entry.streams.saturating_sub(1);
+            // The stream's end is the session's last use.
+            entry.last_used = Instant::now();
+        }
+    }
+}
+
+impl Resident {
+    /// Session `id` answered a request at `now`; `true` when its lease in the store is older
+    /// than `renew_after` and should be renewed (the caller does it, and the clock restarts).
+    pub fn used(&self, id: &str, now: Instant, renew_after: Duration) -> bool {
+        let mut entries = self.entries.lock().expect("resident lock");
+        match entries.get_mut(id) {
+            Some(entry) => {
+                entry.last_used = now;
+                if now.saturating_duration_since(entry.last_lease) >= renew_after {
+                    entry.last_lease = now;
+                    return true;
+                }
+                false
+            }
+            None => {
+                // New here (started or restored): its lease was just written.
+                entries.insert(
+                    id.to_string(),
+                    Entry {
+                        last_used: now,
+                        last_lease: now,
+                        streams: 0,
+                    },
+                );
+                false
+            }
+        }
+    }
+
+    /// A GET stream of session `id` opened; it counts until the returned value is dropped.
+    pub fn stream_opened(&self, id: &str) -> OpenStream {
+        let mut entries = self.entries.lock().expect("resident lock");
+        let now = Instant::now();
+        entries
+            .entry(id.to_string())
+            .or_insert(Entry {
+                last_used: now,
+                last_lease: now,
+                streams: 0,
+            })
+            .streams += 1;
+        OpenStream {
+            entries: self.entries.clone(),
+            id: id.to_string(),
+        }
+    }
+
+    /// Sessions with no open stream and no use since `idle` before `now`: the ones to drop
+    /// from memory. They are forgotten here at once.
+    pub fn take_idle(&self, now: Instant, idle: Duration) -> Vec<String> {
+        let mut entries = self.entries.lock().expect("resident lock");
+        let idle_ids: Vec<String> = entries
+            .iter()
+            .filter(|(_, e)| e.streams == 0 && now.saturating_duration_since(e.last_used) >= idle)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &idle_ids {
+            entries.remove(id);
+        }
+        idle_ids
+    }
+
+    /// Forgets sessions `is_live` says are gone (ended by `DELETE` or the idle timeout), unless
+    /// a stream still counts them.
+    pub fn retain(&self, is_live: impl Fn(&str) -> bool) {
+        self.entries
+            .lock()
+            .expect("resident lock")
+            .retain(|id, e| e.streams > 0 || is_live(id));
+    }
+
+    /// Sessions counted here.
+    pub fn len(&self) -> usize {
+        self.entries.lock().expect("resident lock").len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RENEW: Duration = Duration::from_secs(100);
+    const IDLE: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn a_lease_is_renewed_once_per_period_not_per_request() {
+        let resident = Resident::default();
+        let start = Instant::now();
+        assert!(!resident.used("a", start, RENEW), "just written");
+        assert!(!resident.used("a", start + Duration::from_secs(50), RENEW));
+        assert!(resident.used("a", start + Duration::from_secs(100), RENEW));
+        assert!(!resident.used("a", start + Duration::from_secs(150), RENEW));
+        assert!(resident.used("a", start + Duration::from_secs(200), RENEW));
+    }
+
+    #[test]
+    fn only_sessions_idle_and_without_streams_are_taken() {
+        let resident = Resident::default();
+        let start = Instant::now();
+        resident.used("idle", start, RENEW);
+        resident.used("busy", start + Duration::from_secs(30), RENEW);
+        resident.used("streaming", start, RENEW);
+        let stream = resident.stream_opened("streaming");
+        let later = start + Duration::from_secs(61);
+        assert_eq!(resident.take_idle(later, IDLE), vec!["idle".to_string()]);
+        assert_eq!(resident.len(), 2);
+        assert!(resident.take_idle(later, IDLE).is_empty(), "taken once");
+        drop(stream);
+        // The stream's end counts as a use: the session is idle a full period after it.
+        assert!(
+            resident
+                .take_idle(Instant::now() + Duration::from_secs(59), IDLE)
+                .iter()
+                .all(|id| id != "streaming")
+        );
+        let taken = resident.take_idle(Instant::now() + Duration::from_secs(61), IDLE);
+        assert!(taken.contains(&"streaming".to_string()), "{taken:?}");
+    }
+
+    #[test]
+    fn ended_sessions_are_forgotten_unless_a_stream_holds_them() {
+        let resident = Resident::default();
+        let now = Instant::now();
+        resident.used("gone", now, RENEW);
+        resident.used("kept", now, RENEW);
+        let _stream = resident.stream_opened("streaming-gone");
+        resident.retain(|id| id == "kept");
+        assert_eq!(resident.len(), 2);
+        assert!(resident.take_idle(now + IDLE * 2, IDLE) == vec!["kept".to_string()]);
+    }
+}

@@ -1,0 +1,459 @@
+//! The shared session store (`SESSION_STORE`): legacy sessions kept in Redis or Valkey
+//! (ElastiCache), so that any task serves any legacy session.
+//!
+//! rmcp defines the seam ([`SessionStore`]): a session's `initialize` parameters are written
+//! when it starts, read by a task that gets a request for a session it does not hold (which
+//! then replays the handshake and carries on), and removed by `DELETE`. What is stored, under
+//! `SESSION_STORE_PREFIX` + `session:` + the SHA-256 of the session id (the id is the client's
+//! credential: it appears neither in the keys nor in the logs):
+//!
+//! ```json
+//! {"docs-mcp-session": 1, "initialize": { ...the client's initialize params... }}
+//! ```
+//!
+//! Every key expires after `LEGACY_SESSION_IDLE_TIMEOUT`, refreshed while the session is used
+//! ([`SharedStore::touch`], and every restore), so the store never fills with dead sessions. A
+//! value that is not ours (corrupt, foreign, another version) is ignored with a warning: the
+//! session is unknown, and its client starts a new one.
+//!
+//! Every call has a deadline (`SESSION_STORE_TIMEOUT`); the store's state (reachable or not,
+//! the last error) is kept here for `/health` and for the endpoint, which answers requests that
+//! need the store with 503 while it is down. The connection is opened on first use and
+//! re-opened by the client library when lost, so the server starts, and recovers, whatever the
+//! store is doing.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use rmcp::transport::streamable_http_server::session::{
+    SessionState, SessionStore, SessionStoreError,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Where legacy sessions live: this process's memory, or a Redis-protocol server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreSetting {
+    /// Today's behaviour: sessions live and die with this process.
+    Memory,
+    /// A Redis or Valkey server, as a URL (`redis://`, `rediss://` for TLS, `valkey://`,
+    /// `valkeys://`); the text is kept (it may carry a password) and only its safe part shown.
+    Redis(StoreUrl),
+}
+
+/// A store URL that never shows its password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoreUrl(String);
+
+impl StoreUrl {
+    /// The URL as given, password included: for the client library only.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with any password replaced by `***`.
+    pub fn shown(&self) -> String {
+        match (self.0.find("://"), self.0.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                let userinfo = &self.0[scheme + 3..at];
+                let user = userinfo.split(':').next().unwrap_or("");
+                format!("{}://{user}:***@{}", &self.0[..scheme], &self.0[at + 1..])
+            }
+            _ => self.0.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown())
+    }
+}
+
+impl StoreSetting {
+    /// Reads `SESSION_STORE`: `memory`, or a URL the Redis client accepts.
+    pub fn parse(text: &str) -> Result<StoreSetting, String> {
+        if text.eq_ignore_ascii_case("memory") {
+            return Ok(StoreSetting::Memory);
+        }
+        let scheme = text.split("://").next().unwrap_or("").to_ascii_lowercase();
+        if !["redis", "rediss", "valkey", "valkeys"].contains(&scheme.as_str())
+            || !text.contains("://")
+        {
+            return Err("expected `memory`, or a URL such as redis://host:6379/0 or rediss://host:6379 (TLS, as ElastiCache uses)".into());
+        }
+        redis::Client::open(text)
+            .map(|_| StoreSetting::Redis(StoreUrl(text.to_string())))
+            .map_err(|e| format!("expected a Redis URL such as redis://host:6379/0 ({e})"))
+    }
+}
+
+/// Marks our values, and their layout's version.
+const FORMAT: u32 = 1;
+
+/// What is stored for one session.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    #[serde(rename = "docs-mcp-session")]
+    format: u32,
+    initialize: rmcp::model::InitializeRequestParams,
+}
+
+/// A store call that did not succeed.
+#[derive(Debug)]
+pub enum StoreError {
+    /// No answer within `SESSION_STORE_TIMEOUT`.
+    Timeout(Duration),
+    /// The store answered with an error, or the connection failed.
+    Failed(redis::RedisError),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Timeout(after) => write!(
+                f,
+                "no answer within {} ms (SESSION_STORE_TIMEOUT)",
+                after.as_millis()
+            ),
+            StoreError::Failed(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// The store's state, as `/health` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreHealth {
+    /// Whether the last call succeeded.
+    pub reachable: bool,
+    /// The last failure, if the store has failed since the process started.
+    pub last_error: Option<String>,
+    /// When that failure was, in seconds since the Unix epoch.
+    pub last_error_at: Option<u64>,
+}
+
+/// The settings a store is opened with.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Put in front of every key (`SESSION_STORE_PREFIX`).
+    pub prefix: String,
+    /// How long a session's key lives without use (`LEGACY_SESSION_IDLE_TIMEOUT`).
+    pub ttl: Duration,
+    /// The deadline of every call (`SESSION_STORE_TIMEOUT`).
+    pub timeout: Duration,
+    /// A password that replaces the URL's (`SESSION_STORE_PASSWORD`, from a secret).
+    pub password: Option<String>,
+}
+
+/// Legacy sessions in a Redis-protocol store; one per process.
+pub struct SharedStore {
+    connection: ConnectionManager,
+    options: StoreOptions,
+    reachable: AtomicBool,
+    last_error: Mutex<Option<(String, SystemTime)>>,
+    /// Sessions whose first write failed: the endpoint takes them back and refuses the
+    /// `initialize`, rather than hand out a session no other task could restore.
+    unwritten: Mutex<HashSet<String>>,
+}
+
+impl SharedStore {
+    /// Opens the store at `url`; the connection itself is made on first use, so this fails only
+    /// for a URL the client cannot use.
+    pub fn open(url: &StoreUrl, options: StoreOptions) -> Result<SharedStore, String> {
+        let mut info: redis::ConnectionInfo =
+            redis::IntoConnectionInfo::into_connection_info(url.secret())
+                .map_err(|e| format!("SESSION_STORE {url:?}: {e}"))?;
+        if let Some(password) = &options.password {
+            let redis = info.redis_settings().clone().set_password(password.clone());
+            info = info.set_redis_settings(redis);
+        }
+        let client =
+            redis::Client::open(info).map_err(|e| format!("SESSION_STORE {url:?}: {e}"))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(options.timeout))
+            .set_response_timeout(Some(options.timeout))
+            // One quick attempt per call while the store is away; the next call tries again.
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(10))
+            .set_max_delay(options.timeout);
+        let connection = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|e| format!("SESSION_STORE {url:?}: {e}"))?;
+        Ok(SharedStore {
+            connection,
+            options,
+            reachable: AtomicBool::new(true),
+            last_error: Mutex::new(None),
+            unwritten: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// The key of a session: the prefix and the SHA-256 of its id.
+    pub fn key(&self, session_id: &str) -> String {
+        let digest = Sha256::digest(session_id.as_bytes());
+        let mut key = String::with_capacity(self.options.prefix.len() + 8 + 64);
+        key.push_str(&self.options.prefix);
+        key.push_str("session:");
+        for byte in digest {
+            key.push_str(&format!("{byte:02x}"));
+        }
+        key
+    }
+
+    /// Whether the last call succeeded.
+    pub fn reachable(&self) -> bool {
+        self.reachable.load(Ordering::Acquire)
+    }
+
+    /// The state `/health` shows.
+    pub fn health(&self) -> StoreHealth {
+        let last = self.last_error.lock().expect("store error lock").clone();
+        StoreHealth {
+            reachable: self.reachable(),
+            last_error_at: last.as_ref().map(|(_, at)| {
+                at.duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs())
+            }),
+            last_error: last.map(|(error, _)| error),
+        }
+    }
+
+    /// Runs one command under the deadline, and keeps the store's state.
+    async fn run<T: redis::FromRedisValue>(&self, command: redis::Cmd) -> Result<T, StoreError> {
+        let mut connection = self.connection.clone();
+        let result = match tokio::time::timeout(
+            self.options.timeout,
+            command.query_async::<T>(&mut connection),
+        )
+        .await
+        {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(StoreError::Failed(error)),
+            Err(_) => Err(StoreError::Timeout(self.options.timeout)),
+        };
+        match &result {
+            Ok(_) => {
+                if !self.reachable.swap(true, Ordering::AcqRel) {
+                    tracing::info!("session store reachable again");
+                }
+            }
+            Err(error) => {
+                *self.last_error.lock().expect("store error lock") =
+                    Some((error.to_string(), SystemTime::now()));
+                if self.reachable.swap(false, Ordering::AcqRel) {
+                    tracing::error!(%error, "Error: session store unreachable; legacy requests that need it get 503 until it answers again");
+                }
+            }
+        }
+        result
+    }
+
+    /// Reads a session's state and gives its key a new lease of `ttl`; `None` for an unknown
+    /// session or a value that is not ours.
+    pub async fn read(&self, session_id: &str) -> Result<Option<SessionState>, StoreError> {
+        let key = self.key(session_id);
+        let mut command = redis::cmd("GETEX");
+        command.arg(&key).arg("EX").arg(self.ttl_seconds());
+        let value: Option<Vec<u8>> = self.run(command).await?;
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        match serde_json::from_slice::<Stored>(&value) {
+            Ok(stored) if stored.format == FORMAT => Ok(Some(SessionState::new(stored.initialize))),
+            Ok(stored) => {
+                tracing::warn!(
+                    key,
+                    format = stored.format,
+                    "session store value of another format ignored"
+                );
+                Ok(None)
+            }
+            Err(error) => {
+                tracing::warn!(key, %error, "session store value that is not a session ignored");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Writes a session's state with a lease of `ttl`.
+    pub async fn write(&self, session_id: &str, state: &SessionState) -> Result<(), StoreError> {
+        let stored = Stored {
+            format: FORMAT,
+            initialize: state.initialize_params.clone(),
+        };
+        let value = serde_json::to_vec(&stored).expect("initialize params serialize");
+        let mut command = redis::cmd("SET");
+        command
+            .arg(self.key(session_id))
+            .arg(value)
+            .arg("EX")
+            .arg(self.ttl_seconds());
+        self.run::<()>(command).await
+    }
+
+    /// Removes a session everywhere; whether it was there.
+    pub async fn remove(&self, session_id: &str) -> Result<bool, StoreError> {
+        let mut command = redis::cmd("DEL");
+        command.arg(self.key(session_id));
+        self.run::<u64>(command).await.map(|n| n > 0)
+    }
+
+    /// Whether the store holds the session.
+    pub async fn contains(&self, session_id: &str) -> Result<bool, StoreError> {
+        let mut command = redis::cmd("EXISTS");
+        command.arg(self.key(session_id));
+        self.run::<u64>(command).await.map(|n| n > 0)
+    }
+
+    /// Gives a session in use a new lease of `ttl`.
+    pub async fn touch(&self, session_id: &str) -> Result<(), StoreError> {
+        let mut command = redis::cmd("EXPIRE");
+        command.arg(self.key(session_id)).arg(self.ttl_seconds());
+        self.run::<u64>(command).await.map(|_| ())
+    }
+
+    /// Asks the store whether it is there (the recovery probe).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.run::<()>(redis::cmd("PING")).await
+    }
+
+    /// Whether the store write for this new session failed (and forgets it).
+    pub fn take_unwritten(&self, session_id: &str) -> bool {
+        self.unwritten
+            .lock()
+            .expect("unwritten lock")
+            .remove(session_id)
+    }
+
+    /// How long a key lives without use.
+    pub fn ttl(&self) -> Duration {
+        self.options.ttl
+    }
+
+    fn ttl_seconds(&self) -> u64 {
+        self.options.ttl.as_secs().max(1)
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for SharedStore {
+    async fn load(&self, session_id: &str) -> Result<Option<SessionState>, SessionStoreError> {
+        self.read(session_id).await.map_err(Into::into)
+    }
+
+    async fn store(&self, session_id: &str, state: &SessionState) -> Result<(), SessionStoreError> {
+        let written = self.write(session_id, state).await;
+        if written.is_err() {
+            self.unwritten
+                .lock()
+                .expect("unwritten lock")
+                .insert(session_id.to_string());
+        }
+        written.map_err(Into::into)
+    }
+
+    async fn delete(&self, session_id: &str) -> Result<(), SessionStoreError> {
+        self.remove(session_id)
+            .await
+            .map(|_| ())
+            .map_err(Into::into)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_setting_takes_memory_and_redis_urls_only() {
+        assert_eq!(StoreSetting::parse("memory"), Ok(StoreSetting::Memory));
+        assert_eq!(StoreSetting::parse("MEMORY"), Ok(StoreSetting::Memory));
+        for good in [
+            "redis://127.0.0.1:6379/0",
+            "rediss://cache.example.com:6379",
+            "valkey://host",
+            "redis://user:secret@host:6379/2",
+        ] {
+            assert!(
+                matches!(StoreSetting::parse(good), Ok(StoreSetting::Redis(_))),
+                "{good}"
+            );
+        }
+        for bad in [
+            "",
+            "redis",
+            "http://host",
+            "host:6379",
+            "redis://",
+            "memcached://h",
+        ] {
+            assert!(StoreSetting::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_store_url_never_shows_its_password() {
+        let Ok(StoreSetting::Redis(url)) = StoreSetting::parse("rediss://app:s3cr%40t@host:6379/1")
+        else {
+            panic!("parses");
+        };
+        assert_eq!(url.shown(), "rediss://app:***@host:6379/1");
+        assert!(!format!("{url:?}").contains("s3cr"));
+        let Ok(StoreSetting::Redis(plain)) = StoreSetting::parse("redis://host:6379") else {
+            panic!("parses");
+        };
+        assert_eq!(plain.shown(), "redis://host:6379");
+    }
+
+    #[tokio::test]
+    async fn keys_carry_the_prefix_and_a_hash_never_the_id() {
+        let Ok(StoreSetting::Redis(url)) = StoreSetting::parse("redis://127.0.0.1:1") else {
+            panic!("parses");
+        };
+        let store = SharedStore::open(
+            &url,
+            StoreOptions {
+                prefix: "docs-mcp:".into(),
+                ttl: Duration::from_secs(60),
+                timeout: Duration::from_millis(200),
+                password: None,
+            },
+        )
+        .expect("opens lazily");
+        let key = store.key("0b7c6c1e-secret-session-id");
+        assert!(key.starts_with("docs-mcp:session:"), "{key}");
+        assert_eq!(key.len(), "docs-mcp:session:".len() + 64);
+        assert!(!key.contains("secret"));
+        assert_eq!(key, store.key("0b7c6c1e-secret-session-id"));
+        assert_ne!(key, store.key("another"));
+    }
+
+    #[tokio::test]
+    async fn a_store_that_is_not_there_fails_within_its_deadline_and_says_so() {
+        // Port 1 on loopback: nothing listens there, so the connection is refused.
+        let Ok(StoreSetting::Redis(url)) = StoreSetting::parse("redis://127.0.0.1:1") else {
+            panic!("parses");
+        };
+        let store = SharedStore::open(
+            &url,
+            StoreOptions {
+                prefix: "t:".into(),
+                ttl: Duration::from_secs(60),
+                timeout: Duration::from_millis(300),
+                password: None,
+            },
+        )
+        .expect("opens lazily");
+        assert!(store.reachable(), "innocent until a call fails");
+        let started = std::time::Instant::now();
+        assert!(store.read("id").await.is_err());
+        assert!(started.elapsed() < Duration::from_secs(2));
+        let health = store.health();
+        assert!(!health.reachable);
+        assert!(health.last_error.is_some() && health.last_error_at.is_some());
+    }
+}

@@ -1,0 +1,261 @@
+//! Legacy sessions in a shared store (`SESSION_STORE`) on a real `redis-server` on loopback:
+//! a session started on one server carries on on another after the first is gone, `DELETE`
+//! ends it everywhere, idle sessions leave memory and come back, the store's faults (down,
+//! frozen, garbage under our keys) give clear answers and never stop modern clients or
+//! `/health`, and the server recovers by itself when the store returns.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+use tests::Server;
+use tests::http::{
+    LEGACY_VERSION, health, initialize_message, legacy_session, modern_request, post, request,
+};
+use tests::tools::Redis;
+
+/// A server on `redis` with these extra settings.
+fn server(redis: &Redis, extra: &[(&str, &str)]) -> Server {
+    let url = redis.url();
+    let mut env = vec![("SESSION_STORE", url.as_str())];
+    env.extend_from_slice(extra);
+    Server::start(&env)
+}
+
+/// A legacy `tools/call` of `search_docs` in `session`.
+async fn legacy_search(addr: SocketAddr, session: &str, id: i64) -> tests::http::Response {
+    let message = json!({
+        "jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": { "name": "search_docs", "arguments": { "query": "health check" } }
+    });
+    post(
+        addr,
+        &[
+            ("mcp-session-id", session),
+            ("mcp-protocol-version", LEGACY_VERSION),
+        ],
+        &message,
+    )
+    .await
+}
+
+/// Asserts a legacy search answered with results.
+async fn assert_served(response: tests::http::Response, id: i64) {
+    assert_eq!(response.status, StatusCode::OK);
+    let answer = response.message().await;
+    assert_eq!(answer["id"], id, "{answer}");
+    assert!(
+        answer["result"]["content"][0]["text"].is_string(),
+        "a search result: {answer}"
+    );
+}
+
+/// Polls (bounded) until `check` holds of `/health`.
+async fn wait_health(addr: SocketAddr, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        let now = health(addr).await;
+        if check(&now) {
+            return now;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{what}; /health says {now}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_session_started_on_one_server_carries_on_on_another_after_the_first_stops() {
+    let redis = Redis::start();
+    let mut first = server(&redis, &[]);
+    let second = server(&redis, &[]);
+    let session = legacy_session(first.addr).await;
+    assert_served(legacy_search(first.addr, &session, 2).await, 2).await;
+
+    let keys = redis.keys("docs-mcp:session:*");
+    assert_eq!(keys.len(), 1, "one key per session: {keys:?}");
+    assert!(!keys[0].contains(&session), "the key hides the id");
+    let stored = redis.cli(&["GET", &keys[0]]);
+    assert!(!stored.contains(&session), "so does the value: {stored}");
+    let stored: Value = serde_json::from_str(stored.trim()).expect("JSON value");
+    assert_eq!(stored["docs-mcp-session"], 1);
+    assert_eq!(stored["initialize"]["clientInfo"]["name"], "e2e-tests");
+    let ttl: i64 = redis.cli(&["TTL", &keys[0]]).trim().parse().unwrap();
+    assert!(
+        (1700..=1800).contains(&ttl),
+        "expires after LEGACY_SESSION_IDLE_TIMEOUT: {ttl}"
+    );
+
+    first.signal(libc::SIGKILL);
+    first.wait_exit(Duration::from_secs(10));
+    // No new initialize: the same id goes on on the other server.
+    assert_served(legacy_search(second.addr, &session, 3).await, 3).await;
+    assert_served(legacy_search(second.addr, &session, 4).await, 4).await;
+    let now = health(second.addr).await;
+    assert_eq!(now["legacySessions"], 1, "{now}");
+    assert_eq!(now["sessionStore"]["kind"], "redis");
+    assert_eq!(now["sessionStore"]["reachable"], true);
+    // The session's GET stream opens there too.
+    let stream = tests::http::get_stream(second.addr, &session).await;
+    assert_eq!(stream.status, StatusCode::OK);
+    let logs = second.logs().join("\n");
+    assert!(!logs.contains(&session), "the id stays out of the logs");
+}
+
+#[tokio::test]
+async fn delete_on_any_server_ends_the_session_in_the_store() {
+    let redis = Redis::start();
+    let first = server(&redis, &[]);
+    let second = server(&redis, &[]);
+    let session = legacy_session(first.addr).await;
+    let headers = [
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", LEGACY_VERSION),
+    ];
+    let deleted = request(second.addr, Method::DELETE, "/mcp", &headers, None).await;
+    assert_eq!(deleted.status, StatusCode::ACCEPTED, "the store had it");
+    assert!(redis.keys("docs-mcp:session:*").is_empty());
+    let again = request(second.addr, Method::DELETE, "/mcp", &headers, None).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "gone everywhere");
+    let third = server(&redis, &[]);
+    assert_eq!(
+        legacy_search(third.addr, &session, 2).await.status,
+        StatusCode::NOT_FOUND,
+        "no server can restore it"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_session_leaves_memory_and_comes_back_on_its_next_request() {
+    let redis = Redis::start();
+    let server = server(&redis, &[("LEGACY_SESSION_MEMORY_IDLE_TIMEOUT", "500")]);
+    let session = legacy_session(server.addr).await;
+    let idle = legacy_session(server.addr).await;
+    let held = tests::http::get_stream(server.addr, &session).await;
+    assert_eq!(held.status, StatusCode::OK);
+    // The sweep runs every 5 s: the idle session goes, the one with an open stream stays.
+    wait_health(server.addr, "the idle session left memory", |h| {
+        h["legacySessions"] == 1
+    })
+    .await;
+    assert_eq!(
+        redis.keys("docs-mcp:session:*").len(),
+        2,
+        "both stay in the store"
+    );
+    assert_served(legacy_search(server.addr, &idle, 2).await, 2).await;
+    let now = health(server.addr).await;
+    assert_eq!(now["legacySessions"], 2, "restored: {now}");
+    drop(held);
+}
+
+#[tokio::test]
+async fn the_store_down_gives_503_to_what_needs_it_and_nothing_else_then_recovers() {
+    let mut redis = Redis::start();
+    let first = server(&redis, &[]);
+    let second = server(&redis, &[]);
+    let held = legacy_session(first.addr).await;
+    let elsewhere = legacy_session(first.addr).await;
+    redis.stop();
+
+    // A session held here needs no store.
+    assert_served(legacy_search(first.addr, &held, 2).await, 2).await;
+    // One held elsewhere does: a clear 503 with Retry-After, not a hang.
+    let started = Instant::now();
+    let refused = legacy_search(second.addr, &elsewhere, 3).await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(refused.header("retry-after").is_some());
+    let body = refused.json().await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("SESSION_STORE"),
+        "{body}"
+    );
+    // So does a new session.
+    let refused = post(second.addr, &[], &initialize_message(1)).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(refused.header("mcp-session-id").is_none());
+    // Modern clients and /health go on.
+    let modern = modern_request(second.addr, 4, "tools/list", json!({}), None).await;
+    assert_eq!(modern.status, StatusCode::OK);
+    let now = health(second.addr).await;
+    assert_eq!(now["sessionStore"]["reachable"], false, "{now}");
+    assert!(now["sessionStore"]["lastError"].is_string(), "{now}");
+    let logs = second.logs().join("\n");
+    assert!(
+        logs.contains("\"level\":\"ERROR\"") && logs.contains("Error: session store unreachable"),
+        "logged at error: {logs}"
+    );
+
+    // The store comes back (empty: it kept nothing); the servers notice by themselves.
+    redis.start_again();
+    wait_health(second.addr, "the store is seen back", |h| {
+        h["sessionStore"]["reachable"] == true
+    })
+    .await;
+    let fresh = legacy_session(second.addr).await;
+    assert_served(legacy_search(second.addr, &fresh, 5).await, 5).await;
+    // The lost session is unknown now: its client starts again.
+    assert_eq!(
+        legacy_search(second.addr, &elsewhere, 6).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_frozen_store_is_timed_out_not_waited_for() {
+    let redis = Redis::start();
+    let first = server(&redis, &[]);
+    let second = server(&redis, &[("SESSION_STORE_TIMEOUT", "300")]);
+    let session = legacy_session(first.addr).await;
+    redis.pause(true);
+    let started = Instant::now();
+    let refused = legacy_search(second.addr, &session, 2).await;
+    let took = started.elapsed();
+    redis.pause(false);
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        took < Duration::from_secs(3),
+        "bounded by the timeout: {took:?}"
+    );
+    wait_health(second.addr, "the store is seen back", |h| {
+        h["sessionStore"]["reachable"] == true
+    })
+    .await;
+    assert_served(legacy_search(second.addr, &session, 3).await, 3).await;
+}
+
+#[tokio::test]
+async fn garbage_under_our_keys_is_ignored_with_a_warning() {
+    let redis = Redis::start();
+    let first = server(&redis, &[]);
+    let second = server(&redis, &[]);
+    let session = legacy_session(first.addr).await;
+    let other = legacy_session(first.addr).await;
+    let keys = redis.keys("docs-mcp:session:*");
+    assert_eq!(keys.len(), 2);
+    redis.cli(&["SET", &keys[0], "{not json"]);
+    redis.cli(&[
+        "SET",
+        &keys[1],
+        r#"{"docs-mcp-session": 99, "initialize": {}}"#,
+    ]);
+    for (id, session) in [(2, &session), (3, &other)] {
+        let answer = legacy_search(second.addr, session, id).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "unknown, not a crash");
+    }
+    let logs = second.logs().join("\n");
+    assert!(logs.contains("ignored"), "warned: {logs}");
+    // The server is fine.
+    let fresh = legacy_session(second.addr).await;
+    assert_served(legacy_search(second.addr, &fresh, 4).await, 4).await;
+    // Foreign keys outside the prefix are left alone.
+    redis.cli(&["SET", "someone-else:key", "x"]);
+    assert_eq!(redis.cli(&["GET", "someone-else:key"]).trim(), "x");
+}
