@@ -146,6 +146,7 @@ impl App {
         tokio::spawn(sweep(Arc::downgrade(&app)));
         if app.store.is_some() {
             tokio::spawn(probe_store(Arc::downgrade(&app)));
+            tokio::spawn(follow_session_ends(Arc::downgrade(&app)));
         }
         Ok(app)
     }
@@ -195,8 +196,9 @@ impl App {
     }
 
     /// Session `id` answered a request: with a store, note the use and, now and then, give its
-    /// key a new lease (in the background: the answer does not wait for the store).
-    pub fn session_used(&self, id: &str) {
+    /// key a new lease (in the background: the answer does not wait for the store). A key found
+    /// gone means the session ended elsewhere: it is released here too.
+    pub fn session_used(self: &Arc<Self>, id: &str) {
         let Some(store) = &self.store else {
             return;
         };
@@ -204,13 +206,51 @@ impl App {
             .resident
             .used(id, Instant::now(), store.ttl() / LEASE_RENEWALS)
         {
-            let (store, id) = (store.clone(), id.to_string());
+            let (app, store, id) = (self.clone(), store.clone(), id.to_string());
             tokio::spawn(async move {
                 // A failure is logged and counted by the store; the next use tries again.
-                let _ = store.touch(&id).await;
+                if let Ok(false) = store.touch(&id).await {
+                    app.release_session(&id).await;
+                }
             });
         }
     }
+
+    /// Releases the session whose store key is `key`, if this process holds it: it was ended
+    /// on another task.
+    async fn release_by_key(&self, key: &str) {
+        let Some(store) = &self.store else {
+            return;
+        };
+        let held: Vec<String> = self
+            .sessions
+            .sessions
+            .read()
+            .await
+            .keys()
+            .map(|id| id.to_string())
+            .collect();
+        if let Some(id) = held.into_iter().find(|id| store.key(id) == key) {
+            self.release_session(&id).await;
+        }
+    }
+}
+
+/// Follows the sessions ended on any task and releases them here, until shutdown.
+async fn follow_session_ends(app: std::sync::Weak<App>) {
+    let Some((store, shutdown)) = app
+        .upgrade()
+        .and_then(|app| Some((app.store.clone()?, app.mcp_shutdown.clone())))
+    else {
+        return;
+    };
+    store
+        .follow_ends(shutdown, |key| {
+            if let Some(app) = app.upgrade() {
+                tokio::spawn(async move { app.release_by_key(&key).await });
+            }
+        })
+        .await;
 }
 
 /// A session in use renews its store lease this many times per `LEGACY_SESSION_IDLE_TIMEOUT`, so

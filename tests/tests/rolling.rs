@@ -52,10 +52,11 @@ impl Balancer {
                 "haproxy is missing: run scripts/install-test-tools.sh (apt-get install haproxy)"
             )
         });
-        let dir = std::env::temp_dir().join(format!("rolling-haproxy-{}", std::process::id()));
+        let port = free_port();
+        let dir =
+            std::env::temp_dir().join(format!("rolling-haproxy-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let socket = dir.join("admin.sock");
-        let port = free_port();
         let mut config = format!(
             "global\n  maxconn 8000\n  stats socket {} mode 600 level admin\n\n\
              defaults\n  mode http\n  option redispatch\n  retries 3\n  timeout connect 2s\n  \
@@ -158,6 +159,8 @@ struct Stats {
     modern_failures: AtomicU64,
     legacy_failures: AtomicU64,
     reinitialized: AtomicU64,
+    /// 404s to legacy requests (calls and GET streams): sessions the servers did not know.
+    not_found: AtomicU64,
     reconnects: AtomicU64,
     reconnect_us: Mutex<Vec<u32>>,
     /// Clients whose stream is open now.
@@ -411,6 +414,7 @@ async fn legacy_client(index: usize, addr: SocketAddr, stats: Arc<Stats>) {
     let stream_stats = stats.clone();
     let stream = tokio::spawn(async move {
         let sender = Mutex::new(connect(addr).await);
+        let counts = stream_stats.clone();
         hold_stream(stream_stats, || async {
             let current = stream_session.lock().await.clone()?;
             let mut headers = session_headers(&current);
@@ -424,6 +428,7 @@ async fn legacy_client(index: usize, addr: SocketAddr, stats: Arc<Stats>) {
             .await
             .ok()?;
             if response.status() == 404 {
+                counts.not_found.fetch_add(1, Ordering::Relaxed);
                 // The session's task is gone: the caller re-initializes.
                 let mut slot = stream_session.lock().await;
                 if slot.as_ref().is_some_and(|s| s.id == current.id) {
@@ -469,6 +474,7 @@ async fn legacy_client(index: usize, addr: SocketAddr, stats: Arc<Stats>) {
         .await
         {
             Ok(response) if response.status() == 404 => {
+                stats.not_found.fetch_add(1, Ordering::Relaxed);
                 let mut slot = session.lock().await;
                 if slot.as_ref().is_some_and(|s| s.id == current.id) {
                     *slot = None;
@@ -513,6 +519,31 @@ async fn wait_until(what: &str, timeout: Duration, condition: impl Fn() -> bool)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rolling_replace_moves_every_client_without_losing_a_request() {
+    let stats = rolling_replace(None).await;
+    assert!(
+        stats.reinitialized.load(Ordering::Relaxed) > 0,
+        "legacy clients of the old task re-initialized"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_session_store_legacy_clients_move_without_initializing_again() {
+    let redis = tests::tools::Redis::start();
+    let stats = rolling_replace(Some(redis.url())).await;
+    assert_eq!(
+        stats.reinitialized.load(Ordering::Relaxed),
+        0,
+        "their sessions carried on on the other tasks"
+    );
+    assert_eq!(stats.not_found.load(Ordering::Relaxed), 0, "no 404");
+}
+
+/// Runs the replace with `ROLLING_CLIENTS` clients (legacy sessions in `store`, if given),
+/// prints the figures, asserts what holds either way, and gives the counts back.
+async fn rolling_replace(store: Option<String>) -> Arc<Stats> {
+    // One replace at a time: two would share two cores and each other's timing.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
+    let _turn = ONE_AT_A_TIME.lock().await;
     raise_fd_limit();
     let clients: usize = std::env::var("ROLLING_CLIENTS")
         .ok()
@@ -527,6 +558,9 @@ async fn a_rolling_replace_moves_every_client_without_losing_a_request() {
         ("ALLOWED_HOSTS", "*"),
         ("MAX_LEGACY_SESSIONS", "100000"),
     ];
+    if let Some(url) = &store {
+        env.push(("SESSION_STORE", url));
+    }
     env.extend_from_slice(tests::load::ONE_ADDRESS_LOAD);
     let env = env.as_slice();
     let mut old = Server::start(env);
@@ -614,7 +648,7 @@ async fn a_rolling_replace_moves_every_client_without_losing_a_request() {
         "rolling replace, {clients} clients ({} modern, {} legacy), {streams_on_old} streams on the old task:\n  \
          old task exit {:?} after {:.2} s (deadline {} ms)\n  \
          reconnects {}: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; every stream back after {:.2} s\n  \
-         tool calls ok {} ({} during/after the replace); lost: modern {}, legacy {}; legacy re-initialized {}\n  \
+         tool calls ok {} ({} during/after the replace); lost: modern {}, legacy {}; legacy re-initialized {} (404s {})\n  \
          first error: {:?}",
         clients.div_ceil(2),
         clients / 2,
@@ -631,8 +665,12 @@ async fn a_rolling_replace_moves_every_client_without_losing_a_request() {
         stats.modern_failures.load(Ordering::Relaxed),
         stats.legacy_failures.load(Ordering::Relaxed),
         stats.reinitialized.load(Ordering::Relaxed),
+        stats.not_found.load(Ordering::Relaxed),
         first_error,
     );
+    if store.is_some() {
+        println!("  (legacy sessions in a shared store)");
+    }
     assert_eq!(code, Some(0), "the old task exits cleanly");
     assert!(
         took < Duration::from_millis(SHUTDOWN_TIMEOUT_MS + 2000),
@@ -656,10 +694,6 @@ async fn a_rolling_replace_moves_every_client_without_losing_a_request() {
         stats.reconnects.load(Ordering::Relaxed) >= streams_on_old,
         "every stream on the old task reconnected"
     );
-    assert!(
-        stats.reinitialized.load(Ordering::Relaxed) > 0,
-        "legacy clients of the old task re-initialized"
-    );
     let remaining = tests::http::health(stay.addr).await["activeConnections"]
         .as_u64()
         .unwrap()
@@ -667,4 +701,5 @@ async fn a_rolling_replace_moves_every_client_without_losing_a_request() {
             .as_u64()
             .unwrap();
     assert!(remaining <= clients as u64);
+    stats
 }

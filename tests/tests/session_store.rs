@@ -120,6 +120,21 @@ async fn delete_on_any_server_ends_the_session_in_the_store() {
     assert!(redis.keys("docs-mcp:session:*").is_empty());
     let again = request(second.addr, Method::DELETE, "/mcp", &headers, None).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND, "gone everywhere");
+    // The server that held it in memory heard of the end and let it go.
+    let started = Instant::now();
+    loop {
+        let status = legacy_search(first.addr, &session, 9).await.status;
+        if status == StatusCode::NOT_FOUND {
+            break;
+        }
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the first server still serves a deleted session"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(health(first.addr).await["legacySessions"], 0);
     let third = server(&redis, &[]);
     assert_eq!(
         legacy_search(third.addr, &session, 2).await.status,

@@ -91,6 +91,12 @@ impl StoreSetting {
     }
 }
 
+/// How long to wait before subscribing again to the ended channel.
+const FOLLOW_RETRY: Duration = Duration::from_secs(1);
+
+/// How often the subscription is pinged.
+const FOLLOW_PING: Duration = Duration::from_secs(30);
+
 /// Marks our values, and their layout's version.
 const FORMAT: u32 = 1;
 
@@ -152,6 +158,7 @@ pub struct StoreOptions {
 
 /// Legacy sessions in a Redis-protocol store; one per process.
 pub struct SharedStore {
+    client: redis::Client,
     connection: ConnectionManager,
     options: StoreOptions,
     reachable: AtomicBool,
@@ -181,9 +188,10 @@ impl SharedStore {
             .set_number_of_retries(1)
             .set_min_delay(Duration::from_millis(10))
             .set_max_delay(options.timeout);
-        let connection = ConnectionManager::new_lazy_with_config(client, config)
+        let connection = ConnectionManager::new_lazy_with_config(client.clone(), config)
             .map_err(|e| format!("SESSION_STORE {url:?}: {e}"))?;
         Ok(SharedStore {
+            client,
             connection,
             options,
             reachable: AtomicBool::new(true),
@@ -295,11 +303,75 @@ impl SharedStore {
         self.run::<()>(command).await
     }
 
-    /// Removes a session everywhere; whether it was there.
+    /// Removes a session everywhere: from the store, and (by a notice on the ended channel)
+    /// from the memory of every task that holds it. Whether the store had it.
     pub async fn remove(&self, session_id: &str) -> Result<bool, StoreError> {
+        let key = self.key(session_id);
         let mut command = redis::cmd("DEL");
-        command.arg(self.key(session_id));
-        self.run::<u64>(command).await.map(|n| n > 0)
+        command.arg(&key);
+        let removed = self.run::<u64>(command).await? > 0;
+        let mut notice = redis::cmd("PUBLISH");
+        notice.arg(self.ended_channel()).arg(&key);
+        // Without the notice the other tasks still let the session go at their next lease
+        // renewal, which finds the key gone.
+        let _ = self.run::<u64>(notice).await;
+        Ok(removed)
+    }
+
+    /// The channel on which ended sessions' keys are announced.
+    fn ended_channel(&self) -> String {
+        format!("{}ended", self.options.prefix)
+    }
+
+    /// Calls `ended` with the key of every session another task (or this one) ended, until
+    /// `shutdown`; reconnects by itself when the store goes away, and pings the subscription so
+    /// a connection that died silently is noticed.
+    pub async fn follow_ends(
+        &self,
+        shutdown: tokio_util::sync::CancellationToken,
+        ended: impl Fn(String),
+    ) {
+        use futures::StreamExt;
+        let channel = self.ended_channel();
+        let deadline = self.options.timeout;
+        while !shutdown.is_cancelled() {
+            let subscribed = async {
+                let mut pubsub = self.client.get_async_pubsub().await?;
+                pubsub.subscribe(&channel).await?;
+                Ok::<_, redis::RedisError>(pubsub.split())
+            };
+            let (mut sink, mut messages) = match tokio::time::timeout(deadline, subscribed).await {
+                Ok(Ok(split)) => split,
+                _ => {
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        () = tokio::time::sleep(FOLLOW_RETRY) => continue,
+                    }
+                }
+            };
+            let mut pings = tokio::time::interval(FOLLOW_PING);
+            pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    message = messages.next() => match message {
+                        Some(message) => {
+                            if let Ok(key) = message.get_payload::<String>() {
+                                ended(key);
+                            }
+                        }
+                        None => break,
+                    },
+                    _ = pings.tick() => {
+                        let pinged = tokio::time::timeout(deadline, sink.ping::<String>()).await;
+                        if !matches!(pinged, Ok(Ok(_))) {
+                            break;
+                        }
+                    }
+                }
+            }
+            tracing::warn!("session store subscription lost; subscribing again");
+        }
     }
 
     /// Whether the store holds the session.
@@ -309,11 +381,12 @@ impl SharedStore {
         self.run::<u64>(command).await.map(|n| n > 0)
     }
 
-    /// Gives a session in use a new lease of `ttl`.
-    pub async fn touch(&self, session_id: &str) -> Result<(), StoreError> {
+    /// Gives a session in use a new lease of `ttl`; `false` when its key is gone (the session
+    /// was ended elsewhere, or the store lost it).
+    pub async fn touch(&self, session_id: &str) -> Result<bool, StoreError> {
         let mut command = redis::cmd("EXPIRE");
         command.arg(self.key(session_id)).arg(self.ttl_seconds());
-        self.run::<u64>(command).await.map(|_| ())
+        self.run::<u64>(command).await.map(|n| n > 0)
     }
 
     /// Asks the store whether it is there (the recovery probe).
