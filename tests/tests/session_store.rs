@@ -103,6 +103,10 @@ async fn a_session_started_on_one_server_carries_on_on_another_after_the_first_s
     assert_eq!(stream.status, StatusCode::OK);
     let logs = second.logs().join("\n");
     assert!(!logs.contains(&session), "the id stays out of the logs");
+    assert!(
+        !logs.contains("\"level\":\"WARN\"") && !logs.contains("\"level\":\"ERROR\""),
+        "a healthy store gives no warnings: {logs}"
+    );
 }
 
 #[tokio::test]
@@ -273,4 +277,163 @@ async fn garbage_under_our_keys_is_ignored_with_a_warning() {
     // Foreign keys outside the prefix are left alone.
     redis.cli(&["SET", "someone-else:key", "x"]);
     assert_eq!(redis.cli(&["GET", "someone-else:key"]).trim(), "x");
+}
+
+/// A loopback TCP proxy whose target can be switched: the one address a client knows, as a load
+/// balancer's is. Connections made after a switch go to the new target.
+struct Switch {
+    addr: SocketAddr,
+    target: std::sync::Arc<std::sync::atomic::AtomicU16>,
+}
+
+impl Switch {
+    async fn start(target: SocketAddr) -> Switch {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let port = std::sync::Arc::new(std::sync::atomic::AtomicU16::new(target.port()));
+        let current = port.clone();
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let to = current.load(std::sync::atomic::Ordering::SeqCst);
+                tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(("127.0.0.1", to)).await
+                    {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+            }
+        });
+        Switch { addr, target: port }
+    }
+
+    fn point_at(&self, target: SocketAddr) {
+        self.target
+            .store(target.port(), std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_sdk_keeps_its_session_when_its_server_is_replaced() {
+    use std::io::BufRead;
+    let redis = Redis::start();
+    let mut first = server(&redis, &[]);
+    let second = server(&redis, &[]);
+    let switch = Switch::start(first.addr).await;
+    let flag = std::env::temp_dir().join(format!("sdk-failover-{}", std::process::id()));
+    let _ = std::fs::remove_file(&flag);
+    let mut child = std::process::Command::new(tests::tools::python())
+        .arg(tests::process::workspace_root().join("tests/python/sdk_failover.py"))
+        .arg(format!("http://{}/mcp", switch.addr))
+        .arg(&flag)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python starts");
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let ready = lines_rx.recv_timeout(Duration::from_secs(60));
+    assert_eq!(ready.as_deref(), Ok("READY"), "the client's first call");
+    let held = health(first.addr).await;
+    assert_eq!(held["legacySessions"], 1, "{held}");
+    assert_eq!(redis.keys("docs-mcp:session:*").len(), 1);
+
+    // The session's server goes away; the address now leads to the other one.
+    first.signal(libc::SIGKILL);
+    first.wait_exit(Duration::from_secs(10));
+    switch.point_at(second.addr);
+    std::fs::write(&flag, b"go").unwrap();
+
+    let report = tokio::task::spawn_blocking(move || {
+        let mut last = None;
+        while let Ok(line) = lines_rx.recv_timeout(Duration::from_secs(60)) {
+            last = Some(line);
+        }
+        let status = child.wait().expect("python exits");
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert!(status.success(), "sdk_failover.py failed:\n{stderr}");
+        serde_json::from_str::<Value>(&last.expect("a report")).expect("JSON report")
+    })
+    .await
+    .unwrap();
+    let _ = std::fs::remove_file(&flag);
+    assert_eq!(report["initializations"], 1, "{report}");
+    assert_eq!(report["firstIsError"], false, "{report}");
+    assert_eq!(report["secondIsError"], false, "{report}");
+    assert!(
+        report["secondText"].as_str().is_some_and(|t| !t.is_empty()),
+        "{report}"
+    );
+    assert!(report["tools"].as_array().is_some_and(|t| !t.is_empty()));
+    // The session went on on the second server: restored there, never started there.
+    let logs = second.logs().join("\n");
+    assert!(
+        !logs.contains("legacy session started"),
+        "no new session on the second server: {logs}"
+    );
+    // The SDK sends DELETE on close: the second server ended it in the store too.
+    assert!(redis.keys("docs-mcp:session:*").is_empty());
+}
+
+#[tokio::test]
+async fn a_stream_resumed_on_another_server_carries_the_sessions_notifications() {
+    let folder = std::env::temp_dir().join(format!("docs-store-resume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("index.md"), "# Home\n\nWelcome.\n").unwrap();
+    let redis = Redis::start();
+    let docs = folder.to_str().unwrap();
+    let settings = [
+        ("DOCS_DIR", docs),
+        ("DOCS_RELOAD_INTERVAL", "100"),
+        ("SSE_KEEPALIVE_INTERVAL", "1000"),
+    ];
+    let mut first = server(&redis, &settings);
+    let second = server(&redis, &settings);
+    let session = legacy_session(first.addr).await;
+    let stream = tests::http::get_stream(first.addr, &session).await;
+    assert_eq!(stream.status, StatusCode::OK);
+    first.signal(libc::SIGKILL);
+    first.wait_exit(Duration::from_secs(10));
+
+    // The client reconnects through the load balancer with the last event id it saw.
+    let resumed = request(
+        second.addr,
+        Method::GET,
+        "/mcp",
+        &[
+            ("accept", "text/event-stream"),
+            ("mcp-session-id", &session),
+            ("mcp-protocol-version", LEGACY_VERSION),
+            ("last-event-id", "0"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(resumed.status, StatusCode::OK);
+    let mut events = resumed.sse();
+    std::fs::write(folder.join("new.md"), "# New page\n\nFresh.\n").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = events
+            .next_event(left)
+            .await
+            .expect("the stream stays open");
+        if let Some(data) = event.data().filter(|d| !d.is_empty()) {
+            let message: Value = serde_json::from_str(&data).unwrap();
+            if message["method"] == "notifications/resources/list_changed" {
+                break;
+            }
+        }
+    }
+    std::fs::remove_dir_all(&folder).unwrap();
 }

@@ -363,7 +363,9 @@ impl SharedStore {
                         None => break,
                     },
                     _ = pings.tick() => {
-                        let pinged = tokio::time::timeout(deadline, sink.ping::<String>()).await;
+                        // Subscribed, the answer is `["pong", ""]`, not `PONG`.
+                        let pinged =
+                            tokio::time::timeout(deadline, sink.ping::<redis::Value>()).await;
                         if !matches!(pinged, Ok(Ok(_))) {
                             break;
                         }
@@ -371,6 +373,10 @@ impl SharedStore {
                 }
             }
             tracing::warn!("session store subscription lost; subscribing again");
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(FOLLOW_RETRY) => {}
+            }
         }
     }
 
