@@ -29,11 +29,27 @@ def load_template(path):
 
 
 def resolver(template):
+    """Resolves a value as the template's defaults would: Refs to parameters, and Fn::If over
+    conditions made of Equals and Not."""
     parameters = template.get("Parameters", {})
+    conditions = template.get("Conditions", {})
+
+    def holds(condition):
+        if isinstance(condition, str):
+            return holds(conditions[condition])
+        if "Fn::Equals" in condition:
+            left, right = condition["Fn::Equals"]
+            return resolve(left) == resolve(right)
+        if "Fn::Not" in condition:
+            return not holds(condition["Fn::Not"][0])
+        raise SystemExit(f"unsupported condition {condition}")
 
     def resolve(value):
         if isinstance(value, dict) and set(value) == {"Ref"}:
             return str(parameters[value["Ref"]].get("Default", ""))
+        if isinstance(value, dict) and set(value) == {"Fn::If"}:
+            condition, then, otherwise = value["Fn::If"]
+            return resolve(then if holds(condition) else otherwise)
         return str(value)
 
     return resolve

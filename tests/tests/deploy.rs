@@ -17,6 +17,7 @@ const TEMPLATES: &[&str] = &[
     "template/service.yml",
     "template/alb-timeout.yml",
     "copilot/docs-mcp/addons/alb-timeout.yml",
+    "copilot/docs-mcp/addons/session-cache.yml",
 ];
 
 #[test]

@@ -437,3 +437,39 @@ async fn a_stream_resumed_on_another_server_carries_the_sessions_notifications()
     }
     std::fs::remove_dir_all(&folder).unwrap();
 }
+
+#[tokio::test]
+async fn a_session_is_not_released_while_a_request_of_it_runs() {
+    let redis = Redis::start();
+    let url = redis.url();
+    let server = Server::start_fixtures(&[
+        ("SESSION_STORE", url.as_str()),
+        ("LEGACY_SESSION_MEMORY_IDLE_TIMEOUT", "500"),
+    ]);
+    let session = legacy_session(server.addr).await;
+    // Longer than the idle timeout and than one sweep (5 s): the session must stay for it.
+    let call = json!({
+        "jsonrpc": "2.0", "id": 7, "method": "tools/call",
+        "params": { "name": "fixture_sleep", "arguments": { "ms": 7000 } }
+    });
+    let answer = post(
+        server.addr,
+        &[
+            ("mcp-session-id", &session),
+            ("mcp-protocol-version", LEGACY_VERSION),
+        ],
+        &call,
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let message = answer.message().await;
+    assert_eq!(
+        message["result"]["content"][0]["text"], "slept 7000 ms",
+        "{message}"
+    );
+    // Idle afterwards, it does leave memory.
+    wait_health(server.addr, "the idle session left memory", |h| {
+        h["legacySessions"] == 0
+    })
+    .await;
+}

@@ -119,7 +119,7 @@ where
                     Err(refusal) => refusal,
                     Ok(restoring) => {
                         // An open GET stream keeps its session in memory.
-                        let slot = slot.hold(app.resident.stream_opened(&session));
+                        let slot = slot.hold(app.resident.in_use(&session));
                         let response =
                             forward(&app, method, headers, peer, Bytes::new(), None, Some(slot))
                                 .await;
@@ -339,6 +339,11 @@ where
         }
     } else {
         None
+    };
+    // A request of a session keeps it in memory until its answer is out, however long it runs.
+    let slot = match (slot, &session) {
+        (None, Some(session)) => Some(StreamSlot::holding(app.resident.in_use(session))),
+        (slot, _) => slot,
     };
     let kind = match (rpc_method.as_deref(), id.clone()) {
         (Some("subscriptions/listen"), _) => Some(StreamKind::Listen),

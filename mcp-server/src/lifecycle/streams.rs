@@ -165,7 +165,10 @@ impl StreamTracker {
             _ if long_lived => {
                 self.open_long_lived.fetch_add(1, Ordering::Relaxed);
             }
-            _ => {}
+            // A request's stream keeps what its slot holds too; a long-lived count it may hold
+            // goes back as the slot drops.
+            Some(mut slot) => held = std::mem::take(&mut slot.held),
+            None => {}
         }
         let id = self.opened_total.fetch_add(1, Ordering::Relaxed) + 1;
         // One request stream per POST would flood the logs under load: only long-lived streams,
@@ -216,6 +219,16 @@ pub struct StreamSlot {
 }
 
 impl StreamSlot {
+    /// A slot that counts nothing and keeps `value` for as long as the stream it is given to
+    /// (a request's answer stream, say) lives.
+    pub fn holding(value: impl Any + Send + Sync) -> StreamSlot {
+        StreamSlot {
+            tracker: None,
+            held: Vec::new(),
+        }
+        .hold(value)
+    }
+
     /// Keeps `value` (with anything held before) until the stream this slot becomes ends, or
     /// the slot is dropped unused.
     pub fn hold(mut self, value: impl Any + Send + Sync) -> Self {

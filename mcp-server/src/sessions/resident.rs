@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 struct Entry {
     last_used: Instant,
     last_lease: Instant,
-    streams: u32,
+    users: u32,
 }
 
 /// The sessions held here, by id; one per process.
@@ -22,17 +22,18 @@ pub struct Resident {
     entries: Arc<Mutex<HashMap<String, Entry>>>,
 }
 
-/// Kept by an open GET stream of a session: the session is not idle while it lives.
-pub struct OpenStream {
+/// Kept by a session's open GET stream, or by a request of the session until its answer is
+/// out: the session is not idle while one lives.
+pub struct InUse {
     entries: Arc<Mutex<HashMap<String, Entry>>>,
     id: String,
 }
 
-impl Drop for OpenStream {
+impl Drop for InUse {
     fn drop(&mut self) {
         let mut entries = self.entries.lock().expect("resident lock");
         if let Some(entry) = entries.get_mut(&self.id) {
-            entry.streams = entry.streams.saturating_sub(1);
+            entry.users = entry.users.saturating_sub(1);
             // The stream's end is the session's last use.
             entry.last_used = Instant::now();
         }
@@ -60,7 +61,7 @@ impl Resident {
                     Entry {
                         last_used: now,
                         last_lease: now,
-                        streams: 0,
+                        users: 0,
                     },
                 );
                 false
@@ -68,8 +69,9 @@ impl Resident {
         }
     }
 
-    /// A GET stream of session `id` opened; it counts until the returned value is dropped.
-    pub fn stream_opened(&self, id: &str) -> OpenStream {
+    /// Session `id` is in use (a GET stream opened, a request started) until the returned value
+    /// is dropped.
+    pub fn in_use(&self, id: &str) -> InUse {
         let mut entries = self.entries.lock().expect("resident lock");
         let now = Instant::now();
         entries
@@ -77,10 +79,10 @@ impl Resident {
             .or_insert(Entry {
                 last_used: now,
                 last_lease: now,
-                streams: 0,
+                users: 0,
             })
-            .streams += 1;
-        OpenStream {
+            .users += 1;
+        InUse {
             entries: self.entries.clone(),
             id: id.to_string(),
         }
@@ -92,7 +94,7 @@ impl Resident {
         let mut entries = self.entries.lock().expect("resident lock");
         let idle_ids: Vec<String> = entries
             .iter()
-            .filter(|(_, e)| e.streams == 0 && now.saturating_duration_since(e.last_used) >= idle)
+            .filter(|(_, e)| e.users == 0 && now.saturating_duration_since(e.last_used) >= idle)
             .map(|(id, _)| id.clone())
             .collect();
         for id in &idle_ids {
@@ -107,7 +109,7 @@ impl Resident {
         self.entries
             .lock()
             .expect("resident lock")
-            .retain(|id, e| e.streams > 0 || is_live(id));
+            .retain(|id, e| e.users > 0 || is_live(id));
     }
 
     /// Sessions counted here.
@@ -146,7 +148,7 @@ mod tests {
         resident.used("idle", start, RENEW);
         resident.used("busy", start + Duration::from_secs(30), RENEW);
         resident.used("streaming", start, RENEW);
-        let stream = resident.stream_opened("streaming");
+        let stream = resident.in_use("streaming");
         let later = start + Duration::from_secs(61);
         assert_eq!(resident.take_idle(later, IDLE), vec!["idle".to_string()]);
         assert_eq!(resident.len(), 2);
@@ -169,7 +171,7 @@ mod tests {
         let now = Instant::now();
         resident.used("gone", now, RENEW);
         resident.used("kept", now, RENEW);
-        let _stream = resident.stream_opened("streaming-gone");
+        let _stream = resident.in_use("streaming-gone");
         resident.retain(|id| id == "kept");
         assert_eq!(resident.len(), 2);
         assert!(resident.take_idle(now + IDLE * 2, IDLE) == vec!["kept".to_string()]);

@@ -16,12 +16,11 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
+use http_body_util::Full;
 use serde_json::json;
 use tests::Server;
 use tests::http::{LEGACY_VERSION, MODERN_VERSION, modern_meta};
-use tests::load::{connect, exchange, percentile, post, raise_fd_limit};
+use tests::load::{Era, connect, exchange, legacy_session, load, percentile, post, raise_fd_limit};
 
 struct Options {
     clients: usize,
@@ -55,114 +54,6 @@ fn options() -> Options {
         i += 2;
     }
     options
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Era {
-    Modern,
-    Legacy,
-}
-
-struct Report {
-    requests: usize,
-    errors: usize,
-    latencies_us: Vec<u32>,
-    elapsed: Duration,
-}
-
-async fn legacy_session(sender: &mut SendRequest<Full<Bytes>>, addr: SocketAddr) -> String {
-    let initialize = json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": LEGACY_VERSION, "capabilities": {}, "clientInfo": { "name": "bench", "version": "1" } } });
-    let (headers, _) = exchange(sender, post(addr, &[], &initialize))
-        .await
-        .expect("initialize");
-    let session = headers["mcp-session-id"].to_str().unwrap().to_string();
-    let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
-    sender.ready().await.unwrap();
-    let response = sender
-        .send_request(post(
-            addr,
-            &[
-                ("mcp-session-id", &session),
-                ("mcp-protocol-version", LEGACY_VERSION),
-            ],
-            &initialized,
-        ))
-        .await
-        .unwrap();
-    let _ = response.into_body().collect().await;
-    session
-}
-
-async fn load(addr: SocketAddr, era: Era, clients: usize, duration: Duration) -> Report {
-    let started = Instant::now();
-    let deadline = started + duration;
-    let mut tasks = Vec::new();
-    for client in 0..clients {
-        tasks.push(tokio::spawn(async move {
-            let mut sender = connect(addr).await;
-            let session = match era {
-                Era::Legacy => Some(legacy_session(&mut sender, addr).await),
-                Era::Modern => None,
-            };
-            let mut latencies = Vec::with_capacity(100_000);
-            let mut errors = 0usize;
-            let mut id = 0u64;
-            while Instant::now() < deadline {
-                id += 1;
-                let mut params = json!({ "name": "test_simple_text", "arguments": {} });
-                let request = match (&session, era) {
-                    (Some(session), _) => post(
-                        addr,
-                        &[
-                            ("mcp-session-id", session),
-                            ("mcp-protocol-version", LEGACY_VERSION),
-                        ],
-                        &json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params }),
-                    ),
-                    (None, _) => {
-                        params["_meta"] = modern_meta();
-                        post(
-                            addr,
-                            &[
-                                ("mcp-protocol-version", MODERN_VERSION),
-                                ("mcp-method", "tools/call"),
-                                ("mcp-name", "test_simple_text"),
-                            ],
-                            &json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params }),
-                        )
-                    }
-                };
-                let sent = Instant::now();
-                match exchange(&mut sender, request).await {
-                    Ok(_) => latencies.push(sent.elapsed().as_micros() as u32),
-                    Err(error) => {
-                        errors += 1;
-                        if errors == 1 {
-                            eprintln!("client {client}: first error: {error}");
-                        }
-                        sender = connect(addr).await;
-                    }
-                }
-            }
-            (latencies, errors)
-        }));
-    }
-    let mut report = Report {
-        requests: 0,
-        errors: 0,
-        latencies_us: Vec::new(),
-        elapsed: Duration::ZERO,
-    };
-    for task in tasks {
-        let (latencies, errors) = task.await.expect("client task");
-        report.requests += latencies.len();
-        report.errors += errors;
-        report.latencies_us.extend(latencies);
-    }
-    report.elapsed = started.elapsed();
-    report.latencies_us.sort_unstable();
-    report
 }
 
 /// Opens `count` streams of one kind (legacy GET streams use `sessions`) and keeps them while
@@ -308,7 +199,14 @@ async fn main() {
     );
     println!("tools/call (test_simple_text) over HTTP/1.1 keep-alive:");
     // A short warm-up so the first era does not pay for cold caches.
-    load(server.addr, Era::Modern, 4, Duration::from_millis(500)).await;
+    load(
+        server.addr,
+        Era::Modern,
+        "test_simple_text",
+        4,
+        Duration::from_millis(500),
+    )
+    .await;
     for (name, era) in [
         ("modern 2026-07-28", Era::Modern),
         ("legacy 2025-11-25", Era::Legacy),
@@ -316,6 +214,7 @@ async fn main() {
         let report = load(
             server.addr,
             era,
+            "test_simple_text",
             options.clients,
             Duration::from_secs(options.seconds),
         )
