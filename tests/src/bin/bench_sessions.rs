@@ -2,7 +2,7 @@
 //! against sessions in memory, on the release server over loopback.
 //!
 //! ```sh
-//! cargo run --release -p tests --bin bench_sessions -- [--clients 32] [--seconds 5] [--rounds 3] [--sessions 10000]
+//! cargo run --release -p tests --bin bench_sessions -- [--clients 32] [--seconds 5] [--rounds 3] [--sessions 10000] [--batch 500]
 //! ```
 //!
 //! Prints, measured in the same run:
@@ -11,7 +11,8 @@
 //! - restore latency: the first request for a session on a server that does not hold it (load
 //!   from the store, handshake replay, the call), p50/p99, next to a call on a session held;
 //! - memory per idle session: in process (heap and RSS) while held, and after the server has
-//!   dropped idle sessions from memory (`LEGACY_SESSION_MEMORY_IDLE_TIMEOUT`); in the store
+//!   dropped idle sessions from memory (`LEGACY_SESSION_MEMORY_IDLE_TIMEOUT`), once after holding
+//!   them all at once and once for sessions arriving `--batch` at a time; in the store
 //!   (`MEMORY USAGE` of a key, and the store's `used_memory` growth per session).
 //!
 //! The servers run the conformance fixtures (`test_simple_text` is the tool called). Every loop
@@ -31,6 +32,7 @@ struct Options {
     seconds: u64,
     rounds: usize,
     sessions: usize,
+    batch: usize,
 }
 
 fn options() -> Options {
@@ -39,6 +41,7 @@ fn options() -> Options {
         seconds: 5,
         rounds: 3,
         sessions: 10_000,
+        batch: 500,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -48,6 +51,7 @@ fn options() -> Options {
             "--seconds" => options.seconds = value.parse().expect("--seconds N"),
             "--rounds" => options.rounds = value.parse().expect("--rounds N"),
             "--sessions" => options.sessions = value.parse().expect("--sessions N"),
+            "--batch" => options.batch = value.parse().expect("--batch N"),
             other => {
                 panic!(
                     "unknown argument {other}; see the header of tests/src/bin/bench_sessions.rs"
@@ -61,7 +65,7 @@ fn options() -> Options {
 /// A fixtures server with these settings, under load from one address.
 fn server(extra: &[(&str, &str)]) -> Server {
     let mut env = vec![
-        ("LOG_LEVEL", "warn"),
+        ("LOG_LEVEL", "warn,mcp_server=info"),
         ("MAX_LEGACY_SESSIONS", "1000000"),
         ("MAX_CONNECTIONS", "1000000"),
     ];
@@ -248,11 +252,32 @@ async fn main() {
     wait_for_sessions(idle.addr, 0, Duration::from_secs(30)).await;
     drop(warm);
     let (heap_base, rss_base) = (heap(idle.addr).await, idle.rss_bytes() as f64);
+    // First all at once (the cost of a held session), then the idle ones.
     let ids = start_sessions(idle.addr, options.sessions).await;
     let (heap_held, rss_held) = (heap(idle.addr).await, idle.rss_bytes() as f64);
     wait_for_sessions(idle.addr, 0, Duration::from_secs(60)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (heap_idle, rss_idle) = (heap(idle.addr).await, idle.rss_bytes() as f64);
+    drop(idle);
+    redis.cli(&["FLUSHALL"]);
+    // As sessions arrive in practice: a few at a time, each idle batch leaving memory before
+    // the next arrives, so the process never holds them all at once.
+    let trickle = server(&[
+        ("SESSION_STORE", &url),
+        ("LEGACY_SESSION_MEMORY_IDLE_TIMEOUT", "1000"),
+    ]);
+    let warm = start_sessions(trickle.addr, options.batch).await;
+    wait_for_sessions(trickle.addr, 0, Duration::from_secs(30)).await;
+    drop(warm);
+    let (heap_start, rss_start) = (heap(trickle.addr).await, trickle.rss_bytes() as f64);
+    let mut trickled = 0;
+    while trickled < options.sessions {
+        let batch = options.batch.min(options.sessions - trickled);
+        trickled += start_sessions(trickle.addr, batch).await.len();
+        wait_for_sessions(trickle.addr, 0, Duration::from_secs(60)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (heap_trickled, rss_trickled) = (heap(trickle.addr).await, trickle.rss_bytes() as f64);
     let store_after: f64 = redis
         .cli(&["INFO", "memory"])
         .lines()
@@ -268,22 +293,30 @@ async fn main() {
     let n = ids.len() as f64;
     println!("memory per legacy session ({} sessions):", ids.len());
     println!(
-        "  in process, held:             heap {:>7.2} KiB   RSS {:>7.2} KiB",
+        "  in process, held:                      heap {:>7.2} KiB   RSS {:>7.2} KiB",
         (heap_held - heap_base) / n / 1024.0,
         (rss_held - rss_base) / n / 1024.0
     );
     println!(
-        "  in process, idle (released):  heap {:>7.3} KiB   RSS {:>7.3} KiB",
+        "  in process, idle, after all were held: heap {:>7.3} KiB   RSS {:>7.3} KiB",
         (heap_idle - heap_base) / n / 1024.0,
         (rss_idle - rss_base) / n / 1024.0
+    );
+    println!(
+        "  in process, idle, {:>5} held at a time:  heap {:>7.3} KiB   RSS {:>7.3} KiB",
+        options.batch,
+        (heap_trickled - heap_start) / trickled as f64 / 1024.0,
+        (rss_trickled - rss_start) / trickled as f64 / 1024.0
     );
     println!(
         "  in the store: {} keys, MEMORY USAGE {:.0} bytes per key, used_memory +{:.0} bytes per session",
         keys.len(),
         sample.iter().sum::<f64>() / sample.len().max(1) as f64,
-        (store_after - store_before) / n
+        (store_after - store_before) / keys.len().max(1) as f64
     );
-    // The sessions still work after leaving memory.
-    let mut sender = connect(idle.addr).await;
-    timed_call(&mut sender, idle.addr, &ids[0], 1).await;
+    // The sessions still work after leaving memory (the first ones were flushed; these not).
+    let last = start_sessions(trickle.addr, 1).await;
+    wait_for_sessions(trickle.addr, 0, Duration::from_secs(30)).await;
+    let mut sender = connect(trickle.addr).await;
+    timed_call(&mut sender, trickle.addr, &last[0], 1).await;
 }
