@@ -125,13 +125,20 @@ impl App {
             body_bytes: config.max_body_bytes_per_client,
         });
         let config_body_bytes = config.max_body_bytes_in_flight;
+        let resident = match &store {
+            Some(store) => {
+                let store = store.clone();
+                Resident::with_keys(move |id| store.key(id))
+            }
+            None => Resident::default(),
+        };
         let app = Arc::new(App {
             streams: Arc::new(StreamTracker::new(config.sse_retry, config.request_timeout)),
             config,
             drain,
             sessions,
             store,
-            resident: Resident::default(),
+            resident,
             mcp_shutdown,
             started: Instant::now(),
             initializing: Arc::default(),
@@ -202,10 +209,7 @@ impl App {
         let Some(store) = &self.store else {
             return;
         };
-        if self
-            .resident
-            .used(id, Instant::now(), store.ttl() / LEASE_RENEWALS)
-        {
+        if self.resident.used(id, Instant::now(), store.renew_after()) {
             let (app, store, id) = (self.clone(), store.clone(), id.to_string());
             tokio::spawn(async move {
                 // A failure is logged and counted by the store; the next use tries again.
@@ -219,18 +223,7 @@ impl App {
     /// Releases the session whose store key is `key`, if this process holds it: it was ended
     /// on another task.
     async fn release_by_key(&self, key: &str) {
-        let Some(store) = &self.store else {
-            return;
-        };
-        let held: Vec<String> = self
-            .sessions
-            .sessions
-            .read()
-            .await
-            .keys()
-            .map(|id| id.to_string())
-            .collect();
-        if let Some(id) = held.into_iter().find(|id| store.key(id) == key) {
+        if let Some(id) = self.resident.id_of_key(key) {
             self.release_session(&id).await;
         }
     }
@@ -252,10 +245,6 @@ async fn follow_session_ends(app: std::sync::Weak<App>) {
         })
         .await;
 }
-
-/// A session in use renews its store lease this many times per `LEGACY_SESSION_IDLE_TIMEOUT`, so
-/// its key outlives any pause shorter than the timeout by at least seven eighths of it.
-const LEASE_RENEWALS: u32 = 8;
 
 /// How often an unreachable store is asked whether it is back.
 const PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
@@ -302,7 +291,10 @@ async fn sweep(app: std::sync::Weak<App>) {
                 app.config.legacy_session_memory_idle_timeout,
             );
             for id in &idle {
-                app.release_session(id).await;
+                // A request that came meanwhile marked the session in use again: it stays.
+                if !app.resident.contains(id) {
+                    app.release_session(id).await;
+                }
             }
             if !idle.is_empty() {
                 tracing::debug!(

@@ -227,8 +227,13 @@ pub struct Config {
     /// Where legacy sessions live: `memory` (this process only; they end with it) or a Redis or
     /// Valkey URL (`redis://host:6379/0`, `rediss://` for TLS as ElastiCache requires), shared by
     /// every task so that any task serves any session and a session survives a deploy
-    #[arg(long, env = "SESSION_STORE", value_name = "SESSION_STORE", default_value = "memory",
-          hide_env_values = true, value_parser = Setting(values::session_store), help_heading = "Sessions")]
+    #[arg(long = "session-store", env = "SESSION_STORE", value_name = "SESSION_STORE", default_value = "memory",
+          hide_env_values = true, value_parser = Setting(clap::builder::StringValueParser::new()), help_heading = "Sessions")]
+    session_store_text: String,
+
+    /// `SESSION_STORE`, read: checked after clap, so that a refused value (which may carry a
+    /// password) is never echoed whole in the error.
+    #[arg(skip)]
     pub session_store: StoreSetting,
 
     /// The password for SESSION_STORE, replacing any in its URL: set it from a secret (on ECS,
@@ -393,6 +398,15 @@ impl Config {
             defaulted("max_body_bytes_in_flight"),
         ];
         let mut config = Self::from_arg_matches_mut(&mut matches).map_err(ConfigError)?;
+        config.session_store = StoreSetting::parse(&config.session_store_text).map_err(|why| {
+            ConfigError(clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!(
+                    "invalid value '{}' for '--session-store <SESSION_STORE>': {why}\n",
+                    crate::sessions::store::shown_url(&config.session_store_text)
+                ),
+            ))
+        })?;
         config.caps_defaulted = caps_defaulted;
         let limit = match cgroup {
             Some(root) => memory_limit(config.memory_limit, root),

@@ -84,9 +84,11 @@ async fn a_session_started_on_one_server_carries_on_on_another_after_the_first_s
     assert_eq!(stored["docs-mcp-session"], 1);
     assert_eq!(stored["initialize"]["clientInfo"]["name"], "e2e-tests");
     let ttl: i64 = redis.cli(&["TTL", &keys[0]]).trim().parse().unwrap();
+    // LEGACY_SESSION_IDLE_TIMEOUT and one renewal interval (an eighth of it): the key never
+    // expires sooner than the timeout after the session's last use.
     assert!(
-        (1700..=1800).contains(&ttl),
-        "expires after LEGACY_SESSION_IDLE_TIMEOUT: {ttl}"
+        (1900..=2025).contains(&ttl),
+        "expires after LEGACY_SESSION_IDLE_TIMEOUT plus a renewal interval: {ttl}"
     );
 
     first.signal(libc::SIGKILL);
@@ -469,6 +471,49 @@ async fn a_session_is_not_released_while_a_request_of_it_runs() {
     );
     // Idle afterwards, it does leave memory.
     wait_health(server.addr, "the idle session left memory", |h| {
+        h["legacySessions"] == 0
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn initialize_params_too_large_to_keep_are_refused_and_take_no_room() {
+    let redis = Redis::start();
+    let server = server(&redis, &[]);
+    let mut message = initialize_message(1);
+    message["params"]["capabilities"]["experimental"] =
+        json!({ "padding": { "data": "x".repeat(20_000) } });
+    let refused = post(server.addr, &[], &message).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.header("mcp-session-id").is_none());
+    let body = refused.json().await;
+    assert_eq!(body["error"]["code"], -32602, "{body}");
+    assert!(redis.keys("docs-mcp:session:*").is_empty());
+    assert_eq!(health(server.addr).await["legacySessions"], 0);
+    // An ordinary one is kept.
+    legacy_session(server.addr).await;
+    assert_eq!(redis.keys("docs-mcp:session:*").len(), 1);
+}
+
+#[tokio::test]
+async fn an_initialize_naming_a_stored_session_counts_like_a_restore_and_leaves_memory() {
+    let redis = Redis::start();
+    let first = server(&redis, &[]);
+    let second = server(&redis, &[("LEGACY_SESSION_MEMORY_IDLE_TIMEOUT", "500")]);
+    let session = legacy_session(first.addr).await;
+    // rmcp looks the named session up (and so restores it) before it reads the message.
+    let answer = post(
+        second.addr,
+        &[
+            ("mcp-session-id", &session),
+            ("mcp-protocol-version", LEGACY_VERSION),
+        ],
+        &initialize_message(2),
+    )
+    .await;
+    assert!(answer.status.is_client_error() || answer.status.is_success());
+    // Whatever rmcp answered, the session it restored is idle here and leaves memory.
+    wait_health(second.addr, "the restored session left memory", |h| {
         h["legacySessions"] == 0
     })
     .await;

@@ -263,3 +263,23 @@ fn variant_settings_are_checked_and_become_the_rules() {
     let defaults = config(&[]).unwrap().variant_rules();
     assert_eq!(defaults.variant("v1.2/a.en.md").key, "a.md");
 }
+
+#[test]
+fn the_session_store_is_read_and_a_refused_url_never_shows_its_password() {
+    let memory = config(&[]).unwrap();
+    assert_eq!(memory.session_store, StoreSetting::Memory);
+    let redis = config(&[("SESSION_STORE", " redis://127.0.0.1:6379/0 ")]).unwrap();
+    assert!(matches!(redis.session_store, StoreSetting::Redis(_)));
+    for bad in [
+        "redis://:hunter2@host:notaport/0",
+        "https://app:hunter2@host",
+        "app:hunter2@host",
+    ] {
+        let message = config(&[("SESSION_STORE", bad)]).unwrap_err().to_string();
+        assert!(!message.contains("hunter2"), "{message}");
+        assert!(message.contains("SESSION_STORE"), "{message}");
+    }
+    // Nor does --help print the variable's value.
+    let help = Config::command().render_help().to_string();
+    assert!(help.contains("SESSION_STORE"));
+}

@@ -10,7 +10,6 @@ use clap::{Arg, Command};
 
 use crate::access::origin::{HostPolicy, OriginPolicy};
 use crate::lifecycle::drain::IdleGuess;
-use crate::sessions::store::StoreSetting;
 
 /// An optional setting: blank means unset. (A type alias rather than `Option` so that clap
 /// treats the setting as one that always has a value, its default, and parses blanks too.)
@@ -165,10 +164,6 @@ pub fn host_list(text: &str) -> Result<HostPolicy, String> {
             "expected comma-separated host names such as docs.example.com, localhost:3100, *.example.com or * ({why})"
         )
     })
-}
-
-pub fn session_store(text: &str) -> Result<StoreSetting, String> {
-    StoreSetting::parse(text)
 }
 
 pub fn idle_guess() -> impl TypedValueParser<Value = IdleGuess> {

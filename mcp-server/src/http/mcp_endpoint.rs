@@ -115,17 +115,7 @@ where
             Err(refusal) => *refusal,
             Ok(slot) => match store_gate::session_of(&app, &headers).map(str::to_string) {
                 None => forward(&app, method, headers, peer, Bytes::new(), None, Some(slot)).await,
-                Some(session) => match store_gate::before(&app, &session, client, None).await {
-                    Err(refusal) => refusal,
-                    Ok(restoring) => {
-                        // An open GET stream keeps its session in memory.
-                        let slot = slot.hold(app.resident.in_use(&session));
-                        let response =
-                            forward(&app, method, headers, peer, Bytes::new(), None, Some(slot))
-                                .await;
-                        store_gate::after(&app, &session, restoring, response, None).await
-                    }
-                },
+                Some(session) => session_get(&app, session, headers, peer, client, slot).await,
             },
         },
         Method::DELETE => match match store_gate::session_of(&app, &headers) {
@@ -139,6 +129,10 @@ where
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
                 let response = forward(&app, method, headers, peer, Bytes::new(), None, None).await;
+                let response = match &id {
+                    Some(id) => store_gate::after_delete(&app, id, response),
+                    None => response,
+                };
                 if let Some(id) = id
                     && response.status().is_success()
                 {
@@ -279,12 +273,12 @@ where
     if initialize && let Some(refusal) = store_gate::before_initialize(app, id.as_ref()) {
         return refusal;
     }
-    // A request for a session this process does not hold restores it from the store.
-    let session = if initialize {
-        None
-    } else {
-        store_gate::session_of(app, &headers).map(str::to_string)
-    };
+    // A request for a session this process does not hold restores it from the store (an
+    // `initialize` that names a session too: rmcp looks the session up before the message).
+    let session = store_gate::session_of(app, &headers).map(str::to_string);
+    // Marked in use before the gate looks, so the idle sweep cannot release the session between
+    // the gate's check and rmcp's answer; kept until the answer is out, however long it runs.
+    let in_use = session.as_ref().map(|session| app.resident.in_use(session));
     let restoring = match &session {
         Some(session) => match store_gate::before(app, session, client, id.as_ref()).await {
             Ok(restoring) => restoring,
@@ -340,39 +334,48 @@ where
     } else {
         None
     };
-    // A request of a session keeps it in memory until its answer is out, however long it runs.
-    let slot = match (slot, &session) {
-        (None, Some(session)) => Some(StreamSlot::holding(app.resident.in_use(session))),
-        (slot, _) => slot,
+    let slot = match (slot, in_use) {
+        (None, Some(in_use)) => Some(StreamSlot::holding(in_use)),
+        (Some(slot), Some(in_use)) => Some(slot.hold(in_use)),
+        (slot, None) => slot,
     };
     let kind = match (rpc_method.as_deref(), id.clone()) {
         (Some("subscriptions/listen"), _) => Some(StreamKind::Listen),
         (Some(_), Some(id)) => Some(StreamKind::Request(id)),
         _ => None,
     };
-    let response = if let Some(claim) = claim {
-        // rmcp stores the session before it answers: if the client hangs up meanwhile, the
-        // session must still be bound to it, so the hand-off runs on a task of its own that
-        // the client's leaving cannot cancel.
-        let (app, body) = (app.clone(), bytes.clone());
+    let response = if claim.is_some() || restoring.is_some() {
+        // rmcp stores a new or restored session before it answers: if the client hangs up
+        // meanwhile, the session must still be bound to it (and checked against the store), so
+        // the hand-off runs on a task of its own that the client's leaving cannot cancel.
+        let (app, body, rpc_id) = (app.clone(), bytes.clone(), id.clone());
         let handoff = tokio::spawn(async move {
             let response = forward(&app, Method::POST, headers, peer, body, kind, slot).await;
             // The body's bytes are rmcp's until it answers, even if the client left meanwhile.
             drop(share);
             drop(admission);
-            if let Some(session) = response
+            let started = response
                 .headers()
                 .get("mcp-session-id")
                 .and_then(|v| v.to_str().ok())
-            {
-                claim.bind(session);
+                .map(str::to_string);
+            match (claim, started, session) {
+                (Some(claim), Some(started), _) => {
+                    claim.bind(&started);
+                    // The id itself stays out of the logs: it is the client's credential.
+                    tracing::info!(peer = peer.map(|p| p.to_string()), "legacy session started");
+                    store_gate::after_initialize(&app, &started, response, rpc_id.as_ref()).await
+                }
+                (_, _, Some(session)) => {
+                    store_gate::after(&app, &session, restoring, response, rpc_id.as_ref()).await
+                }
+                _ => response,
             }
-            response
         });
         match handoff.await {
             Ok(response) => response,
             Err(error) => {
-                tracing::error!(%error, "Error in the initialize hand-off");
+                tracing::error!(%error, "Error in the session hand-off");
                 jsonrpc_error(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     id.as_ref(),
@@ -382,25 +385,42 @@ where
             }
         }
     } else {
-        forward(app, Method::POST, headers, peer, bytes.clone(), kind, slot).await
-    };
-    let started = initialize
-        .then(|| response.headers().get("mcp-session-id"))
-        .flatten()
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let response = match (started, session) {
-        (Some(started), _) => {
-            // The id itself stays out of the logs: it is the client's credential for the session.
-            tracing::info!(peer = peer.map(|p| p.to_string()), "legacy session started");
-            store_gate::after_initialize(app, &started, response, id.as_ref()).await
+        let response = forward(app, Method::POST, headers, peer, bytes.clone(), kind, slot).await;
+        match session {
+            Some(session) => store_gate::after(app, &session, None, response, id.as_ref()).await,
+            None => response,
         }
-        (None, Some(session)) => {
-            store_gate::after(app, &session, restoring, response, id.as_ref()).await
-        }
-        (None, None) => response,
     };
     unreadable_body(response, bytes, json_content)
+}
+
+/// A GET stream of a legacy session while a session store is in use: the session is marked in
+/// use before the gate looks (see `post`) and kept in memory while the stream is open.
+async fn session_get(
+    app: &Arc<App>,
+    session: String,
+    headers: HeaderMap,
+    peer: Option<SocketAddr>,
+    client: ClientKey,
+    slot: StreamSlot,
+) -> Response {
+    let in_use = app.resident.in_use(&session);
+    let restoring = match store_gate::before(app, &session, client, None).await {
+        Ok(restoring) => restoring,
+        Err(refusal) => return refusal,
+    };
+    let slot = slot.hold(in_use);
+    let response = forward(
+        app,
+        Method::GET,
+        headers,
+        peer,
+        Bytes::new(),
+        None,
+        Some(slot),
+    )
+    .await;
+    store_gate::after(app, &session, restoring, response, None).await
 }
 
 /// Sends the request to rmcp and wraps an SSE answer.

@@ -102,6 +102,7 @@ pub async fn after(
     let Some(store) = &app.store else {
         return response;
     };
+    let restored = restoring.is_some();
     if let Some(restoring) = restoring
         && app.holds_session(session).await
     {
@@ -111,7 +112,8 @@ pub async fn after(
         app.session_used(session);
         return response;
     }
-    if response.status().is_server_error() && !store.reachable() {
+    // rmcp answers a failed restore (the store read failed or timed out) with a 500.
+    if response.status().is_server_error() && (restored || !store.reachable()) {
         return store_unavailable(app, rpc_id);
     }
     response
@@ -125,8 +127,8 @@ pub fn before_initialize(app: &App, rpc_id: Option<&serde_json::Value>) -> Optio
 }
 
 /// After an `initialize` answered with session `session`: if its store write failed, the
-/// session is released here and the client told to retry, rather than handed a session that
-/// ends with this process.
+/// session is released here and the client told to retry (or, for params too large to keep, to
+/// send smaller ones), rather than handed a session that ends with this process.
 pub async fn after_initialize(
     app: &Arc<App>,
     session: &str,
@@ -136,9 +138,23 @@ pub async fn after_initialize(
     let Some(store) = &app.store else {
         return response;
     };
-    if store.take_unwritten(session) {
-        app.release_session(session).await;
-        return store_unavailable(app, rpc_id);
+    match store.take_failed(session) {
+        None => {}
+        Some(too_large) => {
+            app.release_session(session).await;
+            if too_large {
+                return jsonrpc_error(
+                    StatusCode::BAD_REQUEST,
+                    rpc_id,
+                    crate::http::replies::INVALID_PARAMS,
+                    &format!(
+                        "Invalid params: initialize params larger than {} bytes cannot be kept for the session (SESSION_STORE)",
+                        crate::sessions::store::MAX_STORED_BYTES
+                    ),
+                );
+            }
+            return store_unavailable(app, rpc_id);
+        }
     }
     app.session_used(session);
     response
@@ -158,6 +174,16 @@ pub async fn before_delete(app: &App, session: &str) -> Option<Response> {
         Ok(true) => None,
         Ok(false) => Some(session_not_found()),
         Err(_) => Some(store_unavailable(app, None)),
+    }
+}
+
+/// After rmcp answered a `DELETE` of session `session`: a removal from the store that failed
+/// is a 503 (the client tries again; the session still exists for the other tasks), not the 202
+/// rmcp gives whatever happened.
+pub fn after_delete(app: &App, session: &str, response: Response) -> Response {
+    match &app.store {
+        Some(store) if store.take_failed(session).is_some() => store_unavailable(app, None),
+        _ => response,
     }
 }
 

@@ -17,9 +17,22 @@ struct Entry {
 }
 
 /// The sessions held here, by id; one per process.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Resident {
     entries: Arc<Mutex<HashMap<String, Entry>>>,
+    /// Each session's store key, and the session of each key (for the ended-session notices,
+    /// which name keys): kept with the entries.
+    keys: Mutex<HashMap<String, String>>,
+    /// How a session id becomes its store key; `None` without a store.
+    key_of: Option<Box<dyn Fn(&str) -> String + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Resident {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resident")
+            .field("sessions", &self.len())
+            .finish()
+    }
 }
 
 /// Kept by a session's open GET stream, or by a request of the session until its answer is
@@ -41,6 +54,48 @@ impl Drop for InUse {
 }
 
 impl Resident {
+    /// Sessions counted by id, with their store keys made by `key_of`.
+    pub fn with_keys(key_of: impl Fn(&str) -> String + Send + Sync + 'static) -> Resident {
+        Resident {
+            key_of: Some(Box::new(key_of)),
+            ..Resident::default()
+        }
+    }
+
+    /// Notes the store key of a session just counted.
+    fn counted(&self, id: &str) {
+        if let Some(key_of) = &self.key_of {
+            self.keys
+                .lock()
+                .expect("resident keys lock")
+                .insert(key_of(id), id.to_string());
+        }
+    }
+
+    /// Forgets the store keys of sessions no longer counted.
+    fn forget_keys(&self, entries: &HashMap<String, Entry>) {
+        if self.key_of.is_some() {
+            self.keys
+                .lock()
+                .expect("resident keys lock")
+                .retain(|_, id| entries.contains_key(id));
+        }
+    }
+
+    /// The session counted here whose store key is `key`.
+    pub fn id_of_key(&self, key: &str) -> Option<String> {
+        self.keys
+            .lock()
+            .expect("resident keys lock")
+            .get(key)
+            .cloned()
+    }
+
+    /// Whether session `id` is counted here.
+    pub fn contains(&self, id: &str) -> bool {
+        self.entries.lock().expect("resident lock").contains_key(id)
+    }
+
     /// Session `id` answered a request at `now`; `true` when its lease in the store is older
     /// than `renew_after` and should be renewed (the caller does it, and the clock restarts).
     pub fn used(&self, id: &str, now: Instant, renew_after: Duration) -> bool {
@@ -64,6 +119,8 @@ impl Resident {
                         users: 0,
                     },
                 );
+                drop(entries);
+                self.counted(id);
                 false
             }
         }
@@ -74,6 +131,7 @@ impl Resident {
     pub fn in_use(&self, id: &str) -> InUse {
         let mut entries = self.entries.lock().expect("resident lock");
         let now = Instant::now();
+        let new = !entries.contains_key(id);
         entries
             .entry(id.to_string())
             .or_insert(Entry {
@@ -82,6 +140,10 @@ impl Resident {
                 users: 0,
             })
             .users += 1;
+        drop(entries);
+        if new {
+            self.counted(id);
+        }
         InUse {
             entries: self.entries.clone(),
             id: id.to_string(),
@@ -100,16 +162,16 @@ impl Resident {
         for id in &idle_ids {
             entries.remove(id);
         }
+        self.forget_keys(&entries);
         idle_ids
     }
 
     /// Forgets sessions `is_live` says are gone (ended by `DELETE` or the idle timeout), unless
     /// a stream still counts them.
     pub fn retain(&self, is_live: impl Fn(&str) -> bool) {
-        self.entries
-            .lock()
-            .expect("resident lock")
-            .retain(|id, e| e.users > 0 || is_live(id));
+        let mut entries = self.entries.lock().expect("resident lock");
+        entries.retain(|id, e| e.users > 0 || is_live(id));
+        self.forget_keys(&entries);
     }
 
     /// Sessions counted here.
@@ -163,6 +225,26 @@ mod tests {
         );
         let taken = resident.take_idle(Instant::now() + Duration::from_secs(61), IDLE);
         assert!(taken.contains(&"streaming".to_string()), "{taken:?}");
+    }
+
+    #[test]
+    fn a_session_is_found_by_its_store_key_while_counted() {
+        let resident = Resident::with_keys(|id| format!("key-{id}"));
+        let now = Instant::now();
+        resident.used("a", now, RENEW);
+        let held = resident.in_use("b");
+        assert_eq!(resident.id_of_key("key-a").as_deref(), Some("a"));
+        assert_eq!(resident.id_of_key("key-b").as_deref(), Some("b"));
+        assert_eq!(resident.id_of_key("key-c"), None);
+        assert_eq!(resident.take_idle(now + IDLE, IDLE), vec!["a".to_string()]);
+        assert_eq!(
+            resident.id_of_key("key-a"),
+            None,
+            "forgotten with its entry"
+        );
+        drop(held);
+        resident.retain(|_| false);
+        assert_eq!(resident.id_of_key("key-b"), None);
     }
 
     #[test]

@@ -22,7 +22,7 @@
 //! re-opened by the client library when lost, so the server starts, and recovers, whatever the
 //! store is doing.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
@@ -35,9 +35,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Where legacy sessions live: this process's memory, or a Redis-protocol server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum StoreSetting {
     /// Today's behaviour: sessions live and die with this process.
+    #[default]
     Memory,
     /// A Redis or Valkey server, as a URL (`redis://`, `rediss://` for TLS, `valkey://`,
     /// `valkeys://`); the text is kept (it may carry a password) and only its safe part shown.
@@ -56,14 +57,22 @@ impl StoreUrl {
 
     /// The URL with any password replaced by `***`.
     pub fn shown(&self) -> String {
-        match (self.0.find("://"), self.0.rfind('@')) {
-            (Some(scheme), Some(at)) if at > scheme => {
-                let userinfo = &self.0[scheme + 3..at];
-                let user = userinfo.split(':').next().unwrap_or("");
-                format!("{}://{user}:***@{}", &self.0[..scheme], &self.0[at + 1..])
-            }
-            _ => self.0.clone(),
+        shown_url(&self.0)
+    }
+}
+
+/// `text` (a URL, or anything given as one) with whatever stands between `://` and the last `@`
+/// after the user name replaced by `***`: the password never shows.
+pub fn shown_url(text: &str) -> String {
+    match (text.find("://"), text.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &text[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}://{user}:***@{}", &text[..scheme], &text[at + 1..])
         }
+        // No scheme: an `@` may still follow a password.
+        (None, Some(at)) => format!("***@{}", &text[at + 1..]),
+        _ => text.to_string(),
     }
 }
 
@@ -97,6 +106,16 @@ const FOLLOW_RETRY: Duration = Duration::from_secs(1);
 /// How often the subscription is pinged.
 const FOLLOW_PING: Duration = Duration::from_secs(30);
 
+/// The largest value written for one session: a real client's `initialize` params are a few
+/// hundred bytes; this bounds what one session can take in the store (`capabilities` and
+/// `_meta` take any JSON, up to `MAX_REQUEST_BODY`).
+pub const MAX_STORED_BYTES: usize = 8 * 1024;
+
+/// A session in use renews its lease this many times per `LEGACY_SESSION_IDLE_TIMEOUT`; the
+/// key lives one renewal interval longer than the timeout, so it never expires sooner than the
+/// timeout after the session's last use.
+pub const LEASE_RENEWALS: u32 = 8;
+
 /// Marks our values, and their layout's version.
 const FORMAT: u32 = 1;
 
@@ -113,6 +132,8 @@ struct Stored {
 pub enum StoreError {
     /// No answer within `SESSION_STORE_TIMEOUT`.
     Timeout(Duration),
+    /// The session's state is larger than [`MAX_STORED_BYTES`]: not written.
+    TooLarge(usize),
     /// The store answered with an error, or the connection failed.
     Failed(redis::RedisError),
 }
@@ -126,6 +147,10 @@ impl std::fmt::Display for StoreError {
                 after.as_millis()
             ),
             StoreError::Failed(error) => write!(f, "{error}"),
+            StoreError::TooLarge(bytes) => write!(
+                f,
+                "a session's initialize params of {bytes} bytes exceed {MAX_STORED_BYTES} bytes"
+            ),
         }
     }
 }
@@ -163,9 +188,10 @@ pub struct SharedStore {
     options: StoreOptions,
     reachable: AtomicBool,
     last_error: Mutex<Option<(String, SystemTime)>>,
-    /// Sessions whose first write failed: the endpoint takes them back and refuses the
-    /// `initialize`, rather than hand out a session no other task could restore.
-    unwritten: Mutex<HashSet<String>>,
+    /// Sessions whose write (at `initialize`) or removal (at `DELETE`) failed, and whether
+    /// because they were too large: the endpoint takes them back and answers accordingly, rather
+    /// than hand out a session no other task could restore, or report an end that did not happen.
+    failed: Mutex<HashMap<String, bool>>,
 }
 
 impl SharedStore {
@@ -196,7 +222,7 @@ impl SharedStore {
             options,
             reachable: AtomicBool::new(true),
             last_error: Mutex::new(None),
-            unwritten: Mutex::new(HashSet::new()),
+            failed: Mutex::new(HashMap::new()),
         })
     }
 
@@ -294,6 +320,9 @@ impl SharedStore {
             initialize: state.initialize_params.clone(),
         };
         let value = serde_json::to_vec(&stored).expect("initialize params serialize");
+        if value.len() > MAX_STORED_BYTES {
+            return Err(StoreError::TooLarge(value.len()));
+        }
         let mut command = redis::cmd("SET");
         command
             .arg(self.key(session_id))
@@ -400,21 +429,19 @@ impl SharedStore {
         self.run::<()>(redis::cmd("PING")).await
     }
 
-    /// Whether the store write for this new session failed (and forgets it).
-    pub fn take_unwritten(&self, session_id: &str) -> bool {
-        self.unwritten
-            .lock()
-            .expect("unwritten lock")
-            .remove(session_id)
+    /// Whether a write or removal of this session failed, and if so whether because it was
+    /// too large (and forgets it).
+    pub fn take_failed(&self, session_id: &str) -> Option<bool> {
+        self.failed.lock().expect("failed lock").remove(session_id)
     }
 
-    /// How long a key lives without use.
-    pub fn ttl(&self) -> Duration {
-        self.options.ttl
+    /// How long a session in use goes between lease renewals.
+    pub fn renew_after(&self) -> Duration {
+        self.options.ttl / LEASE_RENEWALS
     }
 
     fn ttl_seconds(&self) -> u64 {
-        self.options.ttl.as_secs().max(1)
+        (self.options.ttl + self.renew_after()).as_secs().max(1)
     }
 }
 
@@ -426,11 +453,11 @@ impl SessionStore for SharedStore {
 
     async fn store(&self, session_id: &str, state: &SessionState) -> Result<(), SessionStoreError> {
         let written = self.write(session_id, state).await;
-        if written.is_err() {
-            self.unwritten
-                .lock()
-                .expect("unwritten lock")
-                .insert(session_id.to_string());
+        if let Err(error) = &written {
+            self.failed.lock().expect("failed lock").insert(
+                session_id.to_string(),
+                matches!(error, StoreError::TooLarge(_)),
+            );
         }
         written.map_err(Into::into)
     }
