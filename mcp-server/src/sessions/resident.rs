@@ -16,6 +16,9 @@ struct Entry {
     users: u32,
 }
 
+/// How a session id becomes its store key.
+type KeyOf = dyn Fn(&str) -> String + Send + Sync;
+
 /// The sessions held here, by id; one per process.
 #[derive(Default)]
 pub struct Resident {
@@ -24,7 +27,7 @@ pub struct Resident {
     /// which name keys): kept with the entries.
     keys: Mutex<HashMap<String, String>>,
     /// How a session id becomes its store key; `None` without a store.
-    key_of: Option<Box<dyn Fn(&str) -> String + Send + Sync>>,
+    key_of: Option<Box<KeyOf>>,
 }
 
 impl std::fmt::Debug for Resident {
