@@ -79,13 +79,18 @@ pub fn client_of(app: &App, headers: &HeaderMap, peer: Option<SocketAddr>) -> Cl
 /// `None` when the session exists or no id was sent (rmcp then answers 400).
 pub async fn unknown_session(app: &App, headers: &HeaderMap) -> Option<Response> {
     let id = headers.get("mcp-session-id")?.to_str().unwrap_or("");
-    if app.sessions.sessions.read().await.contains_key(id) {
+    if app.holds_session(id).await {
         return None;
     }
-    Some(jsonrpc_error(
+    Some(session_not_found())
+}
+
+/// The 404 for a session that ended or never existed.
+pub fn session_not_found() -> Response {
+    jsonrpc_error(
         StatusCode::NOT_FOUND,
         None,
         INVALID_REQUEST,
         "Session not found: it ended or never existed; start a new one with initialize",
-    ))
+    )
 }

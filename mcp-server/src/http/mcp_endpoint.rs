@@ -2,8 +2,9 @@
 //!
 //! Order matters: Host and Origin are checked before the body is read (no work for a refused
 //! caller); the body is read once, under `MAX_REQUEST_BODY`, so the request can be classified
-//! (its JSON-RPC id and method) before rmcp sees it; rmcp answers; an SSE answer is wrapped so it
-//! is counted and ends on time; CORS headers go on last.
+//! (its JSON-RPC id and method) before rmcp sees it; rmcp answers (the hand-off, and the
+//! wrapping of an SSE answer so it is counted and ends on time, are in [`super::forward`]);
+//! CORS headers go on last.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,7 +12,6 @@ use std::sync::Arc;
 use bytes::{Buf, Bytes};
 use futures::Stream;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use http_body_util::Full;
 use warp::reply::Response;
 
 use crate::access::cors;
@@ -19,14 +19,15 @@ use crate::access::limits::{ClientKey, Refusal};
 use crate::access::origin::{OriginRefusal, OwnOrigin};
 use crate::app::App;
 use crate::http::body::{ReadError, read_limited};
+use crate::http::forward::forward;
 use crate::http::gate::{client_of, request_scheme, reserve_stream, unknown_session};
 use crate::http::peek::Peek;
 use crate::http::replies::{
-    INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, SERVER_ERROR, as_jsonrpc_error, jsonrpc_error,
-    too_many, unavailable, unreadable_body,
+    INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, SERVER_ERROR, jsonrpc_error, too_many,
+    unavailable, unreadable_body,
 };
 use crate::http::store_gate;
-use crate::lifecycle::streams::{REQUEST_TIMEOUT_CODE, StreamKind, StreamSlot};
+use crate::lifecycle::streams::{StreamKind, StreamSlot};
 
 /// The peer's address, put on every request by the accept loop (warp's own `addr::remote()` only
 /// works under `warp::serve`).
@@ -421,82 +422,4 @@ async fn session_get(
     )
     .await;
     store_gate::after(app, &session, restoring, response, None).await
-}
-
-/// Sends the request to rmcp and wraps an SSE answer.
-async fn forward(
-    app: &Arc<App>,
-    method: Method,
-    headers: HeaderMap,
-    peer: Option<SocketAddr>,
-    body: Bytes,
-    kind: Option<StreamKind>,
-    slot: Option<StreamSlot>,
-) -> Response {
-    let mut request = http::Request::new(Full::new(body));
-    *request.method_mut() = method.clone();
-    *request.uri_mut() = http::Uri::from_static("/mcp");
-    *request.headers_mut() = headers;
-    if let Some(peer) = peer {
-        request.extensions_mut().insert(PeerAddr(peer));
-    }
-    let timeout = app.config.request_timeout;
-    // A stateless request's answer head waits for the handler's first message; bound that wait.
-    let answer = match tokio::time::timeout(timeout, app.handle_mcp(request)).await {
-        Ok(answer) => answer,
-        Err(_) => {
-            let id = match &kind {
-                Some(StreamKind::Request(id)) => Some(id),
-                _ => None,
-            };
-            tracing::warn!(
-                timeout_ms = timeout.as_millis() as u64,
-                "request timed out before answering"
-            );
-            return jsonrpc_error(
-                StatusCode::OK,
-                id,
-                REQUEST_TIMEOUT_CODE,
-                &format!(
-                    "Request timed out after {} ms (REQUEST_TIMEOUT)",
-                    timeout.as_millis()
-                ),
-            );
-        }
-    };
-    let (parts, body) = answer.into_parts();
-    if parts.status.is_server_error() {
-        tracing::error!(status = parts.status.as_u16(), %method, "Error answering MCP request");
-    }
-    let is_sse = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"));
-    let body: Response = if is_sse {
-        let kind = kind.unwrap_or(StreamKind::Get);
-        warp_body(app.streams.track(body, kind, peer, slot))
-    } else {
-        let bytes = http_body_util::BodyExt::collect(body)
-            .await
-            .map(|c| c.to_bytes())
-            .unwrap_or_else(|never| match never {});
-        let id = match &kind {
-            Some(StreamKind::Request(id)) => Some(id),
-            _ => None,
-        };
-        if let Some(wrapped) = as_jsonrpc_error(&parts, &bytes, id) {
-            return wrapped;
-        }
-        Response::new(bytes.into())
-    };
-    let (_, body) = body.into_parts();
-    http::Response::from_parts(parts, body)
-}
-
-fn warp_body<S>(stream: S) -> Response
-where
-    S: Stream<Item = Result<Bytes, std::convert::Infallible>> + Send + Sync + 'static,
-{
-    warp::reply::Reply::into_response(warp::reply::stream(stream))
 }

@@ -16,7 +16,8 @@ use warp::reply::Response;
 
 use crate::access::limits::{ClientKey, SessionClaim};
 use crate::app::{App, SessionAdmission};
-use crate::http::replies::{INVALID_REQUEST, jsonrpc_error, too_many, unavailable};
+use crate::http::gate::session_not_found;
+use crate::http::replies::{jsonrpc_error, too_many, unavailable};
 
 /// The legacy session a request names, when a store is in use and the request is of the legacy
 /// era (a modern request carries no session; a stray header on one is not looked up).
@@ -185,14 +186,4 @@ pub fn after_delete(app: &App, session: &str, response: Response) -> Response {
         Some(store) if store.take_failed(session).is_some() => store_unavailable(app, None),
         _ => response,
     }
-}
-
-/// The 404 for a session that ended or never existed.
-pub fn session_not_found() -> Response {
-    jsonrpc_error(
-        StatusCode::NOT_FOUND,
-        None,
-        INVALID_REQUEST,
-        "Session not found: it ended or never existed; start a new one with initialize",
-    )
 }

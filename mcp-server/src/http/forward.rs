@@ -1,0 +1,95 @@
+//! The hand-off of a fully read `/mcp` request to rmcp: the request rebuilt for rmcp's
+//! `handle` (with the peer address), its answer bounded by `REQUEST_TIMEOUT`, an SSE answer
+//! wrapped so it is counted and ends on time, and rmcp's plain-text errors made JSON-RPC.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::Stream;
+use http::{HeaderMap, Method, StatusCode, header};
+use http_body_util::Full;
+use warp::reply::Response;
+
+use crate::app::App;
+use crate::http::mcp_endpoint::PeerAddr;
+use crate::http::replies::{as_jsonrpc_error, jsonrpc_error};
+use crate::lifecycle::streams::{REQUEST_TIMEOUT_CODE, StreamKind, StreamSlot};
+
+/// Sends the request to rmcp and wraps an SSE answer.
+pub async fn forward(
+    app: &Arc<App>,
+    method: Method,
+    headers: HeaderMap,
+    peer: Option<SocketAddr>,
+    body: Bytes,
+    kind: Option<StreamKind>,
+    slot: Option<StreamSlot>,
+) -> Response {
+    let mut request = http::Request::new(Full::new(body));
+    *request.method_mut() = method.clone();
+    *request.uri_mut() = http::Uri::from_static("/mcp");
+    *request.headers_mut() = headers;
+    if let Some(peer) = peer {
+        request.extensions_mut().insert(PeerAddr(peer));
+    }
+    let timeout = app.config.request_timeout;
+    // A stateless request's answer head waits for the handler's first message; bound that wait.
+    let answer = match tokio::time::timeout(timeout, app.handle_mcp(request)).await {
+        Ok(answer) => answer,
+        Err(_) => {
+            let id = match &kind {
+                Some(StreamKind::Request(id)) => Some(id),
+                _ => None,
+            };
+            tracing::warn!(
+                timeout_ms = timeout.as_millis() as u64,
+                "request timed out before answering"
+            );
+            return jsonrpc_error(
+                StatusCode::OK,
+                id,
+                REQUEST_TIMEOUT_CODE,
+                &format!(
+                    "Request timed out after {} ms (REQUEST_TIMEOUT)",
+                    timeout.as_millis()
+                ),
+            );
+        }
+    };
+    let (parts, body) = answer.into_parts();
+    if parts.status.is_server_error() {
+        tracing::error!(status = parts.status.as_u16(), %method, "Error answering MCP request");
+    }
+    let is_sse = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    let body: Response = if is_sse {
+        let kind = kind.unwrap_or(StreamKind::Get);
+        warp_body(app.streams.track(body, kind, peer, slot))
+    } else {
+        let bytes = http_body_util::BodyExt::collect(body)
+            .await
+            .map(|c| c.to_bytes())
+            .unwrap_or_else(|never| match never {});
+        let id = match &kind {
+            Some(StreamKind::Request(id)) => Some(id),
+            _ => None,
+        };
+        if let Some(wrapped) = as_jsonrpc_error(&parts, &bytes, id) {
+            return wrapped;
+        }
+        Response::new(bytes.into())
+    };
+    let (_, body) = body.into_parts();
+    http::Response::from_parts(parts, body)
+}
+
+fn warp_body<S>(stream: S) -> Response
+where
+    S: Stream<Item = Result<Bytes, std::convert::Infallible>> + Send + Sync + 'static,
+{
+    warp::reply::Reply::into_response(warp::reply::stream(stream))
+}
