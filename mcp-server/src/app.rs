@@ -19,6 +19,7 @@ use crate::access::limits::{ClientLimits, PerClient};
 use crate::config::Config;
 use crate::lifecycle::drain::Drain;
 use crate::lifecycle::streams::StreamTracker;
+use crate::sessions::journal::Journal;
 use crate::sessions::resident::Resident;
 use crate::sessions::store::{SharedStore, StoreOptions, StoreSetting};
 
@@ -37,6 +38,8 @@ pub struct App {
     pub sessions: Arc<LocalSessionManager>,
     /// The shared session store (`SESSION_STORE`), when sessions are not kept in memory only.
     pub store: Option<Arc<SharedStore>>,
+    /// With a store: the events of legacy sessions' streams, for `Last-Event-ID` on any task.
+    pub journal: Option<Arc<Journal>>,
     /// With a store: when each session held here was last used, so idle ones leave memory.
     pub resident: Resident,
     /// Serving or draining.
@@ -92,7 +95,11 @@ impl App {
                 },
             )?)),
         };
+        let journal = store.clone().map(|store| Arc::new(Journal::new(store)));
         let mut sessions = LocalSessionManager::default();
+        if let Some(journal) = &journal {
+            sessions = sessions.with_event_store(journal.clone());
+        }
         sessions.session_config.keep_alive = Some(config.legacy_session_idle_timeout);
         sessions.session_config.sse_retry = Some(config.sse_retry);
         let sessions = Arc::new(sessions);
@@ -138,6 +145,7 @@ impl App {
             drain,
             sessions,
             store,
+            journal,
             resident,
             mcp_shutdown,
             started: Instant::now(),
@@ -199,7 +207,16 @@ impl App {
         if let Err(error) = self.sessions.close_session(&Arc::from(id)).await {
             tracing::warn!(%error, "a legacy session could not be released from memory");
         }
+        self.session_ended(id);
+    }
+
+    /// Session `id` is no longer held here: its client's count goes down and its resumed
+    /// streams end.
+    pub fn session_ended(&self, id: &str) {
         self.limits.session_ended(id);
+        if let Some(journal) = &self.journal {
+            journal.end(id);
+        }
     }
 
     /// Session `id` answered a request: with a store, note the use and, now and then, give its

@@ -281,6 +281,63 @@ async fn garbage_under_our_keys_is_ignored_with_a_warning() {
     assert_eq!(redis.cli(&["GET", "someone-else:key"]).trim(), "x");
 }
 
+#[tokio::test]
+async fn keys_of_another_type_are_not_ours_and_the_store_stays_up() {
+    let folder = std::env::temp_dir().join(format!("docs-store-types-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("index.md"), "# Home\n\nWelcome.\n").unwrap();
+    let redis = Redis::start();
+    let docs = folder.to_str().unwrap();
+    let settings = [("DOCS_DIR", docs), ("DOCS_RELOAD_INTERVAL", "100")];
+    let first = server(&redis, &settings);
+    let second = server(&redis, &settings);
+    let listed = legacy_session(first.addr).await;
+    let streamed = legacy_session(first.addr).await;
+    let keys = redis.keys("docs-mcp:session:*");
+    assert_eq!(keys.len(), 2);
+    // Whichever key is which, one session's value becomes a list, the other's events a string.
+    let listed_key = keys[0].clone();
+    redis.cli(&["DEL", &listed_key]);
+    redis.cli(&["RPUSH", &listed_key, "x"]);
+    let events_key = keys[1].replace(":session:", ":events:");
+    redis.cli(&["SET", &events_key, "not a stream"]);
+
+    // A session whose value is a list is unknown (404), not a store failure (503).
+    let mut answers = Vec::new();
+    for session in [&listed, &streamed] {
+        answers.push(legacy_search(second.addr, session, 2).await.status);
+    }
+    assert!(answers.contains(&StatusCode::NOT_FOUND), "{answers:?}");
+    assert!(
+        !answers.contains(&StatusCode::SERVICE_UNAVAILABLE),
+        "{answers:?}"
+    );
+    // Resuming, and sending, with a string where the events go: the stream works all the same.
+    let session = if answers[0] == StatusCode::OK {
+        &listed
+    } else {
+        &streamed
+    };
+    let resumed = session_stream(second.addr, session, Some("1-0")).await;
+    assert_eq!(resumed.status, StatusCode::OK);
+    let mut events = resumed.sse();
+    std::fs::write(folder.join("new.md"), "# New\n\nFresh.\n").unwrap();
+    let (id, message) = next_message(&mut events, "a change with nowhere to store it").await;
+    assert_eq!(message["method"], "notifications/resources/list_changed");
+    assert!(id.is_some_and(|id| id.starts_with('l')), "a local id");
+    let now = health(second.addr).await;
+    assert_eq!(now["sessionStore"]["reachable"], true, "{now}");
+    assert_served(legacy_search(second.addr, session, 3).await, 3).await;
+    assert!(second.logs().join("\n").contains("of another type ignored"));
+    assert_eq!(
+        redis.cli(&["GET", &events_key]).trim(),
+        "not a stream",
+        "left alone"
+    );
+    std::fs::remove_dir_all(&folder).unwrap();
+}
+
 /// A loopback TCP proxy whose target can be switched: the one address a client knows, as a load
 /// balancer's is. Connections made after a switch go to the new target.
 struct Switch {
@@ -385,8 +442,48 @@ async fn the_python_sdk_keeps_its_session_when_its_server_is_replaced() {
     assert!(redis.keys("docs-mcp:session:*").is_empty());
 }
 
+/// A legacy GET stream of `session`, resumed with `last` when given.
+async fn session_stream(
+    addr: SocketAddr,
+    session: &str,
+    last: Option<&str>,
+) -> tests::http::Response {
+    let mut headers = vec![
+        ("accept", "text/event-stream"),
+        ("mcp-session-id", session),
+        ("mcp-protocol-version", LEGACY_VERSION),
+    ];
+    if let Some(last) = last {
+        headers.push(("last-event-id", last));
+    }
+    request(addr, Method::GET, "/mcp", &headers, None).await
+}
+
+/// The next JSON-RPC message on `events` (keep-alives and priming skipped), with its event id.
+async fn next_message(events: &mut tests::http::SseStream, what: &str) -> (Option<String>, Value) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = events
+            .next_event(left)
+            .await
+            .unwrap_or_else(|| panic!("{what}: the stream ended or stayed quiet"));
+        if let Some(data) = event.data().filter(|d| !d.is_empty()) {
+            return (event.id(), serde_json::from_str(&data).unwrap());
+        }
+    }
+}
+
+/// Entries in a session's event stream in the store (`XLEN` of its one `events:` key).
+fn stored_events(redis: &Redis) -> usize {
+    let keys = redis.keys("docs-mcp:events:*");
+    keys.iter()
+        .map(|key| redis.cli(&["XLEN", key]).trim().parse::<usize>().unwrap())
+        .sum()
+}
+
 #[tokio::test]
-async fn a_stream_resumed_on_another_server_carries_the_sessions_notifications() {
+async fn a_stream_resumed_on_another_server_replays_what_its_client_missed_then_goes_on() {
     let folder = std::env::temp_dir().join(format!("docs-store-resume-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&folder);
     std::fs::create_dir_all(&folder).unwrap();
@@ -401,43 +498,127 @@ async fn a_stream_resumed_on_another_server_carries_the_sessions_notifications()
     let mut first = server(&redis, &settings);
     let second = server(&redis, &settings);
     let session = legacy_session(first.addr).await;
-    let stream = tests::http::get_stream(first.addr, &session).await;
+
+    // A notification the client gets: its id names an entry of the session's stream in the store.
+    let stream = session_stream(first.addr, &session, None).await;
     assert_eq!(stream.status, StatusCode::OK);
+    let mut events = stream.sse();
+    std::fs::write(folder.join("one.md"), "# One\n\nFirst.\n").unwrap();
+    let (seen, message) = next_message(&mut events, "the first change").await;
+    assert_eq!(message["method"], "notifications/resources/list_changed");
+    let seen = seen.expect("an event id");
+    assert!(
+        seen.split_once('-')
+            .is_some_and(|(a, b)| a.parse::<u64>().is_ok() && b.parse::<u64>().is_ok()),
+        "a store entry id: {seen}"
+    );
+    assert!(
+        !seen.contains(&session),
+        "the id does not carry the session id"
+    );
+    let before = stored_events(&redis);
+
+    // The client's stream goes (a drain, a network blip); the docs change meanwhile.
+    drop(events);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    std::fs::write(folder.join("two.md"), "# Two\n\nSecond.\n").unwrap();
+    let started = Instant::now();
+    while stored_events(&redis) <= before {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the missed change was never stored"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     first.signal(libc::SIGKILL);
     first.wait_exit(Duration::from_secs(10));
 
-    // The client reconnects through the load balancer with the last event id it saw.
-    let resumed = request(
+    // The client reconnects through the load balancer, to the other server, with its last id:
+    // it gets the change it missed first, exactly once, then what happens from now on.
+    let resumed = session_stream(second.addr, &session, Some(&seen)).await;
+    assert_eq!(resumed.status, StatusCode::OK);
+    let mut events = resumed.sse();
+    let (missed, message) = next_message(&mut events, "the missed change").await;
+    assert_eq!(message["method"], "notifications/resources/list_changed");
+    let missed = missed.expect("its id");
+    assert_ne!(missed, seen, "not the change the client already had");
+    std::fs::write(folder.join("three.md"), "# Three\n\nThird.\n").unwrap();
+    let (live, message) = next_message(&mut events, "a change after the resume").await;
+    assert_eq!(message["method"], "notifications/resources/list_changed");
+    let live = live.expect("its id");
+    assert!(
+        live != missed && live != seen,
+        "a new event: {seen} {missed} {live}"
+    );
+
+    // Another session resuming from this session's id gets nothing of it: only its own events
+    // (it has none yet, so the first it gets is the next change).
+    let other = legacy_session(second.addr).await;
+    let intruder = session_stream(second.addr, &other, Some(&seen)).await;
+    assert_eq!(intruder.status, StatusCode::OK);
+    let mut foreign = intruder.sse();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    std::fs::write(folder.join("four.md"), "# Four\n\nFourth.\n").unwrap();
+    let (id, message) = next_message(&mut foreign, "the other session's own change").await;
+    assert_eq!(message["method"], "notifications/resources/list_changed");
+    let id = id.expect("its id");
+    assert!(
+        ![&seen, &missed, &live].contains(&&id),
+        "the other session's own event, not a replay of this one's: {id}"
+    );
+
+    let (_, message) = next_message(&mut events, "the same change for this session").await;
+    assert_eq!(message["method"], "notifications/resources/list_changed");
+
+    // DELETE ends the session's resumed stream and removes its events from the store.
+    let deleted = request(
         second.addr,
-        Method::GET,
+        Method::DELETE,
         "/mcp",
         &[
-            ("accept", "text/event-stream"),
             ("mcp-session-id", &session),
             ("mcp-protocol-version", LEGACY_VERSION),
-            ("last-event-id", "0"),
         ],
         None,
     )
     .await;
-    assert_eq!(resumed.status, StatusCode::OK);
-    let mut events = resumed.sse();
-    std::fs::write(folder.join("new.md"), "# New page\n\nFresh.\n").unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let event = events
-            .next_event(left)
-            .await
-            .expect("the stream stays open");
-        if let Some(data) = event.data().filter(|d| !d.is_empty()) {
-            let message: Value = serde_json::from_str(&data).unwrap();
-            if message["method"] == "notifications/resources/list_changed" {
-                break;
-            }
-        }
-    }
+    assert!(deleted.status.is_success(), "{}", deleted.status);
+    let started = Instant::now();
+    let rest = events.until_end(Duration::from_secs(10)).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "the resumed stream ends with its session"
+    );
+    assert!(
+        rest.iter().all(|e| e.data().is_none_or(|d| d.is_empty())),
+        "nothing more for an ended session"
+    );
+    let left = redis.keys("docs-mcp:events:*");
+    assert_eq!(
+        left.len(),
+        1,
+        "only the other session's events stay: {left:?}"
+    );
     std::fs::remove_dir_all(&folder).unwrap();
+}
+
+#[tokio::test]
+async fn a_modern_get_stays_refused_with_a_store_whatever_last_event_id_it_sends() {
+    let redis = Redis::start();
+    let server = server(&redis, &[]);
+    let refused = request(
+        server.addr,
+        Method::GET,
+        "/mcp",
+        &[
+            ("accept", "text/event-stream"),
+            ("mcp-protocol-version", tests::http::MODERN_VERSION),
+            ("last-event-id", "1-0"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::METHOD_NOT_ALLOWED);
 }
 
 #[tokio::test]

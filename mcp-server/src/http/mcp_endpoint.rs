@@ -29,6 +29,9 @@ use crate::http::replies::{
 use crate::http::store_gate;
 use crate::lifecycle::streams::{StreamKind, StreamSlot};
 
+/// The header a client resumes an SSE stream with.
+const LAST_EVENT_ID: &str = "last-event-id";
+
 /// The peer's address, put on every request by the accept loop (warp's own `addr::remote()` only
 /// works under `warp::serve`).
 #[derive(Debug, Clone, Copy)]
@@ -115,7 +118,15 @@ where
         Method::GET => match reserve_stream(&app, client) {
             Err(refusal) => *refusal,
             Ok(slot) => match store_gate::session_of(&app, &headers).map(str::to_string) {
-                None => forward(&app, method, headers, peer, Bytes::new(), None, Some(slot)).await,
+                None => {
+                    let mut headers = headers;
+                    if app.journal.is_some() {
+                        // No session to resume within: with an event store rmcp would replay
+                        // a modern stream; that era has no GET, so it stays 405.
+                        headers.remove(LAST_EVENT_ID);
+                    }
+                    forward(&app, method, headers, peer, Bytes::new(), None, Some(slot)).await
+                }
                 Some(session) => session_get(&app, session, headers, peer, client, slot).await,
             },
         },
@@ -137,7 +148,7 @@ where
                 if let Some(id) = id
                     && response.status().is_success()
                 {
-                    app.limits.session_ended(&id);
+                    app.session_ended(&id);
                 }
                 response
             }
@@ -411,6 +422,21 @@ async fn session_get(
         Err(refusal) => return refusal,
     };
     let slot = slot.hold(in_use);
+    let mut headers = headers;
+    if let Some(journal) = &app.journal
+        && let Some(last) = headers.get(LAST_EVENT_ID)
+    {
+        // The journal resumes within the session that asks, whatever id it sends.
+        let id = journal.resume_id(&session, last.as_bytes());
+        match HeaderValue::from_bytes(&id) {
+            Ok(id) => {
+                headers.insert(LAST_EVENT_ID, id);
+            }
+            Err(_) => {
+                headers.remove(LAST_EVENT_ID);
+            }
+        }
+    }
     let response = forward(
         app,
         Method::GET,

@@ -38,7 +38,7 @@ mod setting;
 pub use setting::{StoreSetting, StoreUrl, shown_url};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// How long to wait before subscribing again to the ended channel.
 const FOLLOW_RETRY: Duration = Duration::from_secs(1);
@@ -76,6 +76,8 @@ pub enum StoreError {
     TooLarge(usize),
     /// The store answered with an error, or the connection failed.
     Failed(redis::RedisError),
+    /// The key holds a value of another type (`WRONGTYPE`): not ours. The store is fine.
+    NotOurs(redis::RedisError),
 }
 
 impl std::fmt::Display for StoreError {
@@ -86,7 +88,7 @@ impl std::fmt::Display for StoreError {
                 "no answer within {} ms (SESSION_STORE_TIMEOUT)",
                 after.as_millis()
             ),
-            StoreError::Failed(error) => write!(f, "{error}"),
+            StoreError::Failed(error) | StoreError::NotOurs(error) => write!(f, "{error}"),
             StoreError::TooLarge(bytes) => write!(
                 f,
                 "a session's initialize params of {bytes} bytes exceed {MAX_STORED_BYTES} bytes"
@@ -166,16 +168,28 @@ impl SharedStore {
         })
     }
 
+    /// The hex SHA-256 of a session id: what names the session in the store.
+    pub fn session_hash(&self, session_id: &str) -> String {
+        let digest = Sha256::digest(session_id.as_bytes());
+        let mut hash = String::with_capacity(64);
+        for byte in digest {
+            hash.push_str(&format!("{byte:02x}"));
+        }
+        hash
+    }
+
     /// The key of a session: the prefix and the SHA-256 of its id.
     pub fn key(&self, session_id: &str) -> String {
-        let digest = Sha256::digest(session_id.as_bytes());
-        let mut key = String::with_capacity(self.options.prefix.len() + 8 + 64);
-        key.push_str(&self.options.prefix);
-        key.push_str("session:");
-        for byte in digest {
-            key.push_str(&format!("{byte:02x}"));
-        }
-        key
+        format!(
+            "{}session:{}",
+            self.options.prefix,
+            self.session_hash(session_id)
+        )
+    }
+
+    /// The key of the stream of a session's own SSE events, by the session's hash.
+    fn events_key(&self, hash: &str) -> String {
+        format!("{}events:{hash}", self.options.prefix)
     }
 
     /// Whether the last call succeeded.
@@ -199,17 +213,35 @@ impl SharedStore {
     /// Runs one command under the deadline, and keeps the store's state.
     async fn run<T: redis::FromRedisValue>(&self, command: redis::Cmd) -> Result<T, StoreError> {
         let mut connection = self.connection.clone();
-        let result = match tokio::time::timeout(
-            self.options.timeout,
-            command.query_async::<T>(&mut connection),
-        )
-        .await
-        {
+        self.settle(async move { command.query_async::<T>(&mut connection).await })
+            .await
+    }
+
+    /// Runs a pipeline (one round trip) under the deadline, and keeps the store's state.
+    async fn run_pipeline<T: redis::FromRedisValue>(
+        &self,
+        pipeline: redis::Pipeline,
+    ) -> Result<T, StoreError> {
+        let mut connection = self.connection.clone();
+        self.settle(async move { pipeline.query_async::<T>(&mut connection).await })
+            .await
+    }
+
+    /// Bounds a call by `SESSION_STORE_TIMEOUT`, and keeps the store's state.
+    async fn settle<T>(
+        &self,
+        call: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, StoreError> {
+        let result = match tokio::time::timeout(self.options.timeout, call).await {
             Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) if not_ours(&error) => Err(StoreError::NotOurs(error)),
             Ok(Err(error)) => Err(StoreError::Failed(error)),
             Err(_) => Err(StoreError::Timeout(self.options.timeout)),
         };
         match &result {
+            Err(StoreError::NotOurs(error)) => {
+                tracing::warn!(%error, "session store key of another type ignored");
+            }
             Ok(_) => {
                 if !self.reachable.swap(true, Ordering::AcqRel) {
                     tracing::info!("session store reachable again");
@@ -226,13 +258,73 @@ impl SharedStore {
         result
     }
 
+    /// Appends one of a session's own SSE events (by the session's hash) to its stream, which
+    /// keeps about the last `kept` and expires with the session; the entry's id.
+    pub async fn append_event(
+        &self,
+        hash: &str,
+        event: &[u8],
+        kept: usize,
+    ) -> Result<String, StoreError> {
+        let key = self.events_key(hash);
+        let mut pipeline = redis::pipe();
+        pipeline
+            .cmd("XADD")
+            .arg(&key)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(kept)
+            .arg("*")
+            .arg("e")
+            .arg(event)
+            .cmd("EXPIRE")
+            .arg(&key)
+            .arg(self.ttl_seconds())
+            .ignore();
+        let (entry,): (String,) = self.run_pipeline(pipeline).await?;
+        Ok(entry)
+    }
+
+    /// A session's own SSE events after entry `after`, oldest first, at most `count`: each
+    /// entry's id and stored event (entries without one are left out).
+    pub async fn events_after(
+        &self,
+        hash: &str,
+        after: &str,
+        count: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut command = redis::cmd("XRANGE");
+        command
+            .arg(self.events_key(hash))
+            .arg(format!("({after}"))
+            .arg("+")
+            .arg("COUNT")
+            .arg(count);
+        let entries: Vec<(String, Vec<Vec<u8>>)> = self.run(command).await?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|(id, fields)| {
+                let mut fields = fields.into_iter();
+                while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
+                    if name == b"e" {
+                        return Some((id, value));
+                    }
+                }
+                None
+            })
+            .collect())
+    }
+
     /// Reads a session's state and gives its key a new lease of `ttl`; `None` for an unknown
     /// session or a value that is not ours.
     pub async fn read(&self, session_id: &str) -> Result<Option<SessionState>, StoreError> {
         let key = self.key(session_id);
         let mut command = redis::cmd("GETEX");
         command.arg(&key).arg("EX").arg(self.ttl_seconds());
-        let value: Option<Vec<u8>> = self.run(command).await?;
+        let value: Option<Vec<u8>> = match self.run(command).await {
+            Err(StoreError::NotOurs(_)) => return Ok(None),
+            read => read?,
+        };
         let Some(value) = value else {
             return Ok(None);
         };
@@ -277,7 +369,9 @@ impl SharedStore {
     pub async fn remove(&self, session_id: &str) -> Result<bool, StoreError> {
         let key = self.key(session_id);
         let mut command = redis::cmd("DEL");
-        command.arg(&key);
+        command
+            .arg(&key)
+            .arg(self.events_key(&self.session_hash(session_id)));
         let removed = self.run::<u64>(command).await? > 0;
         let mut notice = redis::cmd("PUBLISH");
         notice.arg(self.ended_channel()).arg(&key);
@@ -383,6 +477,16 @@ impl SharedStore {
     fn ttl_seconds(&self) -> u64 {
         (self.options.ttl + self.renew_after()).as_secs().max(1)
     }
+}
+
+/// Whether the store answered that a key holds a value of another type than the command's.
+/// (One command's error or a pipeline's: they carry their server errors differently.)
+fn not_ours(error: &redis::RedisError) -> bool {
+    error.kind() == redis::ErrorKind::UnexpectedReturnType
+        || error
+            .clone()
+            .into_server_errors()
+            .is_some_and(|errors| errors.iter().any(|(_, e)| e.code() == "WRONGTYPE"))
 }
 
 #[async_trait::async_trait]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::*;
 
 /// A store on loopback port 1, where nothing listens (connections are refused).
-fn store_nowhere(prefix: &str, timeout: Duration) -> SharedStore {
+pub(crate) fn store_nowhere(prefix: &str, timeout: Duration) -> SharedStore {
     let Ok(StoreSetting::Redis(url)) = StoreSetting::parse("redis://127.0.0.1:1") else {
         panic!("parses");
     };
