@@ -21,6 +21,7 @@ use crate::lifecycle::drain::Drain;
 use crate::lifecycle::streams::StreamTracker;
 use crate::sessions::journal::Journal;
 use crate::sessions::resident::Resident;
+use crate::sessions::resumable::Resumable;
 use crate::sessions::store::{SharedStore, StoreOptions, StoreSetting};
 
 /// rmcp's `handle`, with the handler type erased so routes need not be generic.
@@ -118,12 +119,26 @@ impl App {
         if let Some(store) = &store {
             rmcp_config.session_store = Some(store.clone());
         }
-        let service =
-            StreamableHttpService::new(move || Ok(handler.clone()), sessions.clone(), rmcp_config);
-        let mcp: Box<McpHandle> = Box::new(move |request| {
-            let service = service.clone();
-            Box::pin(async move { service.handle(request).await })
-        });
+        let factory = move || Ok(handler.clone());
+        let mcp: Box<McpHandle> = match &journal {
+            // rmcp's HTTP side sees no event store: resumes go through `Resumable`, and the
+            // modern era behaves as without a store.
+            Some(journal) => {
+                let manager = Arc::new(Resumable::new(sessions.clone(), journal.clone()));
+                let service = StreamableHttpService::new(factory, manager, rmcp_config);
+                Box::new(move |request| {
+                    let service = service.clone();
+                    Box::pin(async move { service.handle(request).await })
+                })
+            }
+            None => {
+                let service = StreamableHttpService::new(factory, sessions.clone(), rmcp_config);
+                Box::new(move |request| {
+                    let service = service.clone();
+                    Box::pin(async move { service.handle(request).await })
+                })
+            }
+        };
         let limits = ClientLimits::new(PerClient {
             rate: NonZeroU32::new(config.client_request_rate),
             burst: NonZeroU32::new(config.client_request_burst).unwrap_or(NonZeroU32::MIN),
@@ -207,16 +222,7 @@ impl App {
         if let Err(error) = self.sessions.close_session(&Arc::from(id)).await {
             tracing::warn!(%error, "a legacy session could not be released from memory");
         }
-        self.session_ended(id);
-    }
-
-    /// Session `id` is no longer held here: its client's count goes down and its resumed
-    /// streams end.
-    pub fn session_ended(&self, id: &str) {
         self.limits.session_ended(id);
-        if let Some(journal) = &self.journal {
-            journal.end(id);
-        }
     }
 
     /// Session `id` answered a request: with a store, note the use and, now and then, give its

@@ -118,15 +118,7 @@ where
         Method::GET => match reserve_stream(&app, client) {
             Err(refusal) => *refusal,
             Ok(slot) => match store_gate::session_of(&app, &headers).map(str::to_string) {
-                None => {
-                    let mut headers = headers;
-                    if app.journal.is_some() {
-                        // No session to resume within: with an event store rmcp would replay
-                        // a modern stream; that era has no GET, so it stays 405.
-                        headers.remove(LAST_EVENT_ID);
-                    }
-                    forward(&app, method, headers, peer, Bytes::new(), None, Some(slot)).await
-                }
+                None => forward(&app, method, headers, peer, Bytes::new(), None, Some(slot)).await,
                 Some(session) => session_get(&app, session, headers, peer, client, slot).await,
             },
         },
@@ -148,7 +140,7 @@ where
                 if let Some(id) = id
                     && response.status().is_success()
                 {
-                    app.session_ended(&id);
+                    app.limits.session_ended(&id);
                 }
                 response
             }

@@ -1,25 +1,22 @@
 //! The events of legacy sessions' SSE streams, kept so that a client reconnecting with
 //! `Last-Event-ID` gets what it missed, on this task or on any other (rmcp's [`EventStore`]
-//! seam; installed only with a shared session store).
+//! seam, given to the session manager only with a shared session store; see
+//! [`super::resumable`] for the resumes themselves).
 //!
-//! rmcp hands every event of every stream to the store before it sends it, and asks the store
-//! alone for a resumed stream. Two kinds of stream reach it:
+//! rmcp hands every event of a legacy session's streams to the store before it sends it. Two
+//! kinds of stream reach it:
 //!
 //! - A session's own stream (`{session}:common`: list-changed notifications and whatever else the
 //!   session is sent outside a request). Its events go to the shared store, a Redis stream under
-//!   `SESSION_STORE_PREFIX` + `events:` + the SHA-256 of the session id (trimmed to the last
-//!   [`KEPT_EVENTS`] or so, expiring with the session), and carry the entry's id. A client that
-//!   resumes, on any task, gets the entries after its id, then the session's events on that task
-//!   as they come. While the store is down, events are sent with an id of this task only
-//!   (`l…`); resuming from one of those replays nothing and carries on live.
+//!   `SESSION_STORE_PREFIX` + `events:` + the SHA-256 of the session id (trimmed to about the last
+//!   [`KEPT_EVENTS`], expiring with the session), and carry the entry's id. While the store is
+//!   down, events are sent with an id of this task only (`l…`).
 //! - A request's stream (rmcp names it by a random UUID): its events stay in this process (a
-//!   request runs on one task) for [`REQUEST_STREAM_TTL`] after the request's answer, like rmcp's
-//!   own cache, as `{uuid}.{n}`. Resuming one replays what followed `n`, then the rest until the
-//!   answer. On another task the stream is unknown and the resumed stream is empty.
+//!   request runs on one task) as `{uuid}.{n}`, until its answer has gone out to its client, or,
+//!   when the client lost the stream first, for [`REQUEST_STREAM_TTL`] after the answer. Only the
+//!   session that made the request may resume it.
 //!
-//! rmcp passes only the event id to a resume, so the endpoint first puts the hash of the
-//! session that asks in front of it ([`Journal::resume_id`]): a client resumes its own session's
-//! stream, whatever id it sends. Session ids never reach the store or the logs.
+//! Session ids never reach the store or the logs: the store sees their hashes.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,24 +36,26 @@ use tokio::time::Instant;
 use super::store::SharedStore;
 
 /// Roughly how many of a session's own events the store keeps (`XADD MAXLEN ~`).
-pub const KEPT_EVENTS: usize = 128;
+pub const KEPT_EVENTS: usize = 32;
 
 /// The most events one resume replays from the store.
-const MAX_REPLAY: usize = KEPT_EVENTS * 2;
+pub const MAX_REPLAY: usize = KEPT_EVENTS * 2;
 
-/// The largest event written to the store; a larger one is sent with a local id.
-const MAX_EVENT_BYTES: usize = 64 * 1024;
+/// The largest event written to the store (a session's own events are notifications of a few
+/// hundred bytes); a larger one is sent with a local id.
+pub const MAX_EVENT_BYTES: usize = 4 * 1024;
 
-/// How long a request stream's events stay after its answer (rmcp keeps its own as long).
-pub const REQUEST_STREAM_TTL: Duration = Duration::from_secs(60);
+/// How long a request stream whose client lost it stays after its answer.
+pub const REQUEST_STREAM_TTL: Duration = Duration::from_secs(30);
 
-/// The most request streams kept at once; the oldest go first.
-pub const MAX_REQUEST_STREAMS: usize = 16 * 1024;
+/// The most request streams kept at once (running, or lost by their client); the oldest go
+/// first.
+pub const MAX_REQUEST_STREAMS: usize = 4096;
 
 /// The most events kept per request stream (the latest).
 const MAX_REQUEST_EVENTS: usize = 64;
 
-/// Live events buffered per resumed stream before a slow reader is cut off (it resumes again).
+/// Live events buffered per resumed request stream before a slow reader is cut off.
 const LIVE_CAPACITY: usize = 64;
 
 /// Marks the stored layout of an event, and its version.
@@ -78,18 +77,20 @@ struct RequestStream {
     events: VecDeque<ServerSseMessage>,
     /// The index the next event gets.
     next: u64,
-    /// When its answer went out.
+    /// When its answer was sent.
     answered: Option<Instant>,
     started: Instant,
+    /// The hash of the session that made the request, once its first event went out.
+    owner: Option<Arc<str>>,
     /// Streams resumed from it that wait for more.
     live: Option<broadcast::Sender<ServerSseMessage>>,
 }
 
 #[derive(Default)]
 struct RequestStreams {
-    streams: HashMap<String, RequestStream>,
+    streams: HashMap<Arc<str>, RequestStream>,
     /// Stream names, oldest first.
-    order: VecDeque<String>,
+    order: VecDeque<Arc<str>>,
 }
 
 impl RequestStreams {
@@ -103,7 +104,7 @@ impl RequestStreams {
                             .answered
                             .is_some_and(|at| now.duration_since(at) >= REQUEST_STREAM_TTL)
                         // One never answered (its handler was cancelled) goes in time too.
-                        || now.duration_since(stream.started) >= REQUEST_STREAM_TTL * 10
+                        || now.duration_since(stream.started) >= REQUEST_STREAM_TTL * 20
                 }
             };
             if !expired {
@@ -118,8 +119,6 @@ impl RequestStreams {
 /// The event store of one process.
 pub struct Journal {
     store: Arc<SharedStore>,
-    /// Resumed session streams on this task, by session hash.
-    live: Mutex<HashMap<String, broadcast::Sender<ServerSseMessage>>>,
     requests: Mutex<RequestStreams>,
     /// Numbers this task's local ids.
     local: AtomicU64,
@@ -127,21 +126,34 @@ pub struct Journal {
 
 /// What a resume names, once the endpoint has said whose it is.
 #[derive(Debug, PartialEq, Eq)]
-enum Resume<'a> {
-    /// A session's own stream, after a store entry (or from now on).
+pub enum Resume<'a> {
+    /// The session's own stream, after a store entry (`None`: an id that is not one, from now on).
     Session { hash: &'a str, after: Option<Entry> },
     /// A request stream, after event `index`.
-    Request { stream: &'a str, index: u64 },
+    Request {
+        hash: &'a str,
+        stream: &'a str,
+        index: u64,
+    },
 }
 
 /// A Redis stream entry id, `{ms}-{seq}`, ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Entry(u64, u64);
+pub struct Entry(u64, u64);
 
 impl Entry {
-    fn parse(text: &str) -> Option<Entry> {
+    /// An entry id, or `None`.
+    pub fn parse(text: &str) -> Option<Entry> {
         let (ms, seq) = text.split_once('-')?;
         Some(Entry(ms.parse().ok()?, seq.parse().ok()?))
+    }
+
+    /// The smallest entry after this one, if there is one.
+    fn next(self) -> Option<Entry> {
+        match (self.0, self.1.checked_add(1)) {
+            (ms, Some(seq)) => Some(Entry(ms, seq)),
+            (ms, None) => Some(Entry(ms.checked_add(1)?, 0)),
+        }
     }
 }
 
@@ -155,16 +167,18 @@ fn is_hash(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-fn parse_resume(id: &str) -> Option<Resume<'_>> {
+/// Reads an id the endpoint rewrote ([`Journal::resume_id`]); `None` for any other.
+pub fn parse_resume(id: &str) -> Option<Resume<'_>> {
     let (hash, rest) = id.split_once(':')?;
     if !is_hash(hash) {
         return None;
     }
-    if let Some((stream, index)) = rest.rsplit_once('.')
-        && uuid_like(stream)
-        && let Ok(index) = index.parse()
-    {
-        return Some(Resume::Request { stream, index });
+    if let Some((stream, index)) = request_event(rest) {
+        return Some(Resume::Request {
+            hash,
+            stream,
+            index,
+        });
     }
     Some(Resume::Session {
         hash,
@@ -172,12 +186,15 @@ fn parse_resume(id: &str) -> Option<Resume<'_>> {
     })
 }
 
-/// rmcp names request streams by a hyphenated UUID.
-fn uuid_like(text: &str) -> bool {
-    text.len() == 36 && text.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit())
+/// A request stream's event id: the stream (a hyphenated UUID, as rmcp names them) and index.
+fn request_event(id: &str) -> Option<(&str, u64)> {
+    let (stream, index) = id.rsplit_once('.')?;
+    let uuid = stream.len() == 36 && stream.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit());
+    Some((stream, index.parse().ok()?)).filter(|_| uuid)
 }
 
-fn is_answer(event: &ServerSseMessage) -> bool {
+/// Whether an event is a request's answer (a request stream ends with it).
+pub fn is_answer(event: &ServerSseMessage) -> bool {
     matches!(
         event.message.as_deref(),
         Some(ServerJsonRpcMessage::Response(_) | ServerJsonRpcMessage::Error(_))
@@ -189,10 +206,14 @@ impl Journal {
     pub fn new(store: Arc<SharedStore>) -> Journal {
         Journal {
             store,
-            live: Mutex::default(),
             requests: Mutex::default(),
             local: AtomicU64::new(0),
         }
+    }
+
+    /// The hash a session is known by.
+    pub fn session_hash(&self, session: &str) -> String {
+        self.store.session_hash(session)
     }
 
     /// The id rmcp is given for a `Last-Event-ID` that `session` sends: the session's hash in
@@ -202,12 +223,6 @@ impl Journal {
         id.push(b':');
         id.extend_from_slice(last_event_id);
         id
-    }
-
-    /// Ends the resumed streams of a session that ended on this task.
-    pub fn end(&self, session: &str) {
-        let hash = self.store.session_hash(session);
-        self.live.lock().expect("live lock").remove(&hash);
     }
 
     /// Request streams kept now (for tests and figures).
@@ -240,30 +255,8 @@ impl Journal {
         }
         match self.store.append_event(hash, &bytes, KEPT_EVENTS).await {
             Ok(entry) => entry,
-            // The store logged it (and, unless the key was not ours, is marked unreachable);
-            // the event still goes out.
+            // The store logged it (and, if it is down, is marked so); the event still goes out.
             Err(_) => self.local_id(),
-        }
-    }
-
-    fn publish_live(&self, hash: &str, event: &ServerSseMessage) {
-        let mut live = self.live.lock().expect("live lock");
-        if let Some(sender) = live.get(hash)
-            && sender.send(event.clone()).is_err()
-        {
-            live.remove(hash);
-        }
-    }
-
-    fn subscribe_live(&self, hash: &str) -> broadcast::Receiver<ServerSseMessage> {
-        let mut live = self.live.lock().expect("live lock");
-        match live.get(hash) {
-            Some(sender) => sender.subscribe(),
-            None => {
-                let (sender, receiver) = broadcast::channel(LIVE_CAPACITY);
-                live.insert(hash.to_string(), sender);
-                receiver
-            }
         }
     }
 
@@ -271,20 +264,22 @@ impl Journal {
         let now = Instant::now();
         let mut requests = self.requests.lock().expect("requests lock");
         requests.evict(now);
-        let known = requests.streams.contains_key(stream);
-        if !known {
-            requests.order.push_back(stream.to_string());
+        if !requests.streams.contains_key(stream) {
+            let name: Arc<str> = Arc::from(stream);
+            requests.order.push_back(name.clone());
+            requests.streams.insert(
+                name,
+                RequestStream {
+                    events: VecDeque::with_capacity(2),
+                    next: 0,
+                    answered: None,
+                    started: now,
+                    owner: None,
+                    live: None,
+                },
+            );
         }
-        let entry = requests
-            .streams
-            .entry(stream.to_string())
-            .or_insert_with(|| RequestStream {
-                events: VecDeque::new(),
-                next: 0,
-                answered: None,
-                started: now,
-                live: None,
-            });
+        let entry = requests.streams.get_mut(stream).expect("inserted above");
         let id = format!("{stream}.{}", entry.next);
         entry.next += 1;
         let mut event = event.clone();
@@ -308,10 +303,44 @@ impl Journal {
         id
     }
 
-    fn replay_request(&self, stream: &str, index: u64) -> EventStream {
+    /// A request stream's first event went out to session `hash`: only it may resume the stream.
+    pub fn owned_by(&self, event_id: &str, hash: &Arc<str>) {
+        let Some((stream, _)) = request_event(event_id) else {
+            return;
+        };
+        if let Some(entry) = self
+            .requests
+            .lock()
+            .expect("requests lock")
+            .streams
+            .get_mut(stream)
+            && entry.owner.is_none()
+        {
+            entry.owner = Some(hash.clone());
+        }
+    }
+
+    /// A request stream's answer reached its client: nothing of it is needed any more.
+    pub fn delivered(&self, event_id: &str) {
+        if let Some((stream, _)) = request_event(event_id) {
+            self.requests
+                .lock()
+                .expect("requests lock")
+                .streams
+                .remove(stream);
+        }
+    }
+
+    /// What followed event `index` of a request stream of session `hash`, then the rest until
+    /// its answer; empty for a stream this task does not know or another session's.
+    pub fn replay_request(&self, hash: &str, stream: &str, index: u64) -> EventStream {
         let mut requests = self.requests.lock().expect("requests lock");
         requests.evict(Instant::now());
-        let Some(entry) = requests.streams.get_mut(stream) else {
+        let Some(entry) = requests
+            .streams
+            .get_mut(stream)
+            .filter(|entry| entry.owner.as_deref() == Some(hash))
+        else {
             return Box::pin(futures::stream::empty());
         };
         let missed: Vec<ServerSseMessage> = entry
@@ -321,9 +350,8 @@ impl Journal {
                 event
                     .event_id
                     .as_deref()
-                    .and_then(|id| id.rsplit_once('.'))
-                    .and_then(|(_, n)| n.parse::<u64>().ok())
-                    .is_some_and(|n| n > index)
+                    .and_then(request_event)
+                    .is_some_and(|(_, n)| n > index)
             })
             .cloned()
             .collect();
@@ -339,35 +367,34 @@ impl Journal {
                 receiver
             }
         };
-        Box::pin(replayed.chain(live_events(receiver, None)))
+        let live = futures::stream::unfold(receiver, |mut receiver| async move {
+            // Cut off or ended: the client resumes from the last id it got.
+            receiver.recv().await.ok().map(|event| (event, receiver))
+        });
+        Box::pin(replayed.chain(live))
     }
 
-    async fn replay_session(&self, hash: &str, after: Option<Entry>) -> EventStream {
-        // Subscribed before reading, so nothing sent meanwhile falls between the two.
-        let receiver = self.subscribe_live(hash);
-        let mut missed = Vec::new();
-        // A failed read was logged by the store; the stream goes on live, as without a replay.
-        if let Some(after) = after
-            && let Ok(entries) = self
-                .store
-                .events_after(hash, &after.to_string(), MAX_REPLAY)
-                .await
-        {
-            for (id, bytes) in entries {
-                match decode(&id, &bytes) {
-                    Some(event) => missed.push(event),
-                    None => {
-                        tracing::warn!("session store event that is not ours skipped in a replay")
-                    }
-                }
+    /// The session's own events after entry `after`, oldest first (at most [`MAX_REPLAY`]);
+    /// none if the store cannot say (it logged why).
+    pub async fn session_events_after(&self, hash: &str, after: Entry) -> Vec<ServerSseMessage> {
+        let Some(from) = after.next() else {
+            return Vec::new();
+        };
+        let Ok(entries) = self
+            .store
+            .events_from(hash, &from.to_string(), MAX_REPLAY)
+            .await
+        else {
+            return Vec::new();
+        };
+        let mut events = Vec::with_capacity(entries.len());
+        for (id, bytes) in entries {
+            match decode(&id, &bytes) {
+                Some(event) => events.push(event),
+                None => tracing::warn!("session store event that is not ours skipped in a replay"),
             }
         }
-        let last = missed
-            .iter()
-            .filter_map(|e| e.event_id.as_deref().and_then(Entry::parse))
-            .max()
-            .or(after);
-        Box::pin(futures::stream::iter(missed).chain(live_events(receiver, last)))
+        events
     }
 }
 
@@ -387,28 +414,6 @@ fn decode(id: &str, bytes: &[u8]) -> Option<ServerSseMessage> {
     Some(event)
 }
 
-/// The events sent from now on, skipping those up to `seen` (already replayed); ends when the
-/// sender goes (the session or request ended) or the reader falls behind.
-fn live_events(
-    receiver: broadcast::Receiver<ServerSseMessage>,
-    seen: Option<Entry>,
-) -> impl futures::Stream<Item = ServerSseMessage> + Send + Sync + 'static {
-    futures::stream::unfold(receiver, |mut receiver| async move {
-        match receiver.recv().await {
-            Ok(event) => Some((event, receiver)),
-            // Cut off: the client resumes from the last id it got, and misses nothing.
-            Err(_) => None,
-        }
-    })
-    .filter(move |event| {
-        let new = match (seen, event.event_id.as_deref().and_then(Entry::parse)) {
-            (Some(seen), Some(entry)) => entry > seen,
-            _ => true,
-        };
-        futures::future::ready(new)
-    })
-}
-
 #[async_trait::async_trait]
 impl EventStore for Journal {
     async fn store_event(
@@ -421,23 +426,46 @@ impl EventStore for Journal {
             return Ok(self.store_request_event(stream_id, event));
         };
         let hash = self.store.session_hash(session);
-        let id = self.store_session_event(&hash, event).await;
-        let mut event = event.clone();
-        event.event_id = Some(id.clone());
-        self.publish_live(&hash, &event);
-        Ok(id)
+        Ok(self.store_session_event(&hash, event).await)
     }
 
+    /// Only what was missed: resumes go through [`super::resumable::Resumable`], which adds the
+    /// session's live events; this is what a caller without the session gets.
     async fn replay_events_after(
         &self,
         last_event_id: &str,
     ) -> Result<EventStream, EventStoreError> {
         match parse_resume(last_event_id) {
-            Some(Resume::Request { stream, index }) => Ok(self.replay_request(stream, index)),
-            Some(Resume::Session { hash, after }) => Ok(self.replay_session(hash, after).await),
+            Some(Resume::Request {
+                hash,
+                stream,
+                index,
+            }) => Ok(self.replay_request(hash, stream, index)),
+            Some(Resume::Session {
+                hash,
+                after: Some(after),
+            }) => {
+                let missed = self.session_events_after(hash, after).await;
+                Ok(Box::pin(futures::stream::iter(missed)))
+            }
+            Some(Resume::Session { after: None, .. }) => Ok(Box::pin(futures::stream::empty())),
             None => Err("an event id not given by the endpoint".into()),
         }
     }
+}
+
+/// Skips, in a session's live events, those a replay already gave (entries up to `seen`).
+pub fn after_replayed(
+    live: impl futures::Stream<Item = ServerSseMessage> + Send + Sync + 'static,
+    seen: Option<Entry>,
+) -> impl futures::Stream<Item = ServerSseMessage> + Send + Sync + 'static {
+    live.filter(move |event| {
+        let new = match (seen, event.event_id.as_deref().and_then(Entry::parse)) {
+            (Some(seen), Some(entry)) => entry > seen,
+            _ => true,
+        };
+        futures::future::ready(new)
+    })
 }
 
 #[cfg(test)]

@@ -235,6 +235,13 @@ impl SharedStore {
         let result = match tokio::time::timeout(self.options.timeout, call).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) if not_ours(&error) => Err(StoreError::NotOurs(error)),
+            Ok(Err(error)) if error.clone().into_server_errors().is_some() => {
+                // The store answered, with an error about this call: it is not down.
+                tracing::warn!(%error, "session store call refused");
+                *self.last_error.lock().expect("store error lock") =
+                    Some((error.to_string(), SystemTime::now()));
+                return Err(StoreError::Failed(error));
+            }
             Ok(Err(error)) => Err(StoreError::Failed(error)),
             Err(_) => Err(StoreError::Timeout(self.options.timeout)),
         };
@@ -285,18 +292,18 @@ impl SharedStore {
         Ok(entry)
     }
 
-    /// A session's own SSE events after entry `after`, oldest first, at most `count`: each
+    /// A session's own SSE events from entry `from` on, oldest first, at most `count`: each
     /// entry's id and stored event (entries without one are left out).
-    pub async fn events_after(
+    pub async fn events_from(
         &self,
         hash: &str,
-        after: &str,
+        from: &str,
         count: usize,
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let mut command = redis::cmd("XRANGE");
         command
             .arg(self.events_key(hash))
-            .arg(format!("({after}"))
+            .arg(from)
             .arg("+")
             .arg("COUNT")
             .arg(count);

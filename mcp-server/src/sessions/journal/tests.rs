@@ -70,6 +70,7 @@ fn a_resume_names_the_asking_session_and_what_it_saw() {
     assert_eq!(
         parse_resume(&format!("{h}:{STREAM}.4")),
         Some(Resume::Request {
+            hash: &h,
             stream: STREAM,
             index: 4
         })
@@ -86,6 +87,10 @@ fn entries_order_by_time_then_sequence() {
     assert!(Entry(1, 10) > Entry(1, 9));
     assert_eq!(Entry::parse("5-7"), Some(Entry(5, 7)));
     assert_eq!(Entry(5, 7).to_string(), "5-7");
+    // Replays start at the entry after the client's, computed here: no exclusive range to fail.
+    assert_eq!(Entry(5, 7).next(), Some(Entry(5, 8)));
+    assert_eq!(Entry(5, u64::MAX).next(), Some(Entry(6, 0)));
+    assert_eq!(Entry(u64::MAX, u64::MAX).next(), None);
 }
 
 #[test]
@@ -119,6 +124,8 @@ async fn a_request_stream_resumes_after_the_id_and_ends_with_the_answer() {
     assert_eq!(first, format!("{STREAM}.0"));
     let second = journal.store_event(STREAM, &notice()).await.unwrap();
     assert_eq!(second, format!("{STREAM}.1"));
+    // Its first event went out to the session that made the request.
+    journal.owned_by(&first, &Arc::from(hash()));
 
     // Resumed before the answer: what followed the id, then live until the answer.
     let resumed = journal
@@ -175,7 +182,8 @@ async fn answered_request_streams_go_after_their_time_and_the_count_is_bounded()
 async fn a_request_stream_keeps_its_latest_events_only() {
     let journal = journal();
     for _ in 0..MAX_REQUEST_EVENTS * 2 {
-        journal.store_event(STREAM, &notice()).await.unwrap();
+        let id = journal.store_event(STREAM, &notice()).await.unwrap();
+        journal.owned_by(&id, &Arc::from(hash()));
     }
     let resumed = journal
         .replay_events_after(&format!("{}:{STREAM}.0", hash()))
@@ -195,14 +203,35 @@ async fn a_request_stream_keeps_its_latest_events_only() {
 }
 
 #[tokio::test]
+async fn only_the_session_that_made_a_request_resumes_its_stream_until_its_answer_is_delivered() {
+    let journal = journal();
+    let first = journal
+        .store_event(STREAM, &ServerSseMessage::retry(Duration::from_secs(3)))
+        .await
+        .unwrap();
+    journal.owned_by(&first, &Arc::from(hash()));
+    // Noted once: a later event does not change the owner.
+    journal.owned_by(&first, &Arc::from("cd".repeat(32)));
+    let answered = journal.store_event(STREAM, &answer("x")).await.unwrap();
+    let intruder = journal
+        .replay_events_after(&format!("{}:{first}", "cd".repeat(32)))
+        .await
+        .unwrap();
+    assert!(ids(intruder).await.is_empty(), "another session's id");
+    let owner = journal
+        .replay_events_after(&format!("{}:{first}", hash()))
+        .await
+        .unwrap();
+    assert_eq!(ids(owner).await, vec![answered.clone()]);
+    // Once the answer reached the client, nothing is kept.
+    journal.delivered(&answered);
+    assert_eq!(journal.request_streams(), 0);
+}
+
+#[tokio::test]
 async fn a_session_event_goes_out_with_a_local_id_while_the_store_is_down() {
     let journal = journal();
     // The store is not there: the first write fails (and marks it down), later ones skip it.
-    let h = journal.store.session_hash("session-1");
-    let resumed = journal
-        .replay_events_after(&format!("{h}:l0"))
-        .await
-        .unwrap();
     let first = journal
         .store_event("session-1:common", &notice())
         .await
@@ -216,7 +245,13 @@ async fn a_session_event_goes_out_with_a_local_id_while_the_store_is_down() {
         "{first} {second}"
     );
     assert_ne!(first, second);
-    // A resumed stream of the session gets them live, and ends with the session.
-    journal.end("session-1");
-    assert_eq!(ids(resumed).await, vec![first, second]);
+    // Nothing to replay after a local id, nor when the store cannot be read.
+    let h = journal.session_hash("session-1");
+    for after in [first.as_str(), "1-0"] {
+        let resumed = journal
+            .replay_events_after(&format!("{h}:{after}"))
+            .await
+            .unwrap();
+        assert!(ids(resumed).await.is_empty());
+    }
 }
