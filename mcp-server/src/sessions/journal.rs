@@ -46,11 +46,15 @@ pub const MAX_REPLAY: usize = KEPT_EVENTS * 2;
 pub const MAX_EVENT_BYTES: usize = 4 * 1024;
 
 /// How long a request stream whose client lost it stays after its answer.
-pub const REQUEST_STREAM_TTL: Duration = Duration::from_secs(30);
+pub const REQUEST_STREAM_TTL: Duration = Duration::from_secs(10);
+
+/// How long a request stream without an answer is kept: longer than `REQUEST_TIMEOUT`'s
+/// default, after which the request is answered anyway.
+const UNANSWERED_TTL: Duration = Duration::from_secs(600);
 
 /// The most request streams kept at once (running, or lost by their client); the oldest go
 /// first.
-pub const MAX_REQUEST_STREAMS: usize = 4096;
+pub const MAX_REQUEST_STREAMS: usize = 1024;
 
 /// The most events kept per request stream (the latest).
 const MAX_REQUEST_EVENTS: usize = 64;
@@ -104,7 +108,7 @@ impl RequestStreams {
                             .answered
                             .is_some_and(|at| now.duration_since(at) >= REQUEST_STREAM_TTL)
                         // One never answered (its handler was cancelled) goes in time too.
-                        || now.duration_since(stream.started) >= REQUEST_STREAM_TTL * 20
+                        || now.duration_since(stream.started) >= UNANSWERED_TTL
                 }
             };
             if !expired {
