@@ -235,11 +235,21 @@ async fn a_frozen_store_is_timed_out_not_waited_for() {
     let first = server(&redis, &[]);
     let second = server(&redis, &[("SESSION_STORE_TIMEOUT", "300")]);
     let session = legacy_session(first.addr).await;
+    let ending = legacy_session(first.addr).await;
     redis.pause(true);
     let started = Instant::now();
     let refused = legacy_search(second.addr, &session, 2).await;
     let took = started.elapsed();
+    // A DELETE whose removal from the store is not confirmed is refused (the client sends it
+    // again), not answered as done.
+    let headers = [
+        ("mcp-session-id", ending.as_str()),
+        ("mcp-protocol-version", LEGACY_VERSION),
+    ];
+    let deleted = request(first.addr, Method::DELETE, "/mcp", &headers, None).await;
     redis.pause(false);
+    assert_eq!(deleted.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(deleted.header("retry-after").is_some());
     assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(
         took < Duration::from_secs(3),
@@ -250,6 +260,19 @@ async fn a_frozen_store_is_timed_out_not_waited_for() {
     })
     .await;
     assert_served(legacy_search(second.addr, &session, 3).await, 3).await;
+    // Sent again, the DELETE ends the session (or finds it ended: the frozen store may have
+    // run the first removal once it woke up).
+    let deleted = request(second.addr, Method::DELETE, "/mcp", &headers, None).await;
+    assert!(
+        [StatusCode::ACCEPTED, StatusCode::NOT_FOUND].contains(&deleted.status),
+        "{}",
+        deleted.status
+    );
+    assert_eq!(
+        redis.keys("docs-mcp:session:*").len(),
+        1,
+        "only the other one"
+    );
 }
 
 #[tokio::test]

@@ -514,9 +514,15 @@ impl SessionStore for SharedStore {
     }
 
     async fn delete(&self, session_id: &str) -> Result<(), SessionStoreError> {
-        self.remove(session_id)
-            .await
-            .map(|_| ())
-            .map_err(Into::into)
+        let removed = self.remove(session_id).await;
+        if removed.is_err() {
+            // rmcp answers 202 whatever happened here: the endpoint takes this back and
+            // answers 503, so the client sends DELETE again.
+            self.failed
+                .lock()
+                .expect("failed lock")
+                .insert(session_id.to_string(), false);
+        }
+        removed.map(|_| ()).map_err(Into::into)
     }
 }
