@@ -1,10 +1,13 @@
 //! Legacy sessions in a shared store (`SESSION_STORE`) on a real `redis-server` on loopback:
 //! a session started on one server carries on on another after the first is gone, `DELETE`
 //! ends it everywhere, idle sessions leave memory and come back, the store's faults (down,
-//! frozen, garbage under our keys) give clear answers and never stop modern clients or
-//! `/health`, and the server recovers by itself when the store returns.
+//! frozen, garbage under our keys, killed and restarted under load) give clear answers and never
+//! stop modern clients or `/health`, and the server recovers by itself when the store returns.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::time::{Duration, Instant};
 
 use http::{Method, StatusCode};
@@ -240,6 +243,13 @@ async fn a_frozen_store_is_timed_out_not_waited_for() {
     let started = Instant::now();
     let refused = legacy_search(second.addr, &session, 2).await;
     let took = started.elapsed();
+    // While it stays frozen: modern clients and /health never wait on it, a new session is
+    // refused at once.
+    let modern = modern_request(second.addr, 4, "tools/list", json!({}), None).await;
+    let modern_status = modern.status;
+    let modern = modern.message().await;
+    let now = health(second.addr).await;
+    let initialize = post(second.addr, &[], &initialize_message(5)).await;
     // A DELETE whose removal from the store is not confirmed is refused (the client sends it
     // again), not answered as done.
     let headers = [
@@ -251,10 +261,16 @@ async fn a_frozen_store_is_timed_out_not_waited_for() {
     assert_eq!(deleted.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(deleted.header("retry-after").is_some());
     assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(refused.header("retry-after").is_some());
     assert!(
         took < Duration::from_secs(3),
         "bounded by the timeout: {took:?}"
     );
+    assert_eq!(modern_status, StatusCode::OK, "{modern}");
+    assert!(modern["result"]["tools"].is_array(), "{modern}");
+    assert_eq!(now["sessionStore"]["reachable"], false, "{now}");
+    assert_eq!(initialize.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(initialize.header("retry-after").is_some());
     wait_health(second.addr, "the store is seen back", |h| {
         h["sessionStore"]["reachable"] == true
     })
@@ -376,7 +392,7 @@ impl Switch {
         let current = port.clone();
         tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
-                let to = current.load(std::sync::atomic::Ordering::SeqCst);
+                let to = current.load(SeqCst);
                 tokio::spawn(async move {
                     if let Ok(mut server) = tokio::net::TcpStream::connect(("127.0.0.1", to)).await
                     {
@@ -389,8 +405,7 @@ impl Switch {
     }
 
     fn point_at(&self, target: SocketAddr) {
-        self.target
-            .store(target.port(), std::sync::atomic::Ordering::SeqCst);
+        self.target.store(target.port(), SeqCst);
     }
 }
 
@@ -721,4 +736,418 @@ async fn an_initialize_naming_a_stored_session_counts_like_a_restore_and_leaves_
         h["legacySessions"] == 0
     })
     .await;
+}
+
+/// The store's state during a run under load: up; being killed; dead (the process reaped);
+/// started again. An answer is counted under the state it came in.
+const UP: usize = 0;
+const KILLING: usize = 1;
+const DOWN: usize = 2;
+const BACK: usize = 3;
+const STATES: [&str; 4] = ["up", "killing", "down", "back"];
+
+/// What the clients of a run under load saw.
+struct Tally {
+    state: AtomicUsize,
+    stop: AtomicBool,
+    /// Legacy answers served (200, 202), by store state.
+    served: [AtomicU64; 4],
+    /// Legacy 503s with Retry-After naming SESSION_STORE, by store state.
+    refused: [AtomicU64; 4],
+    /// Legacy 404s (sessions the restarted store lost), by store state.
+    lost: [AtomicU64; 4],
+    /// Modern tool calls and /health answers (200), by store state.
+    modern: [AtomicU64; 4],
+    health: [AtomicU64; 4],
+    /// Whether /health of each server said the store was unreachable while it was down.
+    seen_down: [AtomicBool; 2],
+    /// Tool calls served, per legacy client, in sessions started after the restart.
+    recovered: Vec<AtomicU64>,
+    /// Anything a client should never see.
+    problems: std::sync::Mutex<Vec<String>>,
+}
+
+impl Tally {
+    fn new(legacy_clients: usize) -> Tally {
+        Tally {
+            state: Default::default(),
+            stop: Default::default(),
+            served: Default::default(),
+            refused: Default::default(),
+            lost: Default::default(),
+            modern: Default::default(),
+            health: Default::default(),
+            seen_down: Default::default(),
+            recovered: (0..legacy_clients).map(|_| Default::default()).collect(),
+            problems: Default::default(),
+        }
+    }
+
+    fn state(&self) -> usize {
+        self.state.load(SeqCst)
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(SeqCst)
+    }
+
+    fn count(counter: &[AtomicU64; 4], state: usize) {
+        counter[state].fetch_add(1, SeqCst);
+    }
+
+    fn get(counter: &[AtomicU64; 4], state: usize) -> u64 {
+        counter[state].load(SeqCst)
+    }
+
+    fn problem(&self, what: String) {
+        self.problems.lock().unwrap().push(what);
+    }
+
+    /// Sends a request; an answer that does not come is a problem (a hang), not a wait.
+    async fn send(
+        &self,
+        what: &str,
+        request: impl std::future::Future<Output = tests::http::Response>,
+    ) -> Option<(tests::http::Response, usize, usize)> {
+        let sent = self.state();
+        match tokio::time::timeout(Duration::from_secs(15), request).await {
+            Ok(response) => Some((response, sent, self.state())),
+            Err(_) => {
+                self.problem(format!(
+                    "{what} sent with the store {}: no answer (a hang)",
+                    STATES[sent]
+                ));
+                None
+            }
+        }
+    }
+
+    /// Sorts a legacy answer: `Some` for one served (200 or 202), `None` for a refusal or a
+    /// lost session (the caller looks at the status), a problem for anything else.
+    async fn legacy(
+        &self,
+        what: &str,
+        (response, sent, answered): (tests::http::Response, usize, usize),
+    ) -> Option<tests::http::Response> {
+        let status = response.status;
+        if status == StatusCode::OK || status == StatusCode::ACCEPTED {
+            if what == "DELETE" && sent == DOWN && answered == DOWN {
+                // The removal cannot have happened: the client must send it again.
+                self.problem(format!("DELETE answered {status} while the store was down"));
+            }
+            Tally::count(&self.served, answered);
+            return Some(response);
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            let retry = response.header("retry-after").map(str::to_string);
+            let body = response.text().await;
+            if retry.is_none() || !body.contains("SESSION_STORE") {
+                self.problem(format!(
+                    "{what}: 503 without Retry-After or not the store's: {body}"
+                ));
+            } else if sent == UP && answered == UP {
+                self.problem(format!("{what}: 503 while the store was up: {body}"));
+            } else {
+                Tally::count(&self.refused, answered);
+            }
+            return None;
+        }
+        if status == StatusCode::NOT_FOUND {
+            // Only a store that restarted empty can have lost a session.
+            if answered == BACK {
+                Tally::count(&self.lost, answered);
+            } else {
+                self.problem(format!("{what}: 404 with the store {}", STATES[answered]));
+            }
+            return None;
+        }
+        let body = response.text().await;
+        self.problem(format!(
+            "{what} (store {} to {}): {status} {body}",
+            STATES[sent], STATES[answered]
+        ));
+        None
+    }
+}
+
+/// A legacy client behind a balancer without stickiness: each request goes to the next server
+/// (a session's first request on the other server restores it from the store). After three
+/// calls it ends its session with DELETE and starts another, so it keeps needing the store.
+async fn legacy_client_under_outage(index: usize, servers: [SocketAddr; 2], tally: Arc<Tally>) {
+    let mut session: Option<String> = None;
+    let mut started_after_restart = false;
+    let mut calls = 0;
+    let mut id = 0;
+    while !tally.stopped() {
+        id += 1;
+        let addr = servers[(index + id as usize) % 2];
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let Some(current) = session.clone() else {
+            let Some(answer) = tally
+                .send("initialize", post(addr, &[], &initialize_message(id)))
+                .await
+            else {
+                continue;
+            };
+            let answered = answer.2;
+            let Some(response) = tally.legacy("initialize", answer).await else {
+                continue;
+            };
+            let Some(fresh) = response.header("mcp-session-id").map(str::to_string) else {
+                tally.problem("initialize answered without a session".into());
+                continue;
+            };
+            response.message().await;
+            // Its notification goes where the session is held.
+            let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+            let headers = [
+                ("mcp-session-id", fresh.as_str()),
+                ("mcp-protocol-version", LEGACY_VERSION),
+            ];
+            if let Some(answer) = tally
+                .send("initialized", post(addr, &headers, &initialized))
+                .await
+            {
+                tally.legacy("initialized", answer).await;
+            }
+            session = Some(fresh);
+            started_after_restart = answered == BACK;
+            calls = 0;
+            continue;
+        };
+        if calls >= 3 {
+            let headers = [
+                ("mcp-session-id", current.as_str()),
+                ("mcp-protocol-version", LEGACY_VERSION),
+            ];
+            let delete = request(addr, Method::DELETE, "/mcp", &headers, None);
+            let Some(answer) = tally.send("DELETE", delete).await else {
+                continue;
+            };
+            let status = answer.0.status;
+            // Ended (or lost with the store): a new session next. Refused: sent again.
+            if tally.legacy("DELETE", answer).await.is_some() || status == StatusCode::NOT_FOUND {
+                session = None;
+            }
+            continue;
+        }
+        let Some(answer) = tally
+            .send("tools/call", legacy_search(addr, &current, id))
+            .await
+        else {
+            continue;
+        };
+        let status = answer.0.status;
+        match tally.legacy("tools/call", answer).await {
+            Some(response) => {
+                let message = response.message().await;
+                if !message["result"]["content"][0]["text"].is_string() {
+                    tally.problem(format!("tools/call served without a result: {message}"));
+                }
+                calls += 1;
+                if started_after_restart {
+                    tally.recovered[index].fetch_add(1, SeqCst);
+                }
+            }
+            None if status == StatusCode::NOT_FOUND => session = None,
+            None => {}
+        }
+    }
+}
+
+/// A modern client calling a tool on both servers in turn: it never needs the store.
+async fn modern_client_under_outage(servers: [SocketAddr; 2], tally: Arc<Tally>) {
+    let mut id = 0;
+    while !tally.stopped() {
+        id += 1;
+        let addr = servers[id as usize % 2];
+        let call = modern_request(
+            addr,
+            id,
+            "tools/call",
+            json!({ "name": "search_docs", "arguments": { "query": "health check" } }),
+            Some("search_docs"),
+        );
+        if let Some((response, sent, answered)) = tally.send("modern tools/call", call).await {
+            let status = response.status;
+            let message = response.message().await;
+            if status == StatusCode::OK && message["result"]["content"][0]["text"].is_string() {
+                Tally::count(&tally.modern, answered);
+            } else {
+                tally.problem(format!(
+                    "modern tools/call (store {} to {}): {status} {message}",
+                    STATES[sent], STATES[answered]
+                ));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Polls /health of both servers in turn, as a load balancer's health checks do.
+async fn health_checks_under_outage(servers: [SocketAddr; 2], tally: Arc<Tally>) {
+    let mut turn = 0;
+    while !tally.stopped() {
+        turn += 1;
+        let which = turn % 2;
+        let check = request(servers[which], Method::GET, "/health", &[], None);
+        if let Some((response, _, answered)) = tally.send("GET /health", check).await {
+            let status = response.status;
+            let text = response.text().await;
+            let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            if status != StatusCode::OK || !body["sessionStore"].is_object() {
+                tally.problem(format!("GET /health: {status} {text}"));
+            } else {
+                Tally::count(&tally.health, answered);
+                if answered == DOWN && body["sessionStore"]["reachable"] == false {
+                    tally.seen_down[which].store(true, SeqCst);
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits (bounded) until `done` holds, saying what did not happen and what the clients saw.
+async fn wait_for(what: &str, tally: &Tally, done: impl Fn(&Tally) -> bool) {
+    let started = Instant::now();
+    while !done(tally) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{what} did not happen; problems so far: {:?}",
+            tally.problems.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Subscribers of the ended-session channel, as the store counts them.
+fn ended_subscribers(redis: &Redis) -> u64 {
+    redis
+        .cli(&["PUBSUB", "NUMSUB", "docs-mcp:ended"])
+        .lines()
+        .nth(1)
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_killed_and_restarted_under_load_refuses_cleanly_and_recovers_by_itself() {
+    const LEGACY_CLIENTS: usize = 4;
+    let mut redis = Redis::start();
+    // The store's deadline is generous: before the kill, every store call must succeed.
+    let mut settings = vec![("SESSION_STORE_TIMEOUT", "5000")];
+    settings.extend_from_slice(tests::load::ONE_ADDRESS_LOAD);
+    let first = server(&redis, &settings);
+    let second = server(&redis, &settings);
+    let servers = [first.addr, second.addr];
+    let tally = Arc::new(Tally::new(LEGACY_CLIENTS));
+    let mut clients = Vec::new();
+    for index in 0..LEGACY_CLIENTS {
+        clients.push(tokio::spawn(legacy_client_under_outage(
+            index,
+            servers,
+            tally.clone(),
+        )));
+    }
+    clients.push(tokio::spawn(modern_client_under_outage(
+        servers,
+        tally.clone(),
+    )));
+    clients.push(tokio::spawn(health_checks_under_outage(
+        servers,
+        tally.clone(),
+    )));
+
+    // Up: everyone is served.
+    wait_for("calls with the store up", &tally, |t| {
+        Tally::get(&t.served, UP) >= 8 * LEGACY_CLIENTS as u64 && Tally::get(&t.modern, UP) >= 5
+    })
+    .await;
+
+    // Killed: legacy requests that need the store are refused with 503 (until it is back),
+    // the others, modern calls and /health go on.
+    tally.state.store(KILLING, SeqCst);
+    redis.stop();
+    tally.state.store(DOWN, SeqCst);
+    wait_for(
+        "refusals, modern calls and health checks while the store is down",
+        &tally,
+        |t| {
+            Tally::get(&t.refused, DOWN) >= 2 * LEGACY_CLIENTS as u64
+                && Tally::get(&t.modern, DOWN) >= 10
+                && Tally::get(&t.health, DOWN) >= 10
+                && t.seen_down.iter().all(|s| s.load(SeqCst))
+        },
+    )
+    .await;
+
+    // Started again (empty): the servers notice by themselves, every client carries on.
+    tally.state.store(BACK, SeqCst);
+    redis.start_again();
+    wait_for("every legacy client served in a new session", &tally, |t| {
+        t.recovered.iter().all(|n| n.load(SeqCst) >= 2)
+    })
+    .await;
+    tally.stop.store(true, SeqCst);
+    for client in clients {
+        client.await.expect("a client panicked");
+    }
+    let counts = |name: &str, counter: &[AtomicU64; 4]| {
+        let [up, killing, down, back] = [UP, KILLING, DOWN, BACK].map(|s| Tally::get(counter, s));
+        format!("{name} {up}/{killing}/{down}/{back}")
+    };
+    println!(
+        "store up/killing/down/back: {}, {}, {}, {}, {}",
+        counts("legacy served", &tally.served),
+        counts("legacy 503", &tally.refused),
+        counts("legacy 404", &tally.lost),
+        counts("modern served", &tally.modern),
+        counts("health 200", &tally.health),
+    );
+    let problems = tally.problems.lock().unwrap().clone();
+    assert!(
+        problems.is_empty(),
+        "{} problems: {problems:#?}",
+        problems.len()
+    );
+    for server in [&first, &second] {
+        wait_health(server.addr, "the store is seen back", |h| {
+            h["sessionStore"]["reachable"] == true
+        })
+        .await;
+    }
+
+    // The ended-session notices come again: both servers subscribed again by themselves
+    // (a dropped connection is noticed at once, a silent one at the next ping, 30 s).
+    let started = Instant::now();
+    while ended_subscribers(&redis) < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(45),
+            "the servers did not subscribe again to the ended channel"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A session held in memory on both servers, DELETEd on one, is gone from the other too.
+    let session = legacy_session(first.addr).await;
+    assert_served(legacy_search(second.addr, &session, 2).await, 2).await;
+    let headers = [
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", LEGACY_VERSION),
+    ];
+    let deleted = request(first.addr, Method::DELETE, "/mcp", &headers, None).await;
+    assert_eq!(deleted.status, StatusCode::ACCEPTED);
+    let started = Instant::now();
+    loop {
+        let status = legacy_search(second.addr, &session, 3).await.status;
+        if status == StatusCode::NOT_FOUND {
+            break;
+        }
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the other server still serves a session DELETEd after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
