@@ -18,6 +18,9 @@ use tests::http::{
 };
 use tests::tools::Redis;
 
+/// Logs at debug: the session ids must stay out of every line, not only those at info.
+const DEBUG: (&str, &str) = ("LOG_LEVEL", "debug");
+
 /// A server on `redis` with these extra settings.
 fn server(redis: &Redis, extra: &[(&str, &str)]) -> Server {
     let url = redis.url();
@@ -179,8 +182,8 @@ async fn an_idle_session_leaves_memory_and_comes_back_on_its_next_request() {
 #[tokio::test]
 async fn the_store_down_gives_503_to_what_needs_it_and_nothing_else_then_recovers() {
     let mut redis = Redis::start();
-    let first = server(&redis, &[]);
-    let second = server(&redis, &[]);
+    let first = server(&redis, &[DEBUG]);
+    let second = server(&redis, &[DEBUG]);
     let held = legacy_session(first.addr).await;
     let elsewhere = legacy_session(first.addr).await;
     redis.stop();
@@ -230,13 +233,14 @@ async fn the_store_down_gives_503_to_what_needs_it_and_nothing_else_then_recover
         legacy_search(second.addr, &elsewhere, 6).await.status,
         StatusCode::NOT_FOUND
     );
+    assert_ids_not_logged(&[&first, &second], &[held, elsewhere, fresh]);
 }
 
 #[tokio::test]
 async fn a_frozen_store_is_timed_out_not_waited_for() {
     let redis = Redis::start();
-    let first = server(&redis, &[]);
-    let second = server(&redis, &[("SESSION_STORE_TIMEOUT", "300")]);
+    let first = server(&redis, &[DEBUG]);
+    let second = server(&redis, &[("SESSION_STORE_TIMEOUT", "300"), DEBUG]);
     let session = legacy_session(first.addr).await;
     let ending = legacy_session(first.addr).await;
     redis.pause(true);
@@ -289,13 +293,14 @@ async fn a_frozen_store_is_timed_out_not_waited_for() {
         1,
         "only the other one"
     );
+    assert_ids_not_logged(&[&first, &second], &[session, ending]);
 }
 
 #[tokio::test]
 async fn garbage_under_our_keys_is_ignored_with_a_warning() {
     let redis = Redis::start();
-    let first = server(&redis, &[]);
-    let second = server(&redis, &[]);
+    let first = server(&redis, &[DEBUG]);
+    let second = server(&redis, &[DEBUG]);
     let session = legacy_session(first.addr).await;
     let other = legacy_session(first.addr).await;
     let keys = redis.keys("docs-mcp:session:*");
@@ -318,6 +323,7 @@ async fn garbage_under_our_keys_is_ignored_with_a_warning() {
     // Foreign keys outside the prefix are left alone.
     redis.cli(&["SET", "someone-else:key", "x"]);
     assert_eq!(redis.cli(&["GET", "someone-else:key"]).trim(), "x");
+    assert_ids_not_logged(&[&first, &second], &[session, other, fresh]);
 }
 
 #[tokio::test]
@@ -763,6 +769,8 @@ struct Tally {
     seen_down: [AtomicBool; 2],
     /// Tool calls served, per legacy client, in sessions started after the restart.
     recovered: Vec<AtomicU64>,
+    /// Every session id a client got.
+    sessions: std::sync::Mutex<Vec<String>>,
     /// Anything a client should never see.
     problems: std::sync::Mutex<Vec<String>>,
 }
@@ -779,6 +787,7 @@ impl Tally {
             health: Default::default(),
             seen_down: Default::default(),
             recovered: (0..legacy_clients).map(|_| Default::default()).collect(),
+            sessions: Default::default(),
             problems: Default::default(),
         }
     }
@@ -897,6 +906,7 @@ async fn legacy_client_under_outage(index: usize, servers: [SocketAddr; 2], tall
                 tally.problem("initialize answered without a session".into());
                 continue;
             };
+            tally.sessions.lock().unwrap().push(fresh.clone());
             response.message().await;
             // Its notification goes where the session is held.
             let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
@@ -1036,7 +1046,7 @@ async fn the_store_killed_and_restarted_under_load_refuses_cleanly_and_recovers_
     const LEGACY_CLIENTS: usize = 4;
     let mut redis = Redis::start();
     // The store's deadline is generous: before the kill, every store call must succeed.
-    let mut settings = vec![("SESSION_STORE_TIMEOUT", "5000")];
+    let mut settings = vec![("SESSION_STORE_TIMEOUT", "5000"), DEBUG];
     settings.extend_from_slice(tests::load::ONE_ADDRESS_LOAD);
     let first = server(&redis, &settings);
     let second = server(&redis, &settings);
@@ -1149,5 +1159,24 @@ async fn the_store_killed_and_restarted_under_load_refuses_cleanly_and_recovers_
             "the other server still serves a session DELETEd after the restart"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut sessions = tally.sessions.lock().unwrap().clone();
+    sessions.push(session);
+    assert_ids_not_logged(&[&first, &second], &sessions);
+}
+
+/// Asserts that no log line of `servers` names one of `sessions` (ids are credentials), and
+/// that the servers did log at debug (so every line they can write was looked at).
+fn assert_ids_not_logged(servers: &[&Server], sessions: &[String]) {
+    for server in servers {
+        let logs = server.logs();
+        assert!(
+            logs.iter().any(|l| l.contains("\"level\":\"DEBUG\"")),
+            "the server logs at debug"
+        );
+        for session in sessions {
+            let leaks: Vec<&String> = logs.iter().filter(|l| l.contains(session)).collect();
+            assert!(leaks.is_empty(), "a session id in the log: {leaks:#?}");
+        }
     }
 }
