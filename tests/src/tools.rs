@@ -222,6 +222,17 @@ pub struct Redis {
     child: Option<std::process::Child>,
     /// The port it listens on.
     pub port: u16,
+    /// TLS and a password, for a server started with [`Redis::start_tls`].
+    tls: Option<RedisTls>,
+}
+
+/// What a TLS-only, password-protected `redis-server` was started with.
+pub struct RedisTls {
+    /// The throwaway CA that signed the server's certificate (PEM).
+    pub ca: PathBuf,
+    /// The password (`requirepass`).
+    pub password: String,
+    folder: PathBuf,
 }
 
 impl Redis {
@@ -232,14 +243,53 @@ impl Redis {
             .local_addr()
             .unwrap()
             .port();
-        let mut redis = Redis { child: None, port };
+        let mut redis = Redis {
+            child: None,
+            port,
+            tls: None,
+        };
         redis.start_again();
         redis
     }
 
-    /// `redis://127.0.0.1:PORT/0`.
+    /// Starts `redis-server` speaking TLS only (no plain port), with a certificate for
+    /// `IP:127.0.0.1` signed by a throwaway CA made with the `openssl` CLI, and `password`
+    /// required. A `redis-server` built without TLS, or no `openssl`, fails with how to get them.
+    pub fn start_tls(password: &str) -> Redis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let folder = std::env::temp_dir().join(format!("redis-tls-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&folder);
+        std::fs::create_dir_all(&folder).unwrap();
+        make_certificates(&folder);
+        let mut redis = Redis {
+            child: None,
+            port,
+            tls: Some(RedisTls {
+                ca: folder.join("ca.pem"),
+                password: password.to_string(),
+                folder,
+            }),
+        };
+        redis.start_again();
+        redis
+    }
+
+    /// The TLS settings, for a server started with [`Redis::start_tls`].
+    pub fn tls(&self) -> Option<&RedisTls> {
+        self.tls.as_ref()
+    }
+
+    /// `redis://127.0.0.1:PORT/0`, or `rediss://127.0.0.1:PORT` with TLS (no password: it goes
+    /// in `SESSION_STORE_PASSWORD`).
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        match self.tls {
+            None => format!("redis://127.0.0.1:{}/0", self.port),
+            Some(_) => format!("rediss://127.0.0.1:{}", self.port),
+        }
     }
 
     /// Kills the server: every key is gone (no persistence), as after a cache node failure.
@@ -257,17 +307,28 @@ impl Redis {
             PathBuf::from("/usr/bin/redis-server"),
             "redis-server (Debian package redis-server)",
         );
-        let child = std::process::Command::new(server)
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
+        let mut command = std::process::Command::new(server);
+        command.args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
+        let port = self.port.to_string();
+        let log = match &self.tls {
+            None => {
+                command.args(["--port", &port]);
+                None
+            }
+            Some(tls) => {
+                let file = |name: &str| tls.folder.join(name).display().to_string();
+                command
+                    .args(["--port", "0", "--tls-port", &port])
+                    .args(["--tls-cert-file", &file("server.pem")])
+                    .args(["--tls-key-file", &file("server.key")])
+                    .args(["--tls-ca-cert-file", &file("ca.pem")])
+                    .args(["--tls-auth-clients", "no"])
+                    .args(["--requirepass", &tls.password])
+                    .args(["--logfile", &file("redis.log")]);
+                Some(tls.folder.join("redis.log"))
+            }
+        };
+        let child = command
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -275,11 +336,26 @@ impl Redis {
         self.child = Some(child);
         let started = std::time::Instant::now();
         while self.cli(&["PING"]).trim() != "PONG" {
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(20),
-                "redis-server did not answer on port {}",
-                self.port
-            );
+            let exited = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+                .is_some();
+            if exited || started.elapsed() > std::time::Duration::from_secs(20) {
+                let said = log
+                    .as_ref()
+                    .and_then(|l| std::fs::read_to_string(l).ok())
+                    .unwrap_or_default();
+                let tls = if self.tls.is_some() {
+                    " with TLS (it must be built with TLS, as Debian's is: apt-get install redis-server)"
+                } else {
+                    ""
+                };
+                panic!(
+                    "redis-server did not answer on port {}{tls}; its log:\n{said}",
+                    self.port
+                );
+            }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
@@ -299,11 +375,16 @@ impl Redis {
             PathBuf::from("/usr/bin/redis-cli"),
             "redis-cli (Debian package redis-tools, a dependency of redis-server)",
         );
-        let output = std::process::Command::new(cli)
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "--raw"])
-            .args(args)
-            .output()
-            .expect("redis-cli runs");
+        let mut command = std::process::Command::new(cli);
+        command.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "--raw"]);
+        if let Some(tls) = &self.tls {
+            command.args(["--tls", "--cacert"]).arg(&tls.ca).args([
+                "--no-auth-warning",
+                "-a",
+                &tls.password,
+            ]);
+        }
+        let output = command.args(args).output().expect("redis-cli runs");
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
@@ -321,5 +402,46 @@ impl Drop for Redis {
     fn drop(&mut self) {
         // SIGKILL ends a paused server too.
         self.stop();
+        if let Some(tls) = &self.tls {
+            let _ = std::fs::remove_dir_all(&tls.folder);
+        }
+    }
+}
+
+/// Makes, in `folder`, a throwaway CA (`ca.pem`) and a certificate for `IP:127.0.0.1` it signed
+/// (`server.pem`, `server.key`), with the `openssl` CLI.
+fn make_certificates(folder: &std::path::Path) {
+    let openssl = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .map(|dir| dir.join("openssl"))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "openssl is missing: install it (Debian package openssl: apt-get install openssl)"
+            )
+        });
+    std::fs::write(
+        folder.join("server.ext"),
+        "subjectAltName = IP:127.0.0.1\nbasicConstraints = critical, CA:FALSE\n\
+         keyUsage = critical, digitalSignature, keyEncipherment\nextendedKeyUsage = serverAuth\n",
+    )
+    .unwrap();
+    let key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    let steps = [
+        format!(
+            "req -x509 {key} -keyout ca.key -out ca.pem -days 2 -subj /CN=docs-mcp-test-CA \
+             -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign"
+        ),
+        format!("req -new {key} -keyout server.key -out server.csr -subj /CN=127.0.0.1"),
+        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
+         -days 2 -extfile server.ext"
+            .to_string(),
+    ];
+    for step in steps {
+        let mut command = std::process::Command::new(&openssl);
+        command.current_dir(folder).args(step.split_whitespace());
+        let (code, output) = run(command, std::time::Duration::from_secs(60));
+        assert_eq!(code, Some(0), "openssl {step} failed:\n{output}");
     }
 }

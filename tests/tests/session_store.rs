@@ -1166,17 +1166,107 @@ async fn the_store_killed_and_restarted_under_load_refuses_cleanly_and_recovers_
 }
 
 /// Asserts that no log line of `servers` names one of `sessions` (ids are credentials), and
-/// that the servers did log at debug (so every line they can write was looked at).
+/// that they did log at debug (so every line they can write was looked at).
 fn assert_ids_not_logged(servers: &[&Server], sessions: &[String]) {
+    assert!(
+        servers
+            .iter()
+            .any(|s| s.logs().iter().any(|l| l.contains("\"level\":\"DEBUG\""))),
+        "the servers log at debug"
+    );
     for server in servers {
         let logs = server.logs();
-        assert!(
-            logs.iter().any(|l| l.contains("\"level\":\"DEBUG\"")),
-            "the server logs at debug"
-        );
         for session in sessions {
             let leaks: Vec<&String> = logs.iter().filter(|l| l.contains(session)).collect();
             assert!(leaks.is_empty(), "a session id in the log: {leaks:#?}");
         }
     }
+}
+
+#[tokio::test]
+async fn over_tls_with_a_password_a_session_carries_on_and_a_wrong_password_is_a_store_down() {
+    let password = "tls-test-password-7f3a";
+    let redis = Redis::start_tls(password);
+    let tls = redis.tls().expect("TLS settings");
+    let url = redis.url();
+    assert!(url.starts_with("rediss://127.0.0.1:"), "{url}");
+    let ca = tls.ca.display().to_string();
+    // The store's CA is trusted through SSL_CERT_FILE (read by rustls-native-certs, which the
+    // redis client loads its roots with): a PEM bundle that replaces the system's roots.
+    let settings = [
+        ("SESSION_STORE", url.as_str()),
+        ("SESSION_STORE_PASSWORD", password),
+        ("SSL_CERT_FILE", ca.as_str()),
+        DEBUG,
+    ];
+    let mut first = Server::start(&settings);
+    let second = Server::start(&settings);
+    let session = legacy_session(first.addr).await;
+    assert_served(legacy_search(first.addr, &session, 2).await, 2).await;
+    assert_eq!(
+        redis.keys("docs-mcp:session:*").len(),
+        1,
+        "written over TLS"
+    );
+    first.signal(libc::SIGKILL);
+    first.wait_exit(Duration::from_secs(10));
+    assert_served(legacy_search(second.addr, &session, 3).await, 3).await;
+    let now = health(second.addr).await;
+    assert_eq!(now["sessionStore"]["reachable"], true, "{now}");
+    assert_eq!(now["legacySessions"], 1, "restored over TLS: {now}");
+
+    // A wrong password: the store is unreachable for this server (not a crash, not a hang).
+    let wrong = Server::start(&[
+        ("SESSION_STORE", url.as_str()),
+        ("SESSION_STORE_PASSWORD", "not-the-password"),
+        ("SSL_CERT_FILE", ca.as_str()),
+        DEBUG,
+    ]);
+    let refused = post(wrong.addr, &[], &initialize_message(1)).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(refused.header("retry-after").is_some());
+    assert!(refused.header("mcp-session-id").is_none());
+    let now = wait_health(wrong.addr, "the store is reported unreachable", |h| {
+        h["sessionStore"]["reachable"] == false
+    })
+    .await;
+    assert!(
+        now["sessionStore"]["lastError"]
+            .as_str()
+            .is_some_and(|e| e.to_lowercase().contains("authentication")),
+        "{now}"
+    );
+    let refused = legacy_search(wrong.addr, &session, 4).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    let modern = modern_request(wrong.addr, 5, "tools/list", json!({}), None).await;
+    assert_eq!(modern.status, StatusCode::OK);
+
+    // A server that does not trust the store's CA refuses its certificate: TLS is verified.
+    let untrusting = Server::start(&[
+        ("SESSION_STORE", url.as_str()),
+        ("SESSION_STORE_PASSWORD", password),
+        DEBUG,
+    ]);
+    let refused = post(untrusting.addr, &[], &initialize_message(1)).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    let now = wait_health(untrusting.addr, "the store is reported unreachable", |h| {
+        h["sessionStore"]["reachable"] == false
+    })
+    .await;
+    assert!(
+        now["sessionStore"]["lastError"]
+            .as_str()
+            .is_some_and(|e| e.contains("certificate")),
+        "{now}"
+    );
+
+    for server in [&first, &second, &wrong, &untrusting] {
+        let logs = server.logs().join("\n");
+        assert!(
+            !logs.contains(password),
+            "the password stays out of the logs"
+        );
+        assert!(!logs.contains("not-the-password"));
+    }
+    assert_ids_not_logged(&[&first, &second, &wrong, &untrusting], &[session]);
 }
