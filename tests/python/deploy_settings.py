@@ -28,10 +28,11 @@ def load_template(path):
     return template
 
 
-def resolver(template):
-    """Resolves a value as the template's defaults would: Refs to parameters, and Fn::If over
-    conditions made of Equals and Not."""
+def resolver(template, given=None):
+    """Resolves a value as the template's defaults (or the `given` parameter values) would:
+    Refs to parameters, and Fn::If over conditions made of Equals and Not."""
     parameters = template.get("Parameters", {})
+    given = given or {}
     conditions = template.get("Conditions", {})
 
     def holds(condition):
@@ -46,10 +47,13 @@ def resolver(template):
 
     def resolve(value):
         if isinstance(value, dict) and set(value) == {"Ref"}:
-            return str(parameters[value["Ref"]].get("Default", ""))
+            name = value["Ref"]
+            return str(given.get(name, parameters[name].get("Default", "")))
         if isinstance(value, dict) and set(value) == {"Fn::If"}:
             condition, then, otherwise = value["Fn::If"]
             return resolve(then if holds(condition) else otherwise)
+        if isinstance(value, dict) and set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+            return value["Fn::Sub"]
         return str(value)
 
     return resolve
@@ -74,6 +78,35 @@ copilot = {
     "albIdleTimeout": int(addon_parameters.get("IdleTimeoutSeconds", addon["Parameters"]["IdleTimeoutSeconds"]["Default"])),
     "lambdaTimeout": addon["Resources"]["AlbIdleTimeoutFunction"]["Properties"]["Timeout"],
     "serviceTimeout": int(addon["Resources"]["AlbIdleTimeout"]["Properties"]["ServiceTimeout"]),
+}
+
+# The session cache addon as Copilot reads it: every output (Copilot's service template reads
+# each one with Fn::GetAtt, so none may be conditional); an output that is a Ref to a security
+# group is attached to the service's tasks; the others become variables.
+cache = load_template("copilot/docs-mcp/addons/session-cache.yml")
+cache_resources = cache["Resources"]
+resolve_cache = resolver(cache, addon_parameters)
+resolve_with_cache = resolver(cache, {**addon_parameters, "SessionCache": "valkey"})
+
+
+def output(name, out):
+    value = out["Value"]
+    ref = value.get("Ref") if isinstance(value, dict) and set(value) == {"Ref"} else None
+    kind = cache_resources.get(ref, {}).get("Type") if ref else None
+    return {
+        "name": name,
+        "conditional": "Condition" in out,
+        "securityGroup": ref if kind == "AWS::EC2::SecurityGroup" else None,
+        "securityGroupConditional": "Condition" in cache_resources.get(ref, {}),
+        "value": None if kind else resolve_cache(value),
+        "valueWithCache": None if kind else resolve_with_cache(value),
+    }
+
+
+copilot["sessionCache"] = {
+    "outputs": [output(name, out) for name, out in cache.get("Outputs", {}).items()],
+    "ingress": cache_resources["SessionCacheSecurityGroup"]["Properties"]["SecurityGroupIngress"],
+    "cacheGroups": cache_resources["SessionStoreCache"]["Properties"]["SecurityGroupIds"],
 }
 
 service = load_template("template/service.yml")

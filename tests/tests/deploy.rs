@@ -1,8 +1,9 @@
-//! The deployment files, checked: cfn-lint on every template (errors fail), and the Copilot
-//! manifest and the CloudFormation service template against the server's own configuration:
-//! every variable they set is one the server reads, with a value its parser accepts, and the
-//! timeouts that must nest do (keep-alive below the ALB idle timeout below the server's HTTP idle
-//! timeout; drain guess below the deregistration delay; shutdown below the stop timeout).
+//! The deployment files, checked: cfn-lint on every template (errors fail), the Copilot
+//! manifest and the CloudFormation service template against the server's own
+//! configuration (every variable they set is one the server reads, with a value its parser
+//! accepts, and the timeouts that must nest do: keep-alive below the ALB idle timeout below the
+//! server's HTTP idle timeout; drain guess below the deregistration delay; shutdown below the
+//! stop timeout), and the Copilot session cache addon as Copilot reads it.
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -132,6 +133,82 @@ fn the_copilot_manifest_agrees_with_the_server() {
     assert!(
         copilot["serviceTimeout"].as_u64().unwrap() > lambda,
         "CloudFormation must wait longer than the function can run"
+    );
+}
+
+#[test]
+fn the_copilot_session_cache_admits_this_service_only_and_deploys_either_way() {
+    let settings = settings();
+    let cache = &settings["copilot"]["sessionCache"];
+    let outputs = cache["outputs"].as_array().unwrap();
+    // Copilot's service template reads every addon output with Fn::GetAtt: a conditional one
+    // is missing when its condition is false, and the deploy fails.
+    for output in outputs {
+        assert_eq!(
+            output["conditional"], false,
+            "output {} must exist with or without the cache",
+            output["name"]
+        );
+    }
+    // The client group: an output that is a Ref to a security group, which Copilot attaches to
+    // the service's tasks; it must exist with or without the cache too.
+    let clients: Vec<&str> = outputs
+        .iter()
+        .filter_map(|o| o["securityGroup"].as_str())
+        .collect();
+    assert_eq!(
+        clients.len(),
+        1,
+        "one client security group output: {outputs:?}"
+    );
+    let client = outputs
+        .iter()
+        .find(|o| o["securityGroup"].is_string())
+        .unwrap();
+    assert_eq!(client["securityGroupConditional"], false, "{client}");
+    // The cache admits the Redis ports from that group only.
+    let ingress = cache["ingress"].as_array().unwrap();
+    assert!(!ingress.is_empty());
+    for rule in ingress {
+        assert_eq!(
+            rule["SourceSecurityGroupId"],
+            serde_json::json!({ "Ref": clients[0] }),
+            "the cache admits the client group only: {rule}"
+        );
+        assert!(rule.get("CidrIp").is_none() && rule.get("CidrIpv6").is_none());
+        assert_eq!(rule["IpProtocol"], "tcp");
+        assert_eq!(rule["FromPort"], 6379);
+        assert_eq!(rule["ToPort"], 6380);
+    }
+    // SESSION_STORE as the server gets it, without the cache (the default) and with it.
+    let store = outputs
+        .iter()
+        .find(|o| o["name"] == "SessionStore")
+        .expect("the SessionStore output (Copilot's SESSION_STORE)");
+    for (which, value) in [
+        ("without the cache", &store["value"]),
+        ("with it", &store["valueWithCache"]),
+    ] {
+        let value = value
+            .as_str()
+            .unwrap()
+            .replace("${SessionStoreCache.Endpoint.Address}", "cache.example");
+        let value = value.replace("${SessionStoreCache.Endpoint.Port}", "6379");
+        let config = Config::from_lookup(|key| (key == "SESSION_STORE").then(|| value.clone()))
+            .unwrap_or_else(|error| panic!("SESSION_STORE {which} ({value}): {error}"));
+        assert!(
+            config.warnings().is_empty(),
+            "{which}: {:?}",
+            config.warnings()
+        );
+    }
+    assert_eq!(store["value"], "memory");
+    assert!(
+        store["valueWithCache"]
+            .as_str()
+            .unwrap()
+            .starts_with("rediss://"),
+        "TLS to the cache"
     );
 }
 
