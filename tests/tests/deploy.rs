@@ -1,5 +1,5 @@
-//! The deployment files, checked: cfn-lint on every template (errors fail), the Copilot
-//! manifest and the CloudFormation service template against the server's own
+//! The deployment files, checked: cfn-lint on every template (errors and warnings fail), the
+//! Copilot manifest and the CloudFormation service template against the server's own
 //! configuration (every variable they set is one the server reads, with a value its parser
 //! accepts, and the timeouts that must nest do: keep-alive below the ALB idle timeout below the
 //! server's HTTP idle timeout; drain guess below the deregistration delay; shutdown below the
@@ -22,7 +22,7 @@ const TEMPLATES: &[&str] = &[
 ];
 
 #[test]
-fn cfn_lint_finds_no_errors_in_any_template() {
+fn cfn_lint_finds_no_errors_or_warnings_in_any_template() {
     let lint = tools_dir().join("venv/bin/cfn-lint");
     assert!(
         lint.exists(),
@@ -31,10 +31,14 @@ fn cfn_lint_finds_no_errors_in_any_template() {
     let mut command = Command::new(lint);
     command
         .current_dir(workspace_root())
-        .args(["--non-zero-exit-code", "error"])
+        .args(["--non-zero-exit-code", "warning"])
         .args(TEMPLATES);
     let (code, output) = run(command, Duration::from_secs(300));
-    assert_eq!(code, Some(0), "cfn-lint reported errors:\n{output}");
+    assert_eq!(
+        code,
+        Some(0),
+        "cfn-lint reported errors or warnings:\n{output}"
+    );
 }
 
 fn settings() -> Value {
