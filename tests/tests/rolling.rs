@@ -1,12 +1,17 @@
 //! A rolling replace through a real load balancer, as ECS does it behind an ALB.
 //!
 //! Two servers run behind HAProxy on loopback (health checks on `/health` with the ALB's
-//! User-Agent, cookie stickiness for legacy sessions, redispatch when the sticky server is gone).
-//! Modern clients hold a `subscriptions/listen` stream and call a tool in a loop; legacy clients
-//! hold a session, its GET stream, and call a tool in a loop. Then a third server starts and
-//! joins, the first leaves rotation and gets SIGTERM. Asserted: no modern tool call fails,
-//! every legacy client re-initializes or resumes and carries on, every stream reconnects, and the
-//! old process exits within its deadline. Prints reconnect times and lost requests.
+//! User-Agent, round robin). Modern clients hold a `subscriptions/listen` stream and call a tool
+//! in a loop; legacy clients hold a session, its GET stream, and call a tool in a loop. Then a
+//! third server starts and joins, the first leaves rotation and gets SIGTERM. Asserted: no modern
+//! tool call fails, every legacy client re-initializes or resumes and carries on, every stream
+//! reconnects, and the old process exits within its deadline. Prints reconnect times and lost
+//! requests.
+//!
+//! It runs twice. With sessions in memory the balancer is sticky (a cookie, redispatch when the
+//! sticky server is gone), as such sessions need. With a shared session store it is not: every
+//! request goes to the next server, so the test also shows that legacy clients need no
+//! stickiness with a store (0 re-initializations, 0 404s, 0 lost calls).
 //!
 //! `ROLLING_CLIENTS` (default 100, half of each era) sets the load; the figures in the README
 //! come from `ROLLING_CLIENTS=1000 cargo test --release -p tests --test rolling -- --nocapture`.
@@ -46,7 +51,8 @@ struct Balancer {
 }
 
 impl Balancer {
-    fn start(servers: &[(&str, u16, bool)]) -> Balancer {
+    /// HAProxy in front of `servers` (name, port, in rotation), sticky by a cookie or not.
+    fn start(servers: &[(&str, u16, bool)], sticky: bool) -> Balancer {
         let haproxy = which("haproxy").unwrap_or_else(|| {
             panic!(
                 "haproxy is missing: run scripts/install-test-tools.sh (apt-get install haproxy)"
@@ -57,19 +63,31 @@ impl Balancer {
             std::env::temp_dir().join(format!("rolling-haproxy-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let socket = dir.join("admin.sock");
+        // Without the cookie, every request (keep-alive or not: HAProxy balances each one, as
+        // `option prefer-last-server` is off) goes to the next server in rotation.
+        let cookie = if sticky {
+            "  cookie MCPSRV insert indirect nocache\n"
+        } else {
+            ""
+        };
         let mut config = format!(
             "global\n  maxconn 8000\n  stats socket {} mode 600 level admin\n\n\
              defaults\n  mode http\n  option redispatch\n  retries 3\n  timeout connect 2s\n  \
              timeout client 600s\n  timeout server 600s\n  timeout http-request 10s\n\n\
              frontend fe\n  bind 127.0.0.1:{port}\n  default_backend services\n\n\
-             backend services\n  balance roundrobin\n  cookie MCPSRV insert indirect nocache\n  \
+             backend services\n  balance roundrobin\n{cookie}  \
              option httpchk\n  http-check send meth GET uri /health hdr User-Agent ELB-HealthChecker/2.0\n  \
              timeout check 3s\n  default-server inter 1s fall 3 rise 1\n",
             socket.display()
         );
         for (name, port, enabled) in servers {
             config.push_str(&format!(
-                "  server {name} 127.0.0.1:{port} check cookie {name}{}\n",
+                "  server {name} 127.0.0.1:{port} check{}{}\n",
+                if sticky {
+                    format!(" cookie {name}")
+                } else {
+                    String::new()
+                },
                 if *enabled { "" } else { " disabled" }
             ));
         }
@@ -161,6 +179,8 @@ struct Stats {
     reinitialized: AtomicU64,
     /// 404s to legacy requests (calls and GET streams): sessions the servers did not know.
     not_found: AtomicU64,
+    /// Legacy sessions whose `initialize` answer set the balancer's stickiness cookie.
+    cookies: AtomicU64,
     reconnects: AtomicU64,
     reconnect_us: Mutex<Vec<u32>>,
     /// Clients whose stream is open now.
@@ -352,7 +372,7 @@ async fn modern_client(index: usize, addr: SocketAddr, stats: Arc<Stats>) {
     let _ = listener.await;
 }
 
-/// A legacy session: its id and the stickiness cookie.
+/// A legacy session: its id and the stickiness cookie (empty without stickiness).
 #[derive(Clone, Default)]
 struct Session {
     id: String,
@@ -401,11 +421,14 @@ async fn initialize(
 }
 
 fn session_headers(session: &Session) -> Vec<(&'static str, String)> {
-    vec![
+    let mut headers = vec![
         ("mcp-session-id", session.id.clone()),
         ("mcp-protocol-version", LEGACY_VERSION.into()),
-        ("cookie", session.cookie.clone()),
-    ]
+    ];
+    if !session.cookie.is_empty() {
+        headers.push(("cookie", session.cookie.clone()));
+    }
+    headers
 }
 
 async fn legacy_client(index: usize, addr: SocketAddr, stats: Arc<Stats>) {
@@ -450,6 +473,9 @@ async fn legacy_client(index: usize, addr: SocketAddr, stats: Arc<Stats>) {
                 Ok(fresh) => {
                     if id > 0 {
                         stats.reinitialized.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if !fresh.cookie.is_empty() {
+                        stats.cookies.fetch_add(1, Ordering::Relaxed);
                     }
                     *session.lock().await = Some(fresh.clone());
                     fresh
@@ -519,36 +545,58 @@ async fn wait_until(what: &str, timeout: Duration, condition: impl Fn() -> bool)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rolling_replace_moves_every_client_without_losing_a_request() {
-    let stats = rolling_replace(None).await;
+    let (stats, _) = rolling_replace(None).await;
     assert!(
         stats.reinitialized.load(Ordering::Relaxed) > 0,
         "legacy clients of the old task re-initialized"
     );
+    assert!(
+        stats.cookies.load(Ordering::Relaxed) > 0,
+        "sessions in memory ride a sticky balancer"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_a_session_store_legacy_clients_move_without_initializing_again() {
+async fn with_a_session_store_legacy_clients_move_without_stickiness_or_initializing_again() {
     let redis = tests::tools::Redis::start();
-    let stats = rolling_replace(Some(redis.url())).await;
+    let (stats, held) = rolling_replace(Some(redis.url())).await;
     assert_eq!(
         stats.reinitialized.load(Ordering::Relaxed),
         0,
         "their sessions carried on on the other tasks"
     );
     assert_eq!(stats.not_found.load(Ordering::Relaxed), 0, "no 404");
+    assert_eq!(
+        stats.cookies.load(Ordering::Relaxed),
+        0,
+        "no stickiness cookie"
+    );
+    // Without stickiness a session's requests reach both tasks, and each holds a copy: more
+    // sessions held than there are legacy clients (with a cookie, as many).
+    let legacy = rolling_clients() / 2;
+    assert!(
+        held > legacy as u64,
+        "{held} sessions held by the two tasks for {legacy} legacy clients: requests stuck to one task"
+    );
 }
 
-/// Runs the replace with `ROLLING_CLIENTS` clients (legacy sessions in `store`, if given),
-/// prints the figures, asserts what holds either way, and gives the counts back.
-async fn rolling_replace(store: Option<String>) -> Arc<Stats> {
+/// `ROLLING_CLIENTS`, or 100.
+fn rolling_clients() -> usize {
+    std::env::var("ROLLING_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100)
+}
+
+/// Runs the replace with `ROLLING_CLIENTS` clients (legacy sessions in `store`, if given, and
+/// then no stickiness), prints the figures, asserts what holds either way, and gives the counts
+/// back, with the legacy sessions the first two tasks held together before the replace.
+async fn rolling_replace(store: Option<String>) -> (Arc<Stats>, u64) {
     // One replace at a time: two would share two cores and each other's timing.
     static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
     let _turn = ONE_AT_A_TIME.lock().await;
     raise_fd_limit();
-    let clients: usize = std::env::var("ROLLING_CLIENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100);
+    let clients = rolling_clients();
     // Every client reaches the servers through HAProxy from loopback: one address for all.
     let mut env: Vec<(&str, &str)> = vec![
         ("LOG_LEVEL", "warn,mcp_server=info"),
@@ -566,11 +614,16 @@ async fn rolling_replace(store: Option<String>) -> Arc<Stats> {
     let mut old = Server::start(env);
     let stay = Server::start(env);
     let new_port = free_port();
-    let balancer = Balancer::start(&[
-        ("s1", old.addr.port(), true),
-        ("s2", stay.addr.port(), true),
-        ("s3", new_port, false),
-    ]);
+    // Sessions in memory need stickiness; with a store it is left off.
+    let sticky = store.is_none();
+    let balancer = Balancer::start(
+        &[
+            ("s1", old.addr.port(), true),
+            ("s2", stay.addr.port(), true),
+            ("s3", new_port, false),
+        ],
+        sticky,
+    );
     balancer.wait_up("s1");
     balancer.wait_up("s2");
     let addr = balancer.addr;
@@ -595,9 +648,12 @@ async fn rolling_replace(store: Option<String>) -> Arc<Stats> {
     )
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let streams_on_old = tests::http::health(old.addr).await["longLivedStreams"]
-        .as_u64()
-        .unwrap();
+    let before_old = tests::http::health(old.addr).await;
+    let streams_on_old = before_old["longLivedStreams"].as_u64().unwrap();
+    let held = before_old["legacySessions"].as_u64().unwrap()
+        + tests::http::health(stay.addr).await["legacySessions"]
+            .as_u64()
+            .unwrap();
     assert!(
         streams_on_old > 0,
         "round robin put streams on the old task"
@@ -669,7 +725,9 @@ async fn rolling_replace(store: Option<String>) -> Arc<Stats> {
         first_error,
     );
     if store.is_some() {
-        println!("  (legacy sessions in a shared store)");
+        println!(
+            "  (legacy sessions in a shared store, no stickiness: {held} sessions held by the first two tasks)"
+        );
     }
     assert_eq!(code, Some(0), "the old task exits cleanly");
     assert!(
@@ -701,5 +759,5 @@ async fn rolling_replace(store: Option<String>) -> Arc<Stats> {
             .as_u64()
             .unwrap();
     assert!(remaining <= clients as u64);
-    stats
+    (stats, held)
 }
