@@ -3,7 +3,9 @@
 //! labelled query sets (`tests/relevance/`), English stemming and stop words, question filler
 //! dropped from the query (see [`FILLER`]), phrase queries (`"idle timeout"`), one hit per
 //! answer (variants of a page are one page, see [`super::variants`], and the same text included
-//! in several pages is one hit), and snippets around the matched terms.
+//! in several pages is one hit), and snippets around the matched terms. A query of plain words
+//! (the common question) is scored from tables built with the index (see [`impacts`]), with the
+//! engine's own scores; phrases and operators run through tantivy.
 //!
 //! Why tantivy: it is the maintained Rust search engine with all of that built in; the index
 //! lives in RAM (a docs corpus is small) and is rebuilt whole on reload, in well under a second
@@ -23,15 +25,17 @@ use super::variants::{self, Variant, VariantRules};
 
 mod engine;
 mod fields;
+mod impacts;
 mod query;
 mod snippet;
 mod views;
 
 use engine::Engine;
 use fields::{copies, fingerprint};
+use snippet::Highlighter;
 
 pub use query::{FILLER, MAX_QUERY_CHARS, MAX_QUERY_NESTING, without_filler};
-use query::{check_query, plain_syntax};
+use query::{check_query, plain_syntax, plain_words};
 
 /// The analyzer every text field uses.
 const ANALYZER: &str = "docs_en";
@@ -227,6 +231,11 @@ impl SearchIndex {
         self.slots.len()
     }
 
+    /// Bytes of the plain-word score tables (both indexes), for the memory figures.
+    pub fn impact_bytes(&self) -> usize {
+        self.all.impacts.bytes() + self.default.as_ref().map_or(0, |(_, e)| e.impacts.bytes())
+    }
+
     /// Whether nothing is indexed.
     pub fn is_empty(&self) -> bool {
         self.slots.is_empty()
@@ -255,59 +264,31 @@ impl SearchIndex {
         check_query(query)?;
         let query = without_filler(&plain_syntax(query));
         let view = self.view(filter)?;
-        let in_view = view.clone();
         let engine = match &self.default {
             Some((shown, engine)) if Arc::ptr_eq(shown, &view) || **shown == *view => engine,
             _ => &self.all,
         };
-        let (parsed, terms) = match engine.plain_words(&self.analyzer, &query) {
-            Some(plain) => plain,
-            None => (engine.parse(&query), self.terms(&query)),
-        };
-        let mut has_terms = false;
-        parsed.query_terms(&mut |_, _| has_terms = true);
-        if !has_terms {
-            return Err(SearchError::EmptyQuery);
-        }
-        let searcher = engine.reader.searcher();
-        // What the query asks is the caller's; errors running it are the caller's too.
-        let bad = |error: tantivy::TantivyError| SearchError::BadQuery(error.to_string());
         let limit = limit.max(1);
         // Room for the repeats that collapse into one hit.
         let wanted = limit * 2 + 8;
-        let top_docs = TopDocs::with_limit(wanted).order_by_score();
-        // A view of every page needs no filter, and without one the engine skips blocks that
-        // cannot reach the top (block-max WAND): the common case of a corpus without variants.
-        let top = if std::ptr::eq(engine, &self.all) && !view.iter().all(|&shown| shown) {
-            let collector = FilterCollector::new(
-                "page".to_string(),
-                move |page: u64| view.get(page as usize).copied().unwrap_or(false),
-                top_docs,
-            );
-            searcher.search(&parsed, &collector).map_err(bad)?
-        } else {
-            searcher.search(&parsed, &top_docs).map_err(bad)?
+        let filtered = std::ptr::eq(engine, &self.all) && !view.iter().all(|&shown| shown);
+        let (top, terms) = match plain_words(&self.analyzer, &query) {
+            Some(words) if words.is_empty() => return Err(SearchError::EmptyQuery),
+            Some(words) => {
+                let top = engine
+                    .impacts
+                    .top(&words, wanted, |slot| !filtered || view[self.slots[slot].0]);
+                (top, words.into_iter().collect())
+            }
+            None => (
+                self.ranked(engine, &query, wanted, filtered.then_some(&view))?,
+                self.terms(&query),
+            ),
         };
+        let mut highlighter = Highlighter::new(&terms, &self.analyzer);
         let mut hits: Vec<Hit> = Vec::with_capacity(limit);
         let mut seen: HashSet<u64> = HashSet::new();
-        // The slot column of each segment, opened on first use (one segment, normally).
-        let mut columns = Vec::new();
-        columns.resize_with(searcher.segment_readers().len(), || None);
-        for (score, address) in top {
-            let segment = address.segment_ord as usize;
-            if columns[segment].is_none() {
-                columns[segment] = Some(
-                    searcher
-                        .segment_reader(address.segment_ord)
-                        .fast_fields()
-                        .u64("slot")?,
-                );
-            }
-            let column = columns[segment].as_ref().expect("opened above");
-            let Some(slot) = column.first(address.doc_id) else {
-                continue;
-            };
-            let slot = slot as usize;
+        for (score, slot) in top {
             let print = self.fingerprints[slot];
             if print != 0 && seen.contains(&print) {
                 continue;
@@ -324,7 +305,7 @@ impl SearchIndex {
                 let visible: Vec<usize> = group
                     .iter()
                     .copied()
-                    .filter(|s| in_view[self.slots[*s].0])
+                    .filter(|s| view[self.slots[*s].0])
                     .collect();
                 if let Some(&first) = visible.first()
                     && corpus.pages[self.slots[first].0].fragment
@@ -345,10 +326,65 @@ impl SearchIndex {
                 unit: u,
                 also,
                 score,
-                snippet: self.snippet(&terms, &unit.text),
+                snippet: highlighter.snippet(&unit.text),
             });
         }
         Ok(hits)
+    }
+
+    /// The best `wanted` `(score, slot)` for a query that is more than plain words (phrases,
+    /// operators), run by tantivy; only the pages `view` shows when one is given.
+    fn ranked(
+        &self,
+        engine: &Engine,
+        query: &str,
+        wanted: usize,
+        view: Option<&Arc<Vec<bool>>>,
+    ) -> Result<Vec<(f32, usize)>, SearchError> {
+        let parsed = engine.parse(query);
+        let mut has_terms = false;
+        parsed.query_terms(&mut |_, _| has_terms = true);
+        if !has_terms {
+            return Err(SearchError::EmptyQuery);
+        }
+        let searcher = engine.reader.searcher();
+        // What the query asks is the caller's; errors running it are the caller's too.
+        let bad = |error: tantivy::TantivyError| SearchError::BadQuery(error.to_string());
+        let top_docs = TopDocs::with_limit(wanted).order_by_score();
+        // A view of every page needs no filter, and without one the engine skips blocks that
+        // cannot reach the top (block-max WAND).
+        let top = match view {
+            Some(view) => {
+                let view = view.clone();
+                let collector = FilterCollector::new(
+                    "page".to_string(),
+                    move |page: u64| view.get(page as usize).copied().unwrap_or(false),
+                    top_docs,
+                );
+                searcher.search(&parsed, &collector).map_err(bad)?
+            }
+            None => searcher.search(&parsed, &top_docs).map_err(bad)?,
+        };
+        // The slot column of each segment, opened on first use (one segment, normally).
+        let mut columns = Vec::new();
+        columns.resize_with(searcher.segment_readers().len(), || None);
+        let mut ranked = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let segment = address.segment_ord as usize;
+            if columns[segment].is_none() {
+                columns[segment] = Some(
+                    searcher
+                        .segment_reader(address.segment_ord)
+                        .fast_fields()
+                        .u64("slot")?,
+                );
+            }
+            let column = columns[segment].as_ref().expect("opened above");
+            if let Some(slot) = column.first(address.doc_id) {
+                ranked.push((score, slot as usize));
+            }
+        }
+        Ok(ranked)
     }
 
     /// The analyzed (stemmed) words of a query, for highlighting.

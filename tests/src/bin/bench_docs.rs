@@ -323,12 +323,13 @@ async fn main() {
     let index = SearchIndex::build(&corpus).expect("index builds");
     let built = started.elapsed();
     println!(
-        "index build: {} pages, {} sections: parse {:.1} ms + index {:.1} ms = {:.1} ms",
+        "index build: {} pages, {} sections: parse {:.1} ms + index {:.1} ms = {:.1} ms; plain-word score tables {:.1} KiB",
         corpus.pages.len(),
         index.len(),
         parsed.as_secs_f64() * 1000.0,
         (built - parsed).as_secs_f64() * 1000.0,
-        built.as_secs_f64() * 1000.0
+        built.as_secs_f64() * 1000.0,
+        index.impact_bytes() as f64 / 1024.0
     );
 
     let generated = options.questions.is_none();
@@ -343,6 +344,8 @@ async fn main() {
     // One word, two words, a quoted phrase (see `queries`).
     let mut by_kind: [Vec<u32>; 3] = Default::default();
     let mut hits = 0usize;
+    // Each query's total time, to name the slowest.
+    let mut per_query = vec![0u64; queries.len()];
     // Real questions are few: cycle them up to `--queries` calls.
     let calls = queries.len().max(options.queries);
     for (i, query) in queries.iter().cycle().take(calls).enumerate() {
@@ -350,6 +353,7 @@ async fn main() {
         hits += index.search(&corpus, query, 5).expect("search").len();
         let took = sent.elapsed().as_micros() as u32;
         latencies.push(took);
+        per_query[i % queries.len()] += u64::from(took);
         if generated {
             by_kind[match i % 4 {
                 0 => 0,
@@ -368,6 +372,15 @@ async fn main() {
         mean_ms(&latencies),
         hits as f64 / calls as f64
     );
+    if !generated {
+        let rounds = (calls / queries.len().max(1)).max(1) as f64;
+        let mut slowest: Vec<(u64, &String)> = per_query.iter().copied().zip(&queries).collect();
+        slowest.sort_unstable_by_key(|s| std::cmp::Reverse(s.0));
+        println!("  slowest questions (mean):");
+        for (total, query) in slowest.iter().take(5) {
+            println!("    {:.3} ms  {query}", *total as f64 / rounds / 1000.0);
+        }
+    }
     for (kind, samples) in ["one word", "two words", "a phrase"]
         .iter()
         .zip(&mut by_kind)

@@ -1,14 +1,12 @@
-//! One tantivy index over some of the units (every unit, or the default view's), and how a
-//! query becomes the engine's: plain words built directly, anything else through the parser.
-
-use std::collections::HashSet;
+//! One tantivy index over some of the units (every unit, or the default view's), with its
+//! query parser for phrases and operators and its impacts for plain words.
 
 use tantivy::query::QueryParser;
-use tantivy::schema::{FAST, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
-use tantivy::tokenizer::TextAnalyzer;
+use tantivy::schema::{FAST, IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument};
 
 use super::fields::{page_intro_text, page_title_text};
+use super::impacts::Impacts;
 use super::{ANALYZER, SearchError, Weights, analyzer};
 use crate::docs::corpus::Corpus;
 
@@ -16,8 +14,9 @@ use crate::docs::corpus::Corpus;
 pub(super) struct Engine {
     pub(super) reader: IndexReader,
     pub(super) parser: QueryParser,
-    /// The fields a word is searched in, with their weights, in the parser's order.
-    fields: Vec<(Field, f32)>,
+    /// Each word's score per unit, for plain-word queries (the same scores the parser's
+    /// query gives them).
+    pub(super) impacts: Impacts,
 }
 
 impl Engine {
@@ -75,78 +74,28 @@ impl Engine {
         parser.set_field_boost(page_text, weights.page);
         parser.set_field_boost(heading, weights.heading);
         parser.set_field_boost(code, weights.code);
-        let fields = vec![
+        // The fields in the parser's order, with its boosts, so a word's impact sums the
+        // same terms its query would.
+        let fields = [
             (page_text, weights.page),
             (heading, weights.heading),
             (body, 1.0),
             (code, weights.code),
         ];
+        let searcher = reader.searcher();
+        let columns = searcher
+            .segment_readers()
+            .iter()
+            .map(|segment| segment.fast_fields().u64("slot"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let impacts = Impacts::build(&searcher, &fields, |segment, doc| {
+            columns[segment as usize].first(doc).map(|slot| slot as u32)
+        })?;
         Ok(Engine {
             reader,
             parser,
-            fields,
+            impacts,
         })
-    }
-
-    /// The query the parser would build for plain words (letters and digits only, the common
-    /// question), built without it: each word analyzed once, not once per field, and no
-    /// grammar to run, with the same clauses in the same order (so the same scores; a property
-    /// test compares them). With the analyzed words, for highlighting. `None` for anything
-    /// else (quotes, operators, `_`, `.`, `'`, a word the analyzer would split), which the
-    /// parser handles.
-    pub(super) fn plain_words(
-        &self,
-        analyzer: &TextAnalyzer,
-        query: &str,
-    ) -> Option<(Box<dyn tantivy::query::Query>, HashSet<String>)> {
-        use tantivy::query::{BooleanQuery, BoostQuery, EmptyQuery, Occur, TermQuery};
-        if !query
-            .chars()
-            .all(|c| c.is_alphanumeric() || c.is_whitespace())
-        {
-            return None;
-        }
-        let words: Vec<&str> = query.split_whitespace().collect();
-        if words
-            .iter()
-            .any(|w| matches!(*w, "AND" | "OR" | "NOT" | "IN"))
-        {
-            return None;
-        }
-        let mut analyzer = analyzer.clone();
-        let mut clauses: Vec<(Occur, Box<dyn tantivy::query::Query>)> = Vec::new();
-        let mut terms = HashSet::new();
-        // The parser asks for a word once, however often the query repeats it as written (two
-        // forms of a word, `drain draining`, count twice).
-        let mut seen = HashSet::new();
-        for word in words {
-            if !seen.insert(word) {
-                continue;
-            }
-            let mut stream = analyzer.token_stream(word);
-            let Some(token) = stream.advance().then(|| stream.token().text.clone()) else {
-                continue;
-            };
-            if stream.advance() {
-                return None;
-            }
-            for &(field, boost) in &self.fields {
-                let term = tantivy::Term::from_field_text(field, &token);
-                let query: Box<dyn tantivy::query::Query> =
-                    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
-                let query = if (boost - 1.0).abs() < f32::EPSILON {
-                    query
-                } else {
-                    Box::new(BoostQuery::new(query, boost))
-                };
-                clauses.push((Occur::Should, query));
-            }
-            terms.insert(token);
-        }
-        if clauses.is_empty() {
-            return Some((Box::new(EmptyQuery), terms));
-        }
-        Some((Box::new(BooleanQuery::new(clauses)), terms))
     }
 
     /// The engine's query for `query`. The strict parse flattens nested OR groups (each word is

@@ -1,6 +1,10 @@
 //! What a query may be, and what of it reaches the engine: bounds on hostile queries, the
 //! engine syntax a user does not mean, and question filler.
 
+use std::collections::HashSet;
+
+use tantivy::tokenizer::TextAnalyzer;
+
 use super::SearchError;
 
 /// Words of a question that say how it is asked, not what it is about: dropped from the query
@@ -127,4 +131,42 @@ pub(super) fn check_query(query: &str) -> Result<(), SearchError> {
         }
     }
     Ok(())
+}
+
+/// The analyzed words of a query of plain words (letters and digits only, the common
+/// question), one per distinct word as written (two forms of a word, `drain draining`,
+/// count twice, as in the parser's query), stop words left out; `None` for anything else
+/// (quotes, operators, `_`, `.`, `'`, a word the analyzer would split), which the parser
+/// handles. Each word is analyzed once, not once per field as the parser does.
+pub(super) fn plain_words(analyzer: &TextAnalyzer, query: &str) -> Option<Vec<String>> {
+    if !query
+        .chars()
+        .all(|c| c.is_alphanumeric() || c.is_whitespace())
+    {
+        return None;
+    }
+    let words: Vec<&str> = query.split_whitespace().collect();
+    if words
+        .iter()
+        .any(|w| matches!(*w, "AND" | "OR" | "NOT" | "IN"))
+    {
+        return None;
+    }
+    let mut analyzer = analyzer.clone();
+    let mut tokens = Vec::with_capacity(words.len());
+    let mut seen = HashSet::new();
+    for word in words {
+        if !seen.insert(word) {
+            continue;
+        }
+        let mut stream = analyzer.token_stream(word);
+        let Some(token) = stream.advance().then(|| stream.token().text.clone()) else {
+            continue;
+        };
+        if stream.advance() {
+            return None;
+        }
+        tokens.push(token);
+    }
+    Some(tokens)
 }

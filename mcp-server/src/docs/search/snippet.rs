@@ -2,55 +2,71 @@
 
 use std::collections::HashSet;
 
-use super::SearchIndex;
+use rustc_hash::FxHashMap;
+
+use tantivy::tokenizer::TextAnalyzer;
+
+use crate::docs::markup::Clean;
 
 /// Characters of context in a snippet.
 const SNIPPET_CHARS: usize = 240;
 
-impl SearchIndex {
+/// What the snippets of one search share: the query's terms, their openings, one analyzer and
+/// the words already stemmed (a word such as "service" recurs in every hit; stemming it once
+/// per search, not once per occurrence, was most of a search's time).
+pub(super) struct Highlighter<'c> {
+    /// The query's analyzed terms; a term's place here is its id.
+    terms: Vec<String>,
+    prefixes: Prefixes,
+    analyzer: TextAnalyzer,
+    /// Each word already looked at, as written, and the id of the term it stems to.
+    stems: FxHashMap<&'c str, Option<usize>>,
+}
+
+impl<'c> Highlighter<'c> {
+    pub(super) fn new(terms: &HashSet<String>, analyzer: &TextAnalyzer) -> Highlighter<'c> {
+        Highlighter {
+            terms: terms.iter().cloned().collect(),
+            prefixes: Prefixes::new(terms),
+            analyzer: analyzer.clone(),
+            stems: FxHashMap::default(),
+        }
+    }
+
+    /// The id of the term `word` stems to, if any.
+    fn term_of(&mut self, word: &'c str) -> Option<usize> {
+        if let Some(&known) = self.stems.get(word) {
+            return known;
+        }
+        let mut stream = self.analyzer.token_stream(word);
+        let id = if stream.advance() {
+            let stem = &stream.token().text;
+            self.terms.iter().position(|t| t == stem)
+        } else {
+            None
+        };
+        self.stems.insert(word, id);
+        id
+    }
+
     /// About [`SNIPPET_CHARS`] of a unit's prose around the most query words, with them in
     /// bold; its opening when no word matched the prose (a title match).
-    pub(super) fn snippet(
-        &self,
-        terms: &HashSet<String>,
-        text: &crate::docs::markup::Clean,
-    ) -> String {
-        let source = if text.prose.trim().is_empty() {
+    pub(super) fn snippet(&mut self, text: &'c Clean) -> String {
+        let source: &'c str = if text.prose.trim().is_empty() {
             &text.code
         } else {
             &text.prose
         };
         // Stemming every word of the unit costs more than the search: only words that start
         // like a query term (their first three letters, lower-cased) are stemmed and compared.
-        let prefixes: Vec<String> = terms.iter().map(|t| t.chars().take(3).collect()).collect();
-        let mut analyzer = self.analyzer.clone();
-        let mut matches: Vec<(usize, usize, usize)> = Vec::new();
-        let mut distinct: Vec<&String> = Vec::new();
-        let mut lowered = String::new();
+        let mut matches: Vec<(usize, usize, usize)> = Vec::with_capacity(16);
         for (start, word) in words(source) {
-            lowered.clear();
-            lowered.extend(word.chars().take(3).flat_map(char::to_lowercase));
-            if !prefixes.iter().any(|p| {
-                lowered.starts_with(p.as_str())
-                    || p.starts_with(lowered.as_str()) && lowered.len() == word.len()
-            }) {
+            if !self.prefixes.may_match(word) {
                 continue;
             }
-            let mut stream = analyzer.token_stream(word);
-            let Some(term) = (stream.advance())
-                .then(|| terms.get(&stream.token().text))
-                .flatten()
-            else {
-                continue;
-            };
-            let id = match distinct.iter().position(|t| *t == term) {
-                Some(id) => id,
-                None => {
-                    distinct.push(term);
-                    distinct.len() - 1
-                }
-            };
-            matches.push((start, start + word.len(), id));
+            if let Some(id) = self.term_of(word) {
+                matches.push((start, start + word.len(), id));
+            }
         }
         if matches.is_empty() {
             return opening(source);
@@ -99,23 +115,96 @@ impl SearchIndex {
     }
 }
 
-/// The words of `text` as the tokenizer sees them (runs of letters and digits), with their
-/// byte offsets.
-fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    let mut start = None;
-    let mut chars = text
-        .char_indices()
-        .chain(std::iter::once((text.len(), ' ')));
-    std::iter::from_fn(move || {
-        for (i, c) in chars.by_ref() {
-            match (start, c.is_alphanumeric()) {
-                (None, true) => start = Some(i),
-                (Some(s), false) => {
-                    start = None;
-                    return Some((s, &text[s..i]));
-                }
-                _ => {}
+/// The first three characters of each query term, to pick the words of a unit worth stemming.
+struct Prefixes {
+    /// Each term's first three characters.
+    prefixes: Vec<String>,
+    /// Which ASCII bytes some prefix starts with: most words are turned away by their first
+    /// byte alone.
+    first: [bool; 128],
+}
+
+impl Prefixes {
+    fn new(terms: &HashSet<String>) -> Prefixes {
+        let prefixes: Vec<String> = terms.iter().map(|t| t.chars().take(3).collect()).collect();
+        let mut first = [false; 128];
+        for prefix in &prefixes {
+            match prefix.as_bytes().first() {
+                Some(&b) if b.is_ascii() => first[b as usize] = true,
+                // A prefix that is empty or starts beyond ASCII: no quick refusal.
+                _ => first = [true; 128],
             }
+        }
+        Prefixes { prefixes, first }
+    }
+
+    /// Whether `word` may stem to a term with one of the prefixes: its first three characters,
+    /// lower-cased, start with a prefix, or are all of a word a prefix starts with. Without
+    /// allocating: this runs for every word of every hit.
+    fn may_match(&self, word: &str) -> bool {
+        let Some(&b) = word.as_bytes().first() else {
+            return false;
+        };
+        if b.is_ascii() && !self.first[b.to_ascii_lowercase() as usize] {
+            return false;
+        }
+        let mut lowered = [0u8; 48];
+        let mut len = 0;
+        if word.is_ascii() {
+            for &b in word.as_bytes().iter().take(3) {
+                lowered[len] = b.to_ascii_lowercase();
+                len += 1;
+            }
+        } else {
+            for c in word.chars().take(3).flat_map(char::to_lowercase) {
+                len += c.encode_utf8(&mut lowered[len..]).len();
+            }
+        }
+        let lowered = &lowered[..len];
+        // Byte loops, not `starts_with`: a library call per comparison of a few bytes cost
+        // more than the comparison.
+        let opens = |long: &[u8], short: &[u8]| {
+            long.len() >= short.len() && long.iter().zip(short).all(|(a, b)| a == b)
+        };
+        self.prefixes.iter().any(|prefix| {
+            let prefix = prefix.as_bytes();
+            opens(lowered, prefix) || len == word.len() && opens(prefix, lowered)
+        })
+    }
+}
+
+/// The words of `text` as the tokenizer sees them (runs of letters and digits), with their
+/// byte offsets. ASCII is read a byte at a time; other characters are decoded.
+fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    // The character at `i` and its length, and whether it belongs to a word.
+    let word_char = move |i: usize| -> (bool, usize) {
+        let b = bytes[i];
+        if b.is_ascii() {
+            (b.is_ascii_alphanumeric(), 1)
+        } else {
+            let c = text[i..].chars().next().expect("at a character boundary");
+            (c.is_alphanumeric(), c.len_utf8())
+        }
+    };
+    std::iter::from_fn(move || {
+        while at < bytes.len() {
+            let (in_word, len) = word_char(at);
+            if !in_word {
+                at += len;
+                continue;
+            }
+            let start = at;
+            at += len;
+            while at < bytes.len() {
+                let (in_word, len) = word_char(at);
+                if !in_word {
+                    break;
+                }
+                at += len;
+            }
+            return Some((start, &text[start..at]));
         }
         None
     })
@@ -134,5 +223,54 @@ fn opening(text: &str) -> String {
     match collapsed.char_indices().nth(SNIPPET_CHARS) {
         Some((cut, _)) => format!("{}…", &collapsed[..cut]),
         None => collapsed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The words as the tokenizer splits them, one character at a time (the plain definition
+    /// the fast scan must keep).
+    fn reference(text: &str) -> Vec<(usize, &str)> {
+        let mut out = Vec::new();
+        let mut start = None;
+        for (i, c) in text.char_indices().chain([(text.len(), ' ')]) {
+            match (start, c.is_alphanumeric()) {
+                (None, true) => start = Some(i),
+                (Some(s), false) => {
+                    out.push((s, &text[s..i]));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    proptest! {
+        /// ASCII, accented and CJK letters, digits, emoji, combining marks and punctuation in
+        /// any order: the same words at the same offsets.
+        #[test]
+        fn the_fast_scan_finds_the_tokenizer_words(text in "[a-zA-Z0-9 .,_\\-éÉßİ日本語🦀\u{301}\n]{0,60}") {
+            prop_assert_eq!(words(&text).collect::<Vec<_>>(), reference(&text));
+        }
+
+        /// The prefix test without allocating says what lower-casing the first three
+        /// characters into a string says.
+        #[test]
+        fn prefixes_compare_lowercased_openings(
+            word in "[a-zA-ZéÉßİ日]{1,6}",
+            terms in proptest::collection::hash_set("[a-zéßi日]{1,4}", 1..4),
+        ) {
+            let lowered: String = word.chars().take(3).flat_map(char::to_lowercase).collect();
+            let expected = terms.iter().any(|term| {
+                let prefix: String = term.chars().take(3).collect();
+                lowered.starts_with(prefix.as_str())
+                    || prefix.starts_with(lowered.as_str()) && lowered.len() == word.len()
+            });
+            prop_assert_eq!(Prefixes::new(&terms).may_match(&word), expected);
+        }
     }
 }

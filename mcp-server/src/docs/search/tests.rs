@@ -258,24 +258,47 @@ fn the_default_view_has_its_own_index_and_other_views_still_filter() {
 /// Plain words from the corpus's vocabulary, stop words, filler and unknown words among them.
 const PLAIN: &str = "((idle|timeout|timeouts|drain|draining|stream|sticky|502|the|is|load|balancer|ALB|Deploys|zebra|über) ){1,6}";
 
+/// `(slot, score)` of every unit a query finds, in slot order, as `rank` ranks them.
+fn by_slot(mut ranked: Vec<(f32, usize)>) -> Vec<(usize, f32)> {
+    ranked.sort_by_key(|&(_, slot)| slot);
+    ranked
+        .into_iter()
+        .map(|(score, slot)| (slot, score))
+        .collect()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
-    /// Plain words skip the query parser: the query built for them finds the same units with
-    /// the same scores as the parser's, and highlights the same words.
+    /// Plain words skip the query parser and the engine: their impacts find the same units
+    /// with the same scores (up to the order floats are added in) as the parser's query run
+    /// by tantivy, best first, and highlight the same words.
     #[test]
-    fn plain_words_rank_as_the_parser_ranks_them(query in PLAIN) {
+    fn plain_words_rank_as_the_engine_ranks_them(query in PLAIN, second_page in any::<bool>()) {
         let corpus = corpus();
         let index = SearchIndex::build(&corpus).unwrap();
-        let (plain, terms) = index.all.plain_words(&index.analyzer, &query).expect("plain words");
-        let parsed = index.all.parse(&query);
+        let words = plain_words(&index.analyzer, &query).expect("plain words");
+        let terms: HashSet<String> = words.iter().cloned().collect();
         prop_assert_eq!(&terms, &index.terms(&query));
-        if terms.is_empty() {
-            // Only stop words: both have no term, which search_in refuses as an empty query.
+        if words.is_empty() {
+            // Only stop words: the parser's query has no term either; search_in refuses both.
             let mut any = false;
-            parsed.query_terms(&mut |_, _| any = true);
+            index.all.parse(&query).query_terms(&mut |_, _| any = true);
             prop_assert!(!any);
-        } else {
-            prop_assert_eq!(top_scores(&index, plain.as_ref()), top_scores(&index, parsed.as_ref()));
+            return Ok(());
+        }
+        // Every unit, or only those of one page (a view through a filter).
+        let keep = |slot: usize| !second_page || index.slots[slot].0 == 1;
+        let view = Arc::new((0..corpus.pages.len()).map(|p| !second_page || p == 1).collect::<Vec<bool>>());
+        let fast = index.all.impacts.top(&words, 20, keep);
+        let engine = index.ranked(&index.all, &query, 20, second_page.then_some(&view)).unwrap();
+        for pair in fast.windows(2) {
+            prop_assert!(pair[0].0 >= pair[1].0, "best first: {:?}", fast);
+        }
+        let (fast, engine) = (by_slot(fast), by_slot(engine));
+        prop_assert_eq!(fast.len(), engine.len(), "{:?} / {:?}", fast, engine);
+        for ((slot, score), (engine_slot, engine_score)) in fast.iter().zip(&engine) {
+            prop_assert_eq!(slot, engine_slot);
+            prop_assert!((score - engine_score).abs() <= 1e-4 * engine_score.max(1.0), "{} / {}", score, engine_score);
         }
     }
 }
@@ -295,15 +318,11 @@ fn anything_but_plain_words_goes_to_the_parser() {
         "idle OR drain",
         "a AND b",
     ] {
-        assert!(
-            index.all.plain_words(&index.analyzer, query).is_none(),
-            "{query}"
-        );
+        assert!(plain_words(&index.analyzer, query).is_none(), "{query}");
     }
-    assert!(
-        index
-            .all
-            .plain_words(&index.analyzer, "idle Timeout")
-            .is_some()
+    assert_eq!(
+        plain_words(&index.analyzer, "idle Timeout idle timeouts").unwrap(),
+        ["idl", "timeout", "timeout"],
+        "analyzed once per distinct word as written"
     );
 }
