@@ -34,17 +34,13 @@ use rmcp::transport::streamable_http_server::session::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+mod ends;
+mod events;
 mod setting;
 pub use setting::{StoreSetting, StoreUrl, shown_url};
 
 #[cfg(test)]
 pub(crate) mod tests;
-
-/// How long to wait before subscribing again to the ended channel.
-const FOLLOW_RETRY: Duration = Duration::from_secs(1);
-
-/// How often the subscription is pinged.
-const FOLLOW_PING: Duration = Duration::from_secs(30);
 
 /// The largest value written for one session: a real client's `initialize` params are a few
 /// hundred bytes; this bounds what one session can take in the store (`capabilities` and
@@ -187,11 +183,6 @@ impl SharedStore {
         )
     }
 
-    /// The key of the stream of a session's own SSE events, by the session's hash.
-    fn events_key(&self, hash: &str) -> String {
-        format!("{}events:{hash}", self.options.prefix)
-    }
-
     /// Whether the last call succeeded.
     pub fn reachable(&self) -> bool {
         self.reachable.load(Ordering::Acquire)
@@ -265,63 +256,6 @@ impl SharedStore {
         result
     }
 
-    /// Appends one of a session's own SSE events (by the session's hash) to its stream, which
-    /// keeps about the last `kept` and expires with the session; the entry's id.
-    pub async fn append_event(
-        &self,
-        hash: &str,
-        event: &[u8],
-        kept: usize,
-    ) -> Result<String, StoreError> {
-        let key = self.events_key(hash);
-        let mut pipeline = redis::pipe();
-        pipeline
-            .cmd("XADD")
-            .arg(&key)
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(kept)
-            .arg("*")
-            .arg("e")
-            .arg(event)
-            .cmd("EXPIRE")
-            .arg(&key)
-            .arg(self.ttl_seconds())
-            .ignore();
-        let (entry,): (String,) = self.run_pipeline(pipeline).await?;
-        Ok(entry)
-    }
-
-    /// A session's own SSE events from entry `from` on, oldest first, at most `count`: each
-    /// entry's id and stored event (entries without one are left out).
-    pub async fn events_from(
-        &self,
-        hash: &str,
-        from: &str,
-        count: usize,
-    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let mut command = redis::cmd("XRANGE");
-        command
-            .arg(self.events_key(hash))
-            .arg(from)
-            .arg("+")
-            .arg("COUNT")
-            .arg(count);
-        let entries: Vec<(String, Vec<Vec<u8>>)> = self.run(command).await?;
-        Ok(entries
-            .into_iter()
-            .filter_map(|(id, fields)| {
-                let mut fields = fields.into_iter();
-                while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
-                    if name == b"e" {
-                        return Some((id, value));
-                    }
-                }
-                None
-            })
-            .collect())
-    }
-
     /// Reads a session's state and gives its key a new lease of `ttl`; `None` for an unknown
     /// session or a value that is not ours.
     pub async fn read(&self, session_id: &str) -> Result<Option<SessionState>, StoreError> {
@@ -386,68 +320,6 @@ impl SharedStore {
         // renewal, which finds the key gone.
         let _ = self.run::<u64>(notice).await;
         Ok(removed)
-    }
-
-    /// The channel on which ended sessions' keys are announced.
-    fn ended_channel(&self) -> String {
-        format!("{}ended", self.options.prefix)
-    }
-
-    /// Calls `ended` with the key of every session another task (or this one) ended, until
-    /// `shutdown`; reconnects by itself when the store goes away, and pings the subscription so
-    /// a connection that died silently is noticed.
-    pub async fn follow_ends(
-        &self,
-        shutdown: tokio_util::sync::CancellationToken,
-        ended: impl Fn(String),
-    ) {
-        use futures::StreamExt;
-        let channel = self.ended_channel();
-        let deadline = self.options.timeout;
-        while !shutdown.is_cancelled() {
-            let subscribed = async {
-                let mut pubsub = self.client.get_async_pubsub().await?;
-                pubsub.subscribe(&channel).await?;
-                Ok::<_, redis::RedisError>(pubsub.split())
-            };
-            let (mut sink, mut messages) = match tokio::time::timeout(deadline, subscribed).await {
-                Ok(Ok(split)) => split,
-                _ => {
-                    tokio::select! {
-                        () = shutdown.cancelled() => return,
-                        () = tokio::time::sleep(FOLLOW_RETRY) => continue,
-                    }
-                }
-            };
-            let mut pings = tokio::time::interval(FOLLOW_PING);
-            pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    message = messages.next() => match message {
-                        Some(message) => {
-                            if let Ok(key) = message.get_payload::<String>() {
-                                ended(key);
-                            }
-                        }
-                        None => break,
-                    },
-                    _ = pings.tick() => {
-                        // Subscribed, the answer is `["pong", ""]`, not `PONG`.
-                        let pinged =
-                            tokio::time::timeout(deadline, sink.ping::<redis::Value>()).await;
-                        if !matches!(pinged, Ok(Ok(_))) {
-                            break;
-                        }
-                    }
-                }
-            }
-            tracing::warn!("session store subscription lost; subscribing again");
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(FOLLOW_RETRY) => {}
-            }
-        }
     }
 
     /// Whether the store holds the session.
