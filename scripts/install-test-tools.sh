@@ -19,6 +19,8 @@ MOTO="5.2.5"
 CARGO_LAMBDA="1.9.2"
 ZIGLANG="0.17.1"
 CFN_LINT="1.58.0"
+PROMETHEUS_CLIENT="0.26.0"
+JSONSCHEMA="4.26.0"
 
 need() {
   command -v "$1" >/dev/null 2>&1 || {
@@ -67,14 +69,16 @@ JSON
 fi
 
 # One venv for the Python tools: the MCP SDK client, moto (the AWS stand-in), cargo-lambda
-# (with zig, its cross linker) and cfn-lint.
-py_spec="mcp=$PYTHON_MCP moto=$MOTO cargo-lambda=$CARGO_LAMBDA ziglang=$ZIGLANG cfn-lint=$CFN_LINT"
+# (with zig, its cross linker), cfn-lint, and the metrics tests' parsers: the official
+# Prometheus client's text parser and jsonschema (for the EMF specification's schema).
+py_spec="mcp=$PYTHON_MCP moto=$MOTO cargo-lambda=$CARGO_LAMBDA ziglang=$ZIGLANG cfn-lint=$CFN_LINT prometheus-client=$PROMETHEUS_CLIENT jsonschema=$JSONSCHEMA"
 if ! stamp_ok python "$py_spec"; then
   echo "install-test-tools: Python venv ($py_spec)"
   rm -rf "$tools/venv"
   python3 -m venv "$tools/venv"
   "$tools/venv/bin/pip" install --quiet "mcp==$PYTHON_MCP" "moto[server]==$MOTO" \
-    "cargo-lambda==$CARGO_LAMBDA" "ziglang==$ZIGLANG" "cfn-lint==$CFN_LINT"
+    "cargo-lambda==$CARGO_LAMBDA" "ziglang==$ZIGLANG" "cfn-lint==$CFN_LINT" \
+    "prometheus-client==$PROMETHEUS_CLIENT" "jsonschema==$JSONSCHEMA"
   stamp python "$py_spec"
 fi
 

@@ -31,6 +31,7 @@ use crate::access::origin::{HostPolicy, OriginPolicy};
 use crate::lifecycle::drain::IdleGuess;
 use crate::sessions::store::StoreSetting;
 pub use describe::{ConfigError, Variable, variables};
+pub use values::metric_dimension;
 use values::{Maybe, Optional, Setting};
 
 /// MAX_LEGACY_SESSIONS when not given and no memory limit lowers it.
@@ -335,6 +336,52 @@ pub struct Config {
           value_parser = Setting(values::positive), help_heading = "Limits")]
     pub max_request_body: usize,
 
+    /// Milliseconds between CloudWatch Embedded Metric Format lines on stdout (connections,
+    /// sessions, tool calls, errors and latency; the awslogs driver makes them metrics); empty
+    /// means 60000 on ECS (task metadata present) and off elsewhere; 0 turns them off
+    #[arg(long, env = "METRICS_EMF_INTERVAL", value_name = "METRICS_EMF_INTERVAL", default_value = "",
+          hide_default_value = true, value_parser = Setting(Optional(values::millis_or_off)),
+          help_heading = "Metrics")]
+    metrics_emf_interval: Maybe<Option<Duration>>,
+
+    /// The CloudWatch namespace of the EMF metrics
+    #[arg(long, env = "METRICS_NAMESPACE", value_name = "METRICS_NAMESPACE", default_value = "DocsMcp",
+          value_parser = Setting(values::metric_dimension), help_heading = "Metrics")]
+    pub metrics_namespace: String,
+
+    /// The `Service` dimension of the EMF metrics; empty means COPILOT_SERVICE_NAME when Copilot
+    /// set it, else `docs-mcp`
+    #[arg(long, env = "METRICS_SERVICE", value_name = "METRICS_SERVICE", default_value = "",
+          hide_default_value = true, value_parser = Setting(Optional(values::metric_dimension)),
+          help_heading = "Metrics")]
+    metrics_service: Maybe<String>,
+
+    /// The `Task` dimension of the EMF metrics; empty means the ECS task id (from task metadata),
+    /// else the host name
+    #[arg(long, env = "METRICS_TASK", value_name = "METRICS_TASK", default_value = "",
+          hide_default_value = true, value_parser = Setting(Optional(values::metric_dimension)),
+          help_heading = "Metrics")]
+    pub metrics_task: Maybe<String>,
+
+    /// Set by Copilot in its services: the default of METRICS_SERVICE
+    #[arg(long, env = "COPILOT_SERVICE_NAME", value_name = "COPILOT_SERVICE_NAME", default_value = "",
+          hide_default_value = true, value_parser = Setting(Optional(values::metric_dimension)),
+          help_heading = "Metrics")]
+    copilot_service_name: Maybe<String>,
+
+    /// TCP port of a second listener that serves Prometheus metrics on /metrics, never on PORT;
+    /// empty turns it off (0 picks a free port and logs it)
+    #[arg(long, env = "METRICS_PORT", value_name = "METRICS_PORT", default_value = "",
+          hide_default_value = true, value_parser = Setting(Optional(values::port)),
+          help_heading = "Metrics")]
+    pub metrics_port: Maybe<u16>,
+
+    /// Address the METRICS_PORT listener binds; empty means HOST's
+    #[arg(long, env = "METRICS_HOST", value_name = "METRICS_HOST", default_value = "",
+          hide_default_value = true, value_parser = Setting(Optional(values::ip_address)),
+          help_heading = "Metrics")]
+    metrics_host: Maybe<IpAddr>,
+
     /// `error`, `warn`, `info`, `debug` or `trace`, or a tracing filter such as
     /// `info,mcp_server=debug`; at every level the SDK's own lines (which carry session ids) are
     /// held to warn, with ids redacted
@@ -442,6 +489,36 @@ impl Config {
     /// Whether `ALLOWED_HOSTS` was given (an explicit `*` is a choice, not an oversight).
     pub fn hosts_configured(&self) -> bool {
         self.allowed_hosts.is_some()
+    }
+
+    /// How often an EMF line is written: `METRICS_EMF_INTERVAL`, or every minute on ECS; never
+    /// in stdio mode, where stdout carries MCP.
+    pub fn emf_interval(&self) -> Option<Duration> {
+        if self.mode == Mode::Stdio {
+            return None;
+        }
+        match self.metrics_emf_interval {
+            Some(given) => given,
+            None if self.ecs_metadata_uri.is_some() => Some(Duration::from_secs(60)),
+            None => None,
+        }
+    }
+
+    /// The `Service` dimension: `METRICS_SERVICE`, Copilot's service name, or `docs-mcp`.
+    pub fn metrics_service(&self) -> String {
+        self.metrics_service
+            .clone()
+            .or_else(|| self.copilot_service_name.clone())
+            .unwrap_or_else(|| "docs-mcp".to_string())
+    }
+
+    /// Where the Prometheus listener binds, when `METRICS_PORT` is set.
+    pub fn metrics_bind(&self) -> Option<SocketAddr> {
+        let port = self.metrics_port?;
+        Some(SocketAddr::new(
+            self.metrics_host.unwrap_or(self.host),
+            port,
+        ))
     }
 
     /// The log line format: `LOG_FORMAT`, or JSON in production.

@@ -11,6 +11,8 @@
 //!   resources over them.
 //! - [`app`], [`logging`], [`recover`], [`stdio`]: the shared state of the HTTP server, log
 //!   set-up, panics turned into errors, and MCP on stdin/stdout.
+//! - [`meters`]: the names every layer records its figures under (a leaf, like [`recover`]),
+//!   and [`telemetry`]: the exporters (EMF lines, Prometheus), over the whole server's state.
 
 pub mod access;
 pub mod app;
@@ -19,9 +21,11 @@ pub mod docs;
 pub mod http;
 pub mod lifecycle;
 pub mod logging;
+pub mod meters;
 pub mod recover;
 pub mod sessions;
 pub mod stdio;
+pub mod telemetry;
 
 use std::sync::Arc;
 
@@ -74,6 +78,27 @@ where
                     drain.clone(),
                 ));
             }
+            // The Task dimension needs ECS task metadata: asked only when EMF lines are on.
+            let task = match config.emf_interval() {
+                Some(_) => telemetry::task_name(&config).await,
+                None => String::new(),
+            };
+            let telemetry = telemetry::Telemetry::install(&config, task).await?;
+            if let Some(interval) = config.emf_interval() {
+                tracing::info!(
+                    interval_ms = interval.as_millis() as u64,
+                    namespace = config.metrics_namespace,
+                    service = config.metrics_service(),
+                    "EMF metrics lines on stdout"
+                );
+            }
+            if let Some(address) = telemetry.metrics_addr() {
+                tracing::info!(
+                    %address,
+                    metrics = %format!("http://{address}/metrics"),
+                    "metrics listening"
+                );
+            }
             let app = app::App::new(Arc::new(config), drain.clone(), handler)?;
             if let Some(store) = &app.store {
                 tracing::info!(
@@ -85,7 +110,9 @@ where
                 // need it, and the probe notices when it is back. A failure is logged by the store.
                 let _ = store.ping().await;
             }
-            server::run(listener, app, shutdown_signal(drain)).await;
+            let running = telemetry.start(&app);
+            server::run(listener, app.clone(), shutdown_signal(drain)).await;
+            running.finish(&app).await;
             Ok(())
         }
     }

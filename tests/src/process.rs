@@ -68,6 +68,8 @@ pub struct Server {
     /// Where it listens.
     pub addr: std::net::SocketAddr,
     logs: Arc<Mutex<Vec<String>>>,
+    /// What it wrote on stdout (EMF metric lines in HTTP mode), a line each.
+    stdout: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -98,7 +100,7 @@ impl Server {
             .env("LOG_FORMAT", "json")
             .env("LOG_LEVEL", "info")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         // The allocator's options may be tried on a benchmark without a rebuild.
         if let Ok(conf) = std::env::var("_RJEM_MALLOC_CONF") {
@@ -109,6 +111,16 @@ impl Server {
         }
         let mut child = command.spawn().expect("server starts");
         let stderr = child.stderr.take().expect("stderr piped");
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        {
+            let lines = stdout.clone();
+            let out = child.stdout.take().expect("stdout piped");
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    lines.lock().unwrap().push(line);
+                }
+            });
+        }
         let logs = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = std::sync::mpsc::channel();
         {
@@ -139,6 +151,7 @@ impl Server {
             child: Some(child),
             addr,
             logs,
+            stdout,
         }
     }
 
@@ -150,6 +163,11 @@ impl Server {
     /// Every log line so far.
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().unwrap().clone()
+    }
+
+    /// Every line written on stdout so far.
+    pub fn stdout_lines(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
     }
 
     /// Waits (bounded) until a log line contains `needle`.

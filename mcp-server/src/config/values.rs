@@ -89,6 +89,16 @@ pub fn millis(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// A CloudWatch namespace or dimension value: printable ASCII, at most 255 characters (the
+/// limit of a namespace; a dimension value may have 1024), no leading `:`.
+pub fn metric_dimension(text: &str) -> Result<String, String> {
+    let printable = text.bytes().all(|b| (0x20..0x7f).contains(&b));
+    if text.is_empty() || text.len() > 255 || !printable || text.starts_with(':') {
+        return Err("expected 1 to 255 printable ASCII characters, not starting with ':'".into());
+    }
+    Ok(text.to_string())
+}
+
 /// A regular expression (kept as text; compiled where it is used).
 pub fn regex(text: &str) -> Result<String, String> {
     regex::Regex::new(text)

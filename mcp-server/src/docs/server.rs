@@ -90,8 +90,17 @@ impl ServerHandler for DocsServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let what = format!("tool {}", request.name);
+        let tool =
+            crate::meters::tool_label(&request.name, |name| self.tool_router.has_route(name));
         let call = ToolCallContext::new(self, request, context);
-        crate::recover::unpanicked(&what, self.tool_router.call(call)).await
+        let result = crate::recover::unpanicked(&what, self.tool_router.call(call)).await;
+        let outcome = match &result {
+            Ok(response) if tool_result_is_error(response) => crate::meters::Outcome::Error,
+            Ok(_) => crate::meters::Outcome::Ok,
+            Err(_) => crate::meters::Outcome::Failed,
+        };
+        crate::meters::tool_call(tool, outcome);
+        result
     }
 
     async fn list_resources(
@@ -137,4 +146,9 @@ impl ServerHandler for DocsServer {
             .changes
             .follow_legacy_session(context.peer, &self.scope);
     }
+}
+
+/// Whether a tool's answer is a result with `isError` (a caller's mistake, said in the result).
+fn tool_result_is_error(response: &CallToolResponse) -> bool {
+    matches!(response, CallToolResponse::Complete(result) if result.is_error == Some(true))
 }

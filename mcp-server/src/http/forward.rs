@@ -38,6 +38,7 @@ pub async fn forward(
     let answer = match tokio::time::timeout(timeout, app.handle_mcp(request)).await {
         Ok(answer) => answer,
         Err(_) => {
+            crate::meters::timeout("REQUEST_TIMEOUT");
             let id = match &kind {
                 Some(StreamKind::Request(id)) => Some(id),
                 _ => None,

@@ -218,6 +218,7 @@ where
             );
         }
         Err(ReadError::Stalled) => {
+            crate::meters::timeout("BODY_READ_TIMEOUT");
             tracing::warn!(
                 peer = peer.map(|p| p.to_string()),
                 timeout_ms = deadline.as_millis() as u64,

@@ -34,6 +34,7 @@ use tower_service::Service;
 use crate::app::App;
 use crate::http::mcp_endpoint::PeerAddr;
 use crate::http::routes::routes;
+use crate::meters;
 
 /// Serves `listener` until `shutdown` completes, then ends every SSE stream and gives in-flight
 /// requests `SHUTDOWN_TIMEOUT` to finish.
@@ -112,8 +113,11 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
                 fill_host_from_authority(&mut request);
                 let guard = request_activity.request_started();
                 let mut service = service.clone();
+                let route = meters::Route::of(request.uri().path());
+                let arrived = Instant::now();
                 async move {
                     let response = service.call(request).await?;
+                    meters::response(route, response.status().as_u16(), arrived.elapsed());
                     Ok::<_, std::convert::Infallible>(response.map(|body| GuardedBody {
                         inner: body,
                         _guard: guard,
@@ -133,6 +137,9 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
                     }
                 }
                 expired = activity.watch(limits) => {
+                    if expired == "HEADER_READ_TIMEOUT" {
+                        meters::timeout(expired);
+                    }
                     tracing::debug!(%peer, limit = expired, "connection closed by timeout");
                 }
             }
@@ -175,6 +182,7 @@ impl Drop for Counted {
 /// answer), the 503 is written if the socket takes it at once, and the socket is closed. Nothing
 /// here waits: a request still on its way meets a closed socket.
 fn refuse_connection(stream: &TcpStream, retry_after: u64) {
+    meters::response(meters::Route::Connection, 503, Duration::ZERO);
     let mut scratch = [0u8; 4096];
     for _ in 0..4 {
         match stream.try_read(&mut scratch) {

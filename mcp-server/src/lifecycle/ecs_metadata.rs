@@ -67,6 +67,20 @@ pub async fn desired_status(url: &str) -> Result<String, String> {
         .ok_or_else(|| "no DesiredStatus in the task document".to_string())
 }
 
+/// The task's id (the last part of its `TaskARN`), from `GET {base}/task`.
+pub async fn task_id(base: &str) -> Result<String, String> {
+    let task = document(&format!("{}/task", base.trim_end_matches('/'))).await?;
+    task_id_from_document(&task).ok_or_else(|| "no TaskARN in the task document".to_string())
+}
+
+/// The id in a task document's `TaskARN` (`arn:aws:ecs:region:account:task/cluster/id`).
+pub fn task_id_from_document(task: &serde_json::Value) -> Option<String> {
+    let arn = task.get("TaskARN")?.as_str()?;
+    let id = arn.rsplit('/').next()?;
+    let fits = !id.is_empty() && id.len() <= 255 && id.bytes().all(|b| b.is_ascii_graphic());
+    fits.then(|| id.to_string())
+}
+
 /// The memory limit in bytes that ECS reports under `base`: the smaller of the container's
 /// (`GET {base}`, set when the task definition gives the container `memory`) and the task's
 /// (`GET {base}/task`, set on Fargate and when the task has a task-level `memory`), both in MiB.
@@ -137,8 +151,20 @@ async fn get(url: &str) -> Result<Bytes, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::limit_from_documents;
+    use super::{limit_from_documents, task_id_from_document};
     use serde_json::json;
+
+    #[test]
+    fn the_task_id_is_the_last_part_of_the_arn() {
+        let task = json!({ "TaskARN": "arn:aws:ecs:us-west-2:111122223333:task/default/158d1c8083dd49d6b527399fd6414f5c" });
+        assert_eq!(
+            task_id_from_document(&task).as_deref(),
+            Some("158d1c8083dd49d6b527399fd6414f5c")
+        );
+        assert_eq!(task_id_from_document(&json!({ "TaskARN": "x/" })), None);
+        assert_eq!(task_id_from_document(&json!({ "TaskARN": 3 })), None);
+        assert_eq!(task_id_from_document(&json!({})), None);
+    }
 
     #[test]
     fn the_smaller_of_the_container_and_task_limits_wins() {

@@ -305,6 +305,7 @@ impl TrackedStream {
     fn final_event(guard: &StreamGuard, reason: CloseReason) -> Bytes {
         match (&guard.kind, reason) {
             (StreamKind::Request(id), CloseReason::TimedOut) => {
+                crate::meters::timeout("REQUEST_TIMEOUT");
                 let error = serde_json::json!({
                     "jsonrpc": "2.0",
                     "id": id,
