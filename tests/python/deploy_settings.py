@@ -1,7 +1,8 @@
 """Reads the deployment files and prints the settings that must agree with the server's
 configuration, as JSON: the Copilot manifest and addon, and the plain CloudFormation templates
 (parsed with cfn-lint's loader, which understands !Ref and friends; a Ref to a parameter
-resolves to its default).
+resolves to its default). Under "observability", the templates whose metrics, queries, alarms
+and dashboards deploy.rs checks, as they are (intrinsic functions in their JSON form).
 
 Usage: deploy_settings.py REPOSITORY_ROOT
 """
@@ -11,7 +12,7 @@ import re
 import sys
 
 import yaml
-from cfnlint.decode import decode
+from cfnlint.decode import cfn_yaml, decode
 
 root = sys.argv[1]
 
@@ -26,6 +27,16 @@ def load_template(path):
     if template is None:
         raise SystemExit(f"{path}: {problems}")
     return template
+
+
+# Pseudo parameters (a Ref to AWS::StackName, say) as a deployment would see them.
+PSEUDO = {"AWS::StackName": "docs-mcp-prod", "AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012"}
+
+
+def resolve_pseudo(text):
+    for name, value in PSEUDO.items():
+        text = text.replace("${" + name + "}", value)
+    return text
 
 
 def resolver(template, given=None):
@@ -48,6 +59,8 @@ def resolver(template, given=None):
     def resolve(value):
         if isinstance(value, dict) and set(value) == {"Ref"}:
             name = value["Ref"]
+            if name.startswith("AWS::"):
+                return "${" + name + "}"
             return str(given.get(name, parameters[name].get("Default", "")))
         if isinstance(value, dict) and set(value) == {"Fn::If"}:
             condition, then, otherwise = value["Fn::If"]
@@ -117,7 +130,7 @@ group = resources["TargetGroup"]["Properties"]
 group_attributes = {a["Key"]: a["Value"] for a in group["TargetGroupAttributes"]}
 alb_attributes = {a["Key"]: resolve(a["Value"]) for a in resources["LoadBalancer"]["Properties"]["LoadBalancerAttributes"]}
 cloudformation = {
-    "variables": {e["Name"]: resolve(e["Value"]) for e in container["Environment"]},
+    "variables": {e["Name"]: resolve_pseudo(resolve(e["Value"])) for e in container["Environment"]},
     "imagePort": container["PortMappings"][0]["ContainerPort"],
     "healthPath": group["HealthCheckPath"],
     "healthPort": group["Port"],
@@ -130,10 +143,24 @@ cloudformation = {
 }
 
 standalone = load_template("template/alb-timeout.yml")
+patch_path = "copilot/docs-mcp/overrides/cfn.patches.yml"
+observability = {
+    "pseudo": PSEUDO,
+    "service": service,
+    "copilotAddon": load_template("copilot/docs-mcp/addons/observability.yml"),
+    "copilotAddonParameters": addon_parameters,
+    "copilotPatch": cfn_yaml.loads(open(f"{root}/{patch_path}").read(), patch_path),
+    "manifest": {
+        "name": manifest["name"],
+        "count": manifest["count"],
+        "variables": copilot["variables"],
+    },
+}
 function = standalone["Resources"]["Function"]["Properties"]
 print(json.dumps({
     "copilot": copilot,
     "cloudformation": cloudformation,
+    "observability": observability,
     "standalone": {
         "idleTimeoutDefault": standalone["Parameters"]["IdleTimeoutSeconds"]["Default"],
         "lambdaTimeout": function["Timeout"],

@@ -3,7 +3,9 @@
 //! configuration (every variable they set is one the server reads, with a value its parser
 //! accepts, and the timeouts that must nest do: keep-alive below the ALB idle timeout below the
 //! server's HTTP idle timeout; drain guess below the deregistration delay; shutdown below the
-//! stop timeout), and the Copilot session cache addon as Copilot reads it.
+//! stop timeout), and the Copilot session cache addon as Copilot reads it. `deploy/observability.rs`
+//! checks autoscaling, alarms, saved queries and dashboards against the metrics the server
+//! emits; `deploy/insights.rs` runs the saved queries over the real server's output.
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -14,11 +16,17 @@ use serde_json::Value;
 use tests::process::workspace_root;
 use tests::tools::{python_report, run, tools_dir};
 
+#[path = "deploy/insights.rs"]
+mod insights;
+#[path = "deploy/observability.rs"]
+mod observability;
+
 const TEMPLATES: &[&str] = &[
     "template/service.yml",
     "template/alb-timeout.yml",
     "copilot/docs-mcp/addons/alb-timeout.yml",
     "copilot/docs-mcp/addons/session-cache.yml",
+    "copilot/docs-mcp/addons/observability.yml",
 ];
 
 #[test]
