@@ -340,7 +340,7 @@ pub struct Config {
     /// sessions, tool calls, errors and latency; the awslogs driver makes them metrics); empty
     /// means 60000 on ECS (task metadata present) and off elsewhere; 0 turns them off
     #[arg(long, env = "METRICS_EMF_INTERVAL", value_name = "METRICS_EMF_INTERVAL", default_value = "",
-          hide_default_value = true, value_parser = Setting(Optional(values::millis_or_off)),
+          hide_default_value = true, value_parser = Setting(Optional(values::emf_interval)),
           help_heading = "Metrics")]
     metrics_emf_interval: Maybe<Option<Duration>>,
 
@@ -363,11 +363,24 @@ pub struct Config {
           help_heading = "Metrics")]
     pub metrics_task: Maybe<String>,
 
-    /// Set by Copilot in its services: the default of METRICS_SERVICE
+    /// Set by Copilot in its services: with COPILOT_APPLICATION_NAME and
+    /// COPILOT_ENVIRONMENT_NAME, the default of METRICS_SERVICE (`app-env-service`)
     #[arg(long, env = "COPILOT_SERVICE_NAME", value_name = "COPILOT_SERVICE_NAME", default_value = "",
           hide_default_value = true, value_parser = Setting(Optional(values::metric_dimension)),
           help_heading = "Metrics")]
     copilot_service_name: Maybe<String>,
+
+    /// Set by Copilot in its services: the application part of METRICS_SERVICE's default
+    #[arg(long, env = "COPILOT_APPLICATION_NAME", value_name = "COPILOT_APPLICATION_NAME", default_value = "",
+          hide_default_value = true, value_parser = Setting(Optional(values::metric_dimension)),
+          help_heading = "Metrics")]
+    copilot_application_name: Maybe<String>,
+
+    /// Set by Copilot in its services: the environment part of METRICS_SERVICE's default
+    #[arg(long, env = "COPILOT_ENVIRONMENT_NAME", value_name = "COPILOT_ENVIRONMENT_NAME", default_value = "",
+          hide_default_value = true, value_parser = Setting(Optional(values::metric_dimension)),
+          help_heading = "Metrics")]
+    copilot_environment_name: Maybe<String>,
 
     /// TCP port of a second listener that serves Prometheus metrics on /metrics, never on PORT;
     /// empty turns it off (0 picks a free port and logs it)
@@ -504,12 +517,23 @@ impl Config {
         }
     }
 
-    /// The `Service` dimension: `METRICS_SERVICE`, Copilot's service name, or `docs-mcp`.
+    /// The `Service` dimension: `METRICS_SERVICE`; else, under Copilot, `app-env-service` (the
+    /// service name alone would merge every environment's metrics in one account and region);
+    /// else `docs-mcp`.
     pub fn metrics_service(&self) -> String {
-        self.metrics_service
-            .clone()
-            .or_else(|| self.copilot_service_name.clone())
-            .unwrap_or_else(|| "docs-mcp".to_string())
+        if let Some(service) = &self.metrics_service {
+            return service.clone();
+        }
+        let copilot = [
+            &self.copilot_application_name,
+            &self.copilot_environment_name,
+            &self.copilot_service_name,
+        ];
+        match copilot {
+            [Some(app), Some(env), Some(service)] => format!("{app}-{env}-{service}"),
+            [_, _, Some(service)] => service.clone(),
+            _ => "docs-mcp".to_string(),
+        }
     }
 
     /// Where the Prometheus listener binds, when `METRICS_PORT` is set.

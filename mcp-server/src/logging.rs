@@ -62,6 +62,7 @@ pub fn init(config: &Config) {
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_default();
         tracing::error!(location, panic = ?message, "Error: panic");
+        crate::meters::panic();
     }));
     if let Some(error) = bad_filter {
         tracing::warn!(%error, value = %config.log_level, "LOG_LEVEL is not a valid filter; using info");

@@ -1,23 +1,36 @@
 //! What the server counts, under which names: the one place every layer records its figures,
-//! through the `metrics` facade (a no-op until [`crate::telemetry`] installs a recorder, so
-//! stdio mode and tests pay nothing). A leaf: it imports nothing of ours, so any layer may
-//! call it.
+//! through the `metrics` facade. A leaf: it imports nothing of ours, so any layer may call it.
+//!
+//! Until [`crate::telemetry`] installs a recorder, recording goes to the facade's no-op
+//! recorder. Once it has, the per-request figures go through handles registered once per
+//! label set and kept here ([`Handles`]), so a request costs a few atomic adds, not a key built,
+//! hashed and looked up in each exporter's registry.
 //!
 //! Names follow the Prometheus rules (snake case, base units, `_total` on counters); the EMF
 //! line maps them to CloudWatch names (`telemetry/emf.rs`). Every label takes values from a
 //! fixed set, never from what a client sends as is: a hostile client must not be able to
 //! create metrics (each one costs memory here and money in CloudWatch).
 
+use std::sync::OnceLock;
 use std::time::Duration;
+
+use metrics::{Counter, Histogram};
 
 /// Counter: HTTP responses, by `route` and `status`.
 pub const HTTP_REQUESTS: &str = "mcp_http_requests_total";
 /// Histogram: seconds from a request's arrival to its response head, by `route`.
 pub const HTTP_DURATION: &str = "mcp_http_request_duration_seconds";
+/// Counter: requests whose client went away (or whose handler failed) before an answer, by
+/// `route`.
+pub const HTTP_CANCELLED: &str = "mcp_http_requests_cancelled_total";
+/// Counter: connections refused over `MAX_CONNECTIONS` (a 503 written before any request).
+pub const CONNECTIONS_REFUSED: &str = "mcp_connections_refused_total";
 /// Counter: tool calls, by `tool` and `outcome`.
 pub const TOOL_CALLS: &str = "mcp_tool_calls_total";
-/// Counter: requests, streams and connections ended by a time limit, by `limit`.
+/// Counter: requests, bodies and connections ended by a time limit, by `limit`.
 pub const TIMEOUTS: &str = "mcp_timeouts_total";
+/// Counter: panics caught (each one answered as an error).
+pub const PANICS: &str = "mcp_panics_total";
 /// Gauge: SSE streams open now (request streams included).
 pub const SSE_CONNECTIONS: &str = "mcp_sse_connections";
 /// Gauge: long-lived SSE streams (GET and `subscriptions/listen`) open now.
@@ -31,6 +44,14 @@ pub const DRAINING: &str = "mcp_draining";
 /// Gauge: the process's resident memory, in bytes.
 pub const RESIDENT_MEMORY: &str = "process_resident_memory_bytes";
 
+/// The limits whose expiry is counted: `REQUEST_TIMEOUT` is the server's (a request it did
+/// not answer in time); the other two are the client's (a body or headers that never came).
+pub const LIMITS: [&str; 3] = [
+    "REQUEST_TIMEOUT",
+    "BODY_READ_TIMEOUT",
+    "HEADER_READ_TIMEOUT",
+];
+
 /// Where a request went, as a label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
@@ -40,11 +61,11 @@ pub enum Route {
     Health,
     /// Anything else (answered 404).
     Other,
-    /// A connection refused before any request was read (over `MAX_CONNECTIONS`).
-    Connection,
 }
 
 impl Route {
+    pub const ALL: [Route; 3] = [Route::Mcp, Route::Health, Route::Other];
+
     /// The route of a request path.
     pub fn of(path: &str) -> Route {
         match path {
@@ -59,7 +80,6 @@ impl Route {
             Route::Mcp => "mcp",
             Route::Health => "health",
             Route::Other => "other",
-            Route::Connection => "connection",
         }
     }
 }
@@ -95,58 +115,118 @@ pub fn tool_label(name: &str, known: impl FnOnce(&str) -> bool) -> String {
     }
 }
 
-/// One HTTP response: its route, status and the time to its head.
-pub fn response(route: Route, status: u16, elapsed: Duration) {
-    metrics::counter!(HTTP_REQUESTS, "route" => route.label(), "status" => status_label(status))
-        .increment(1);
-    metrics::histogram!(HTTP_DURATION, "route" => route.label()).record(elapsed.as_secs_f64());
+/// The handles of the per-request figures, registered once the recorder is installed.
+pub struct Handles {
+    /// By route, then by status label ([`STATUSES`]).
+    responses: [[OnceLock<Counter>; STATUSES.len()]; 3],
+    durations: [Histogram; 3],
+    cancelled: [Counter; 3],
+    refused: Counter,
+    timeouts: [Counter; 3],
 }
 
-/// One tool call.
+static HANDLES: OnceLock<Handles> = OnceLock::new();
+
+/// Registers the per-request handles with the installed recorder; call once, after it is
+/// installed. The counters every dashboard reads (each route's 200, every timeout, refusals)
+/// exist from the start, at 0, so a first increase is seen as one.
+pub fn bind() {
+    let route = |r: Route| r.label();
+    let handles = Handles {
+        responses: Default::default(),
+        durations: Route::ALL.map(|r| metrics::histogram!(HTTP_DURATION, "route" => route(r))),
+        cancelled: Route::ALL.map(|r| metrics::counter!(HTTP_CANCELLED, "route" => route(r))),
+        refused: metrics::counter!(CONNECTIONS_REFUSED),
+        timeouts: LIMITS.map(|limit| metrics::counter!(TIMEOUTS, "limit" => limit)),
+    };
+    for r in Route::ALL {
+        response_counter(&handles, r, 200);
+    }
+    let _ = HANDLES.set(handles);
+}
+
+fn response_counter(handles: &Handles, route: Route, status: u16) -> &Counter {
+    let i = status_index(status);
+    handles.responses[route as usize][i].get_or_init(
+        || metrics::counter!(HTTP_REQUESTS, "route" => route.label(), "status" => STATUSES[i]),
+    )
+}
+
+/// One HTTP response: its route, status and the time to its head.
+pub fn response(route: Route, status: u16, elapsed: Duration) {
+    match HANDLES.get() {
+        Some(handles) => {
+            response_counter(handles, route, status).increment(1);
+            handles.durations[route as usize].record(elapsed.as_secs_f64());
+        }
+        None => {
+            let status = STATUSES[status_index(status)];
+            metrics::counter!(HTTP_REQUESTS, "route" => route.label(), "status" => status)
+                .increment(1);
+            metrics::histogram!(HTTP_DURATION, "route" => route.label())
+                .record(elapsed.as_secs_f64());
+        }
+    }
+}
+
+/// One request that got no answer: its client went away, or its handler failed, first.
+pub fn cancelled(route: Route) {
+    match HANDLES.get() {
+        Some(handles) => handles.cancelled[route as usize].increment(1),
+        None => metrics::counter!(HTTP_CANCELLED, "route" => route.label()).increment(1),
+    }
+}
+
+/// One connection refused over `MAX_CONNECTIONS`.
+pub fn refused() {
+    match HANDLES.get() {
+        Some(handles) => handles.refused.increment(1),
+        None => metrics::counter!(CONNECTIONS_REFUSED).increment(1),
+    }
+}
+
+/// One tool call. (Tools are the handler's; their names are known only per call.)
 pub fn tool_call(tool: String, outcome: Outcome) {
     metrics::counter!(TOOL_CALLS, "tool" => tool, "outcome" => outcome.label()).increment(1);
 }
 
-/// One request, stream or connection ended by the limit named (`REQUEST_TIMEOUT`, ...).
+/// One request, body or connection ended by the limit named (one of [`LIMITS`]).
 pub fn timeout(limit: &'static str) {
-    metrics::counter!(TIMEOUTS, "limit" => limit).increment(1);
+    match (HANDLES.get(), LIMITS.iter().position(|l| *l == limit)) {
+        (Some(handles), Some(i)) => handles.timeouts[i].increment(1),
+        _ => metrics::counter!(TIMEOUTS, "limit" => limit).increment(1),
+    }
 }
 
-/// The label of a status code, without allocating: the code itself for the codes this server
-/// answers, else its class.
-fn status_label(status: u16) -> &'static str {
-    const KNOWN: [(u16, &str); 20] = [
-        (200, "200"),
-        (202, "202"),
-        (204, "204"),
-        (400, "400"),
-        (401, "401"),
-        (403, "403"),
-        (404, "404"),
-        (405, "405"),
-        (406, "406"),
-        (408, "408"),
-        (409, "409"),
-        (413, "413"),
-        (415, "415"),
-        (422, "422"),
-        (429, "429"),
-        (431, "431"),
-        (500, "500"),
-        (502, "502"),
-        (503, "503"),
-        (504, "504"),
-    ];
-    if let Some((_, label)) = KNOWN.iter().find(|(code, _)| *code == status) {
-        return label;
+/// One panic (counted by the panic hook).
+pub fn panic() {
+    metrics::counter!(PANICS).increment(1);
+}
+
+/// The status labels: the codes this server answers, then the classes of the others.
+const STATUSES: [&str; 26] = [
+    "200", "202", "204", "400", "401", "403", "404", "405", "406", "408", "409", "413", "415",
+    "422", "429", "431", "500", "502", "503", "504", "1xx", "2xx", "3xx", "4xx", "5xx", "other",
+];
+
+/// The codes of the first labels of [`STATUSES`], in the same order.
+const CODES: [u16; 20] = [
+    200, 202, 204, 400, 401, 403, 404, 405, 406, 408, 409, 413, 415, 422, 429, 431, 500, 502, 503,
+    504,
+];
+
+/// The place of a status code's label in [`STATUSES`].
+fn status_index(status: u16) -> usize {
+    if let Some(i) = CODES.iter().position(|&c| c == status) {
+        return i;
     }
     match status {
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        500..=599 => "5xx",
-        _ => "other",
+        100..=199 => 20,
+        200..=299 => 21,
+        300..=399 => 22,
+        400..=499 => 23,
+        500..=599 => 24,
+        _ => 25,
     }
 }
 
@@ -156,8 +236,11 @@ mod tests {
 
     #[test]
     fn every_status_has_a_label_from_a_fixed_set() {
+        for (code, label) in CODES.iter().zip(STATUSES) {
+            assert_eq!(code.to_string(), label);
+        }
         for status in 100..=999u16 {
-            let label = status_label(status);
+            let label = STATUSES[status_index(status)];
             let exact = label == status.to_string();
             let class = label.len() == 3 && label.ends_with("xx");
             assert!(

@@ -39,6 +39,10 @@ const BUCKETS: &[f64] = &[
 /// How often the Prometheus recorder folds recorded samples into its buckets.
 const UPKEEP: Duration = Duration::from_secs(5);
 
+/// How long writing one EMF line may take: a stdout nobody reads must not hold the exporter,
+/// nor the exit at shutdown (ECS would wait for its stop timeout, then kill the task).
+const WRITE_DEADLINE: Duration = Duration::from_secs(2);
+
 /// The exporters configured, before the server runs.
 pub struct Telemetry {
     emf: Option<(emf::EmfWriter, Duration)>,
@@ -92,6 +96,7 @@ impl Telemetry {
         metrics::set_global_recorder(fanout.build())
             .map_err(|_| "a metrics recorder is installed already".to_string())?;
         describe();
+        meters::bind();
         Ok(telemetry)
     }
 
@@ -160,15 +165,20 @@ async fn write_emf(app: &App, writer: &tokio::sync::Mutex<emf::EmfWriter>) {
         .map_or(0, |d| d.as_millis() as u64);
     let mut line = writer.lock().await.line(now);
     line.push('\n');
-    // One write of the whole line, so log lines on stderr never split it.
+    // One write of the whole line: tokio hands it to one `write_all` under stdout's lock.
     let mut stdout = tokio::io::stdout();
-    if let Err(error) = async {
+    let written = tokio::time::timeout(WRITE_DEADLINE, async {
         stdout.write_all(line.as_bytes()).await?;
         stdout.flush().await
-    }
-    .await
-    {
-        tracing::warn!(%error, "could not write the EMF metrics line to stdout");
+    })
+    .await;
+    match written {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(%error, "could not write the EMF metrics line to stdout"),
+        Err(_) => tracing::warn!(
+            deadline_ms = WRITE_DEADLINE.as_millis() as u64,
+            "EMF metrics line not written: stdout does not take it"
+        ),
     }
 }
 
@@ -200,6 +210,21 @@ fn describe() {
         meters::HTTP_DURATION,
         Unit::Seconds,
         "Time from a request's arrival to its response head, by route"
+    );
+    metrics::describe_counter!(
+        meters::HTTP_CANCELLED,
+        Unit::Count,
+        "Requests whose client went away, or whose handler failed, before an answer, by route"
+    );
+    metrics::describe_counter!(
+        meters::CONNECTIONS_REFUSED,
+        Unit::Count,
+        "Connections refused over MAX_CONNECTIONS (a 503 written before any request was read)"
+    );
+    metrics::describe_counter!(
+        meters::PANICS,
+        Unit::Count,
+        "Panics caught and answered as errors"
     );
     metrics::describe_counter!(
         meters::TOOL_CALLS,

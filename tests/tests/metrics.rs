@@ -148,6 +148,8 @@ fn sum(lines: &[Value], name: &str) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emf_lines_follow_the_specification_and_count_what_happened() {
     let mut server = server(&[
+        ("MAX_CONNECTIONS", "8"),
+        ("HEADER_READ_TIMEOUT", "400"),
         ("METRICS_EMF_INTERVAL", "200"),
         ("METRICS_NAMESPACE", "DocsMcpTest"),
         ("METRICS_SERVICE", "docs-test"),
@@ -168,6 +170,30 @@ async fn emf_lines_follow_the_specification_and_count_what_happened() {
                 && l["Draining"] == 0.0
         })
     });
+
+    // Connections that send nothing fill the cap (8: the two streams' and six idle ones); one
+    // more is refused with a 503, and the idle ones are closed by HEADER_READ_TIMEOUT.
+    let mut idle = Vec::new();
+    for _ in 0..6 {
+        idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut over = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut refusal = Vec::new();
+    let _ = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::io::AsyncReadExt::read_to_end(&mut over, &mut refusal),
+    )
+    .await;
+    assert!(
+        String::from_utf8_lossy(&refusal).starts_with("HTTP/1.1 503"),
+        "{}",
+        String::from_utf8_lossy(&refusal)
+    );
+    wait_for_lines(&server, "the idle connections' header timeouts", |lines| {
+        sum(lines, "ClientTimeouts") >= 7.0
+    });
+    drop(idle);
     drop(held);
 
     // SIGTERM: the server drains and writes a last line for the interval cut short.
@@ -218,13 +244,25 @@ async fn emf_lines_follow_the_specification_and_count_what_happened() {
     assert_eq!(sum(&lines, "Http404"), 1.0);
     assert_eq!(sum(&lines, "Http413"), 1.0);
     assert_eq!(sum(&lines, "Http429"), 1.0);
-    assert_eq!(sum(&lines, "Http503"), 1.0);
-    assert_eq!(sum(&lines, "Http5xx"), 1.0);
+    assert_eq!(sum(&lines, "Http503"), 1.0, "the refused initialize");
+    assert_eq!(
+        sum(&lines, "Http5xx"),
+        1.0,
+        "not the draining /health's 503"
+    );
+    assert_eq!(sum(&lines, "ConnectionsRefused"), 1.0);
     assert_eq!(
         sum(&lines, "Timeouts"),
-        1.0,
-        "the stalled body (BODY_READ_TIMEOUT)"
+        0.0,
+        "no request outran REQUEST_TIMEOUT"
     );
+    assert_eq!(
+        sum(&lines, "ClientTimeouts"),
+        7.0,
+        "the stalled body (BODY_READ_TIMEOUT) and six silent connections (HEADER_READ_TIMEOUT)"
+    );
+    assert_eq!(sum(&lines, "Panics"), 0.0);
+    assert_eq!(sum(&lines, "Cancelled"), 0.0, "every request was answered");
     // /mcp requests: 5 tool calls, the 403, the 413, the 408, initialize and initialized, the
     // GET stream, two listens and the refused initialize (not /nowhere, not /health).
     assert_eq!(sum(&lines, "Requests"), 14.0);
@@ -242,6 +280,17 @@ async fn emf_lines_follow_the_specification_and_count_what_happened() {
         assert!(0.0 <= p50 && p50 <= p99 && p99 <= max, "{line}");
         assert!(max < 30_000.0, "milliseconds, not microseconds: {line}");
     }
+}
+
+/// Writes `text` on a fresh connection and reads until the server closes it (bounded).
+async fn raw_exchange(addr: SocketAddr, text: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(text.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the server closed the connection within 10 s");
+    String::from_utf8_lossy(&answer).into_owned()
 }
 
 /// The Prometheus text of `/metrics`, parsed by the official client's parser.
@@ -303,8 +352,26 @@ async fn prometheus_metrics_are_on_their_own_port_and_agree_with_health() {
     let post = request(metrics, Method::POST, "/metrics", &[], Some("x")).await;
     assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(post.header("allow"), Some("GET, HEAD"));
+    // One request per connection: a second one pipelined behind the first gets no answer.
+    let pipelined = raw_exchange(
+        metrics,
+        format!("GET /metrics HTTP/1.1\r\nhost: {metrics}\r\n\r\nGET /metrics HTTP/1.1\r\nhost: {metrics}\r\n\r\n"),
+    )
+    .await;
+    assert_eq!(pipelined.matches("HTTP/1.1 200").count(), 1, "{pipelined}");
+    // Sixteen silent connections take every slot; the next is answered 503 at once, not held.
+    let mut silent = Vec::new();
+    for _ in 0..16 {
+        silent.push(tokio::net::TcpStream::connect(metrics).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let busy = raw_exchange(metrics, String::new()).await;
+    assert!(busy.starts_with("HTTP/1.1 503"), "{busy}");
+    drop(silent);
 
     let held = traffic(addr).await;
+    // A rendering is served again for 250 ms: let the one made before the traffic go stale.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let live = health(addr).await;
     let families = scrape(metrics).await;
     let after = health(addr).await;
@@ -389,6 +456,8 @@ async fn prometheus_metrics_are_on_their_own_port_and_agree_with_health() {
     assert_eq!(responses("413"), 1.0);
     assert_eq!(responses("429"), 1.0);
     assert_eq!(responses("503"), 1.0);
+    assert_eq!(value(&families, "mcp_connections_refused", &[]), 0.0);
+    assert_eq!(value(&families, "mcp_http_requests_cancelled", &[]), 0.0);
     assert_eq!(
         value(&families, "mcp_timeouts", &[("limit", "BODY_READ_TIMEOUT")]),
         1.0

@@ -283,3 +283,74 @@ fn the_session_store_is_read_and_a_refused_url_never_shows_its_password() {
     let help = Config::command().render_help().to_string();
     assert!(help.contains("SESSION_STORE"));
 }
+
+#[test]
+fn metrics_settings_are_checked_and_have_deployment_friendly_defaults() {
+    let local = config(&[]).unwrap();
+    assert_eq!(
+        local.emf_interval(),
+        None,
+        "no EMF lines off ECS unless asked"
+    );
+    assert_eq!(
+        local.metrics_bind(),
+        None,
+        "no Prometheus listener unless asked"
+    );
+    assert_eq!(local.metrics_namespace, "DocsMcp");
+    assert_eq!(local.metrics_service(), "docs-mcp");
+    let ecs = config(&[("ECS_CONTAINER_METADATA_URI_V4", "http://169.254.170.2/v4/x")]).unwrap();
+    assert_eq!(
+        ecs.emf_interval(),
+        Some(Duration::from_secs(60)),
+        "on by default on ECS"
+    );
+    let off = config(&[
+        ("ECS_CONTAINER_METADATA_URI_V4", "http://169.254.170.2/v4/x"),
+        ("METRICS_EMF_INTERVAL", "0"),
+    ])
+    .unwrap();
+    assert_eq!(off.emf_interval(), None);
+    let stdio = config(&[("MCP_MODE", "stdio"), ("METRICS_EMF_INTERVAL", "1000")]).unwrap();
+    assert_eq!(
+        stdio.emf_interval(),
+        None,
+        "stdout carries MCP in stdio mode"
+    );
+    for bad in ["50", "3600001", "18446744073709551615", "-1", "1m"] {
+        assert_eq!(
+            refused(&[("METRICS_EMF_INTERVAL", bad)]),
+            "METRICS_EMF_INTERVAL",
+            "{bad}"
+        );
+    }
+    for bad in ["AWS/ECS", "aws/x", ":x", "tab\there", &"x".repeat(256)] {
+        assert_eq!(
+            refused(&[("METRICS_NAMESPACE", bad)]),
+            "METRICS_NAMESPACE",
+            "{bad}"
+        );
+    }
+    let copilot = config(&[
+        ("COPILOT_APPLICATION_NAME", "docs"),
+        ("COPILOT_ENVIRONMENT_NAME", "prod"),
+        ("COPILOT_SERVICE_NAME", "docs-mcp"),
+    ])
+    .unwrap();
+    assert_eq!(
+        copilot.metrics_service(),
+        "docs-prod-docs-mcp",
+        "environments kept apart"
+    );
+    let named = config(&[("COPILOT_SERVICE_NAME", "svc"), ("METRICS_SERVICE", "mine")]).unwrap();
+    assert_eq!(named.metrics_service(), "mine");
+    let port = config(&[("METRICS_PORT", "9464"), ("HOST", "0.0.0.0")]).unwrap();
+    assert_eq!(port.metrics_bind(), Some("0.0.0.0:9464".parse().unwrap()));
+    let both = config(&[
+        ("METRICS_PORT", "9464"),
+        ("METRICS_HOST", "127.0.0.1"),
+        ("HOST", "0.0.0.0"),
+    ])
+    .unwrap();
+    assert_eq!(both.metrics_bind(), Some("127.0.0.1:9464".parse().unwrap()));
+}

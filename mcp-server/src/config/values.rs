@@ -90,13 +90,31 @@ pub fn millis(text: &str) -> Result<Duration, String> {
 }
 
 /// A CloudWatch namespace or dimension value: printable ASCII, at most 255 characters (the
-/// limit of a namespace; a dimension value may have 1024), no leading `:`.
+/// limit of a namespace; a dimension value may have 1024), no leading `:`, and not in the
+/// `AWS/` namespaces, which are AWS's own.
 pub fn metric_dimension(text: &str) -> Result<String, String> {
     let printable = text.bytes().all(|b| (0x20..0x7f).contains(&b));
-    if text.is_empty() || text.len() > 255 || !printable || text.starts_with(':') {
-        return Err("expected 1 to 255 printable ASCII characters, not starting with ':'".into());
+    if text.is_empty()
+        || text.len() > 255
+        || !printable
+        || text.starts_with(':')
+        || text.to_ascii_uppercase().starts_with("AWS/")
+    {
+        return Err(
+            "expected 1 to 255 printable ASCII characters, not starting with ':' or 'AWS/'".into(),
+        );
     }
     Ok(text.to_string())
+}
+
+/// `METRICS_EMF_INTERVAL`: 0 (off), or 100 ms to an hour (CloudWatch keeps one value a minute
+/// unless told otherwise; shorter only writes more lines, longer leaves gaps in the graphs).
+pub fn emf_interval(text: &str) -> Result<Option<Duration>, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Ok(None),
+        Ok(ms @ 100..=3_600_000) => Ok(Some(Duration::from_millis(ms))),
+        _ => Err("expected 0 (off) or a whole number of milliseconds from 100 to 3600000".into()),
+    }
 }
 
 /// A regular expression (kept as text; compiled where it is used).

@@ -116,8 +116,12 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
                 let route = meters::Route::of(request.uri().path());
                 let arrived = Instant::now();
                 async move {
+                    // Made inside the future, so that it lives and dies with it.
+                    let mut pending = Unanswered(Some(route));
                     let response = service.call(request).await?;
-                    meters::response(route, response.status().as_u16(), arrived.elapsed());
+                    if let Some(route) = pending.0.take() {
+                        meters::response(route, response.status().as_u16(), arrived.elapsed());
+                    }
                     Ok::<_, std::convert::Infallible>(response.map(|body| GuardedBody {
                         inner: body,
                         _guard: guard,
@@ -168,6 +172,18 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
 /// What a connection over `MAX_CONNECTIONS` is told before it is closed (a JSON-RPC error).
 const CONNECTIONS_REFUSED: &str = r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"Too many connections on this server (MAX_CONNECTIONS); retry later"}}"#;
 
+/// A request not answered yet: counted as cancelled if its future is dropped first (the client
+/// went away, the connection was closed at shutdown, the handler panicked).
+struct Unanswered(Option<meters::Route>);
+
+impl Drop for Unanswered {
+    fn drop(&mut self) {
+        if let Some(route) = self.0 {
+            meters::cancelled(route);
+        }
+    }
+}
+
 /// One connection in the count of open connections, until dropped.
 struct Counted(Arc<AtomicUsize>);
 
@@ -182,7 +198,7 @@ impl Drop for Counted {
 /// answer), the 503 is written if the socket takes it at once, and the socket is closed. Nothing
 /// here waits: a request still on its way meets a closed socket.
 fn refuse_connection(stream: &TcpStream, retry_after: u64) {
-    meters::response(meters::Route::Connection, 503, Duration::ZERO);
+    meters::refused();
     let mut scratch = [0u8; 4096];
     for _ in 0..4 {
         match stream.try_read(&mut scratch) {

@@ -39,6 +39,18 @@ pub fn redact(text: &str) -> String {
     out
 }
 
+/// SDK errors that are the expected end of a stream the server itself ends when it drains (the
+/// stream's channel is gone when the SDK tries to send on it): logged at warn, so the saved
+/// errors query and alarms on error lines see only real failures, not every deploy.
+const EXPECTED_WHEN_DRAINING: &[&str] = &["failed to send pending response during drain"];
+
+/// Whether an SDK error line is one of [`EXPECTED_WHEN_DRAINING`].
+fn expected_when_draining(message: &str) -> bool {
+    EXPECTED_WHEN_DRAINING
+        .iter()
+        .any(|known| message.trim_start().starts_with(known))
+}
+
 /// Collects an event's fields as `name=value` text.
 #[derive(Default)]
 struct Fields {
@@ -77,7 +89,7 @@ impl<S: Subscriber> Layer<S> for SdkLines {
         event.record(&mut fields);
         let line = redact(&format!("{}{}", fields.message, fields.rest));
         let sdk = metadata.target();
-        if *metadata.level() == Level::ERROR {
+        if *metadata.level() == Level::ERROR && !expected_when_draining(&fields.message) {
             tracing::error!(target: "mcp_server::sdk", sdk, "Error in the MCP SDK: {line}");
         } else {
             tracing::warn!(target: "mcp_server::sdk", sdk, "{line}");
@@ -87,7 +99,16 @@ impl<S: Subscriber> Layer<S> for SdkLines {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{expected_when_draining, redact};
+
+    #[test]
+    fn the_drain_ends_streams_without_an_error_line() {
+        assert!(expected_when_draining(
+            "failed to send pending response during drain"
+        ));
+        assert!(!expected_when_draining("failed to send response"));
+        assert!(!expected_when_draining("transport error"));
+    }
 
     #[test]
     fn ids_are_redacted_and_prose_is_kept() {

@@ -123,9 +123,13 @@ impl EmfWriter {
             "Http429",
             "Http503",
             "Http5xx",
+            "ConnectionsRefused",
+            "Cancelled",
             "ToolCalls",
             "ToolErrors",
             "Timeouts",
+            "ClientTimeouts",
+            "Panics",
         ] {
             values.insert(name.to_string(), 0.0);
         }
@@ -199,9 +203,15 @@ fn names_of_counter(key: &Key) -> Vec<String> {
     let name = key.name();
     if name == meters::HTTP_REQUESTS {
         let status = label("status");
+        let route = label("route");
         let mut names = Vec::new();
-        if label("route") == meters::Route::Mcp.label() {
+        if route == meters::Route::Mcp.label() {
             names.push("Requests".to_string());
+        }
+        // /health's answers are the load balancer's business (a draining task answers 503 on
+        // purpose), not errors clients met.
+        if route == meters::Route::Health.label() {
+            return names;
         }
         if matches!(status.as_str(), "403" | "404" | "413" | "429" | "503") {
             names.push(format!("Http{status}"));
@@ -210,6 +220,12 @@ fn names_of_counter(key: &Key) -> Vec<String> {
             names.push("Http5xx".to_string());
         }
         names
+    } else if name == meters::CONNECTIONS_REFUSED {
+        vec!["ConnectionsRefused".to_string()]
+    } else if name == meters::HTTP_CANCELLED {
+        vec!["Cancelled".to_string()]
+    } else if name == meters::PANICS {
+        vec!["Panics".to_string()]
     } else if name == meters::TOOL_CALLS {
         let tool = label("tool");
         let mut names = vec!["ToolCalls".to_string(), format!("ToolCalls.{tool}")];
@@ -219,7 +235,12 @@ fn names_of_counter(key: &Key) -> Vec<String> {
         }
         names
     } else if name == meters::TIMEOUTS {
-        vec!["Timeouts".to_string()]
+        // The server's own deadline, apart from clients that never sent their request.
+        if label("limit") == "REQUEST_TIMEOUT" {
+            vec!["Timeouts".to_string()]
+        } else {
+            vec!["ClientTimeouts".to_string()]
+        }
     } else {
         Vec::new()
     }
@@ -258,7 +279,9 @@ mod tests {
             meters::response(meters::Route::Mcp, 200, Duration::from_millis(2));
             meters::response(meters::Route::Mcp, 429, Duration::from_millis(1));
             meters::response(meters::Route::Health, 200, Duration::from_millis(90));
-            meters::response(meters::Route::Connection, 503, Duration::ZERO);
+            meters::refused();
+            meters::response(meters::Route::Health, 503, Duration::from_millis(1));
+            meters::timeout("BODY_READ_TIMEOUT");
             meters::tool_call("search_docs".into(), meters::Outcome::Ok);
             meters::tool_call("search_docs".into(), meters::Outcome::Error);
             meters::tool_call("read_doc".into(), meters::Outcome::Failed);
@@ -271,8 +294,13 @@ mod tests {
         assert_eq!(line["Task"], "abc");
         assert_eq!(line["Requests"], 2.0, "health checks are not /mcp requests");
         assert_eq!(line["Http429"], 1.0);
-        assert_eq!(line["Http503"], 1.0);
-        assert_eq!(line["Http5xx"], 1.0);
+        assert_eq!(
+            line["Http503"], 0.0,
+            "a draining /health's 503 is no client's error"
+        );
+        assert_eq!(line["Http5xx"], 0.0);
+        assert_eq!(line["ConnectionsRefused"], 1.0);
+        assert_eq!(line["ClientTimeouts"], 1.0);
         assert_eq!(line["ToolCalls"], 3.0);
         assert_eq!(line["ToolCalls.search_docs"], 2.0);
         assert_eq!(line["ToolErrors"], 2.0);

@@ -53,16 +53,23 @@ impl Histogram {
     /// The interval's count, p50, p99 and maximum, and a fresh start for the next one; `None`
     /// when nothing was recorded.
     pub fn drain(&self) -> Option<Summary> {
+        // The maximum first: a value recorded between the two swaps then lands in the next
+        // interval's maximum and this one's buckets, and the buckets bound the maximum below.
+        let max = self.max.swap(0, Ordering::Relaxed);
         let counts: Vec<u64> = self
             .buckets
             .iter()
             .map(|b| b.swap(0, Ordering::Relaxed))
             .collect();
-        let max = self.max.swap(0, Ordering::Relaxed);
         let count: u64 = counts.iter().sum();
         if count == 0 {
             return None;
         }
+        let highest = counts
+            .iter()
+            .rposition(|&n| n > 0)
+            .map_or(0, |i| bounds(i).0);
+        let max = max.max(highest);
         let millis = |micros: f64| micros / 1000.0;
         Some(Summary {
             count,

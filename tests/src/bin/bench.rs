@@ -3,8 +3,11 @@
 //! server on loopback.
 //!
 //! ```sh
-//! cargo run --release -p tests --bin bench -- [--clients 64] [--seconds 5] [--streams 1000] [--server-cpus 0]
+//! cargo run --release -p tests --bin bench -- [--clients 64] [--seconds 5] [--streams 1000] [--server-cpus 0] [--metrics on]
 //! ```
+//!
+//! `--metrics on` runs the server with both metrics exporters (EMF lines every minute, as on
+//! ECS by default, and the Prometheus listener), to measure what recording costs per call.
 //!
 //! The server runs the conformance fixtures (`test_simple_text` is the tool called). With
 //! `--server-cpus` (default `0` when `taskset` exists and the machine has more than one core) the
@@ -27,6 +30,7 @@ struct Options {
     seconds: u64,
     streams: usize,
     server_cpus: Option<String>,
+    metrics: bool,
 }
 
 fn options() -> Options {
@@ -37,6 +41,7 @@ fn options() -> Options {
         server_cpus: (std::thread::available_parallelism().map_or(1, |n| n.get()) > 1
             && Command::new("taskset").arg("-V").output().is_ok())
         .then(|| "0".to_string()),
+        metrics: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -46,6 +51,7 @@ fn options() -> Options {
             "--clients" => options.clients = value.parse().expect("--clients N"),
             "--seconds" => options.seconds = value.parse().expect("--seconds N"),
             "--streams" => options.streams = value.parse().expect("--streams N"),
+            "--metrics" => options.metrics = value == "on",
             "--server-cpus" => {
                 options.server_cpus = (value != "none").then_some(value);
             }
@@ -162,7 +168,7 @@ async fn wait_for_open(addr: SocketAddr, expected: usize) -> usize {
 async fn main() {
     let options = options();
     raise_fd_limit();
-    let mut command = match &options.server_cpus {
+    let command = match &options.server_cpus {
         Some(cpus) => {
             let mut command = Command::new("taskset");
             command
@@ -172,9 +178,16 @@ async fn main() {
         }
         None => Command::new(tests::process::binary("examples/conformance-server")),
     };
-    command.env("MAX_LEGACY_SESSIONS", "100000");
-    command.env("MAX_CONNECTIONS", "1000000");
-    let mut env = vec![("LOG_LEVEL", "warn,mcp_server=info")];
+    // Through `env`: `Server::start_command` clears the command's environment first.
+    let mut env = vec![
+        ("LOG_LEVEL", "warn,mcp_server=info"),
+        ("MAX_LEGACY_SESSIONS", "100000"),
+        ("MAX_CONNECTIONS", "1000000"),
+    ];
+    if options.metrics {
+        env.push(("METRICS_EMF_INTERVAL", "60000"));
+        env.push(("METRICS_PORT", "0"));
+    }
     env.extend_from_slice(tests::load::ONE_ADDRESS_LOAD);
     let server = Server::start_command(command, &env);
     if let Some(cpus) = &options.server_cpus {
@@ -191,11 +204,16 @@ async fn main() {
         }
     }
     println!(
-        "mcp-server benchmark: {} clients, {} s per era, {} held streams, server CPUs: {}",
+        "mcp-server benchmark: {} clients, {} s per era, {} held streams, server CPUs: {}, metrics: {}",
         options.clients,
         options.seconds,
         options.streams,
-        options.server_cpus.as_deref().unwrap_or("all")
+        options.server_cpus.as_deref().unwrap_or("all"),
+        if options.metrics {
+            "EMF and Prometheus"
+        } else {
+            "off"
+        }
     );
     println!("tools/call (test_simple_text) over HTTP/1.1 keep-alive:");
     // A short warm-up so the first era does not pay for cold caches.
