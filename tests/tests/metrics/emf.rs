@@ -113,45 +113,37 @@ async fn emf_lines_follow_the_specification_and_count_what_happened() {
         assert_eq!(line["Task"], "task-1");
     }
     // Counters are per interval: their sums over the lines are what happened.
-    assert_eq!(sum(&lines, "ToolCalls.search_docs"), 3.0);
-    assert_eq!(sum(&lines, "ToolErrors.search_docs"), 0.0);
-    assert_eq!(sum(&lines, "ToolCalls.read_doc"), 1.0);
-    assert_eq!(
-        sum(&lines, "ToolErrors.read_doc"),
-        1.0,
-        "isError counts as an error"
-    );
-    assert_eq!(
-        sum(&lines, "ToolCalls.unknown"),
-        1.0,
-        "a client's tool name is not a metric"
-    );
-    assert_eq!(sum(&lines, "ToolErrors.unknown"), 1.0);
-    assert_eq!(sum(&lines, "ToolCalls"), 5.0);
-    assert_eq!(sum(&lines, "ToolErrors"), 2.0);
-    assert_eq!(sum(&lines, "Http403"), 1.0);
-    assert_eq!(sum(&lines, "Http404"), 1.0);
-    assert_eq!(sum(&lines, "Http413"), 1.0);
-    assert_eq!(sum(&lines, "Http429"), 1.0);
-    assert_eq!(sum(&lines, "Http503"), 1.0, "the refused initialize");
-    assert_eq!(
-        sum(&lines, "Http5xx"),
-        1.0,
-        "not the draining /health's 503"
-    );
-    assert_eq!(sum(&lines, "ConnectionsRefused"), 1.0);
-    assert_eq!(
-        sum(&lines, "Timeouts"),
-        0.0,
-        "no request outran REQUEST_TIMEOUT"
-    );
-    assert_eq!(
-        sum(&lines, "ClientTimeouts"),
-        7.0,
-        "the stalled body (BODY_READ_TIMEOUT) and six silent connections (HEADER_READ_TIMEOUT)"
-    );
-    assert_eq!(sum(&lines, "Panics"), 0.0);
-    assert_eq!(sum(&lines, "Cancelled"), 0.0, "every request was answered");
+    for (name, expected, why) in [
+        ("ToolCalls.search_docs", 3.0, ""),
+        ("ToolErrors.search_docs", 0.0, ""),
+        ("ToolCalls.read_doc", 1.0, ""),
+        ("ToolErrors.read_doc", 1.0, "isError counts as an error"),
+        (
+            "ToolCalls.unknown",
+            1.0,
+            "a client's tool name is not a metric",
+        ),
+        ("ToolErrors.unknown", 1.0, ""),
+        ("ToolCalls", 5.0, ""),
+        ("ToolErrors", 2.0, ""),
+        ("Http403", 1.0, ""),
+        ("Http404", 1.0, ""),
+        ("Http413", 1.0, ""),
+        ("Http429", 1.0, ""),
+        ("Http503", 1.0, "the refused initialize"),
+        ("Http5xx", 1.0, "not the draining /health's 503"),
+        ("ConnectionsRefused", 1.0, ""),
+        ("Timeouts", 0.0, "no request outran REQUEST_TIMEOUT"),
+        (
+            "ClientTimeouts",
+            7.0,
+            "the stalled body (BODY_READ_TIMEOUT) and six silent connections (HEADER_READ_TIMEOUT)",
+        ),
+        ("Panics", 0.0, ""),
+        ("Cancelled", 0.0, "every request was answered"),
+    ] {
+        assert_eq!(sum(&lines, name), expected, "{name}: {why}");
+    }
     // /mcp requests: 5 tool calls, the 403, the 413, the 408, initialize and initialized, the
     // GET stream, two listens and the refused initialize (not /nowhere, not /health).
     assert_eq!(sum(&lines, "Requests"), 14.0);
