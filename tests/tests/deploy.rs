@@ -4,10 +4,12 @@
 //! accepts, and the timeouts that must nest do: keep-alive below the ALB idle timeout below the
 //! server's HTTP idle timeout; drain guess below the deregistration delay; shutdown below the
 //! stop timeout), and the Copilot session cache addon as Copilot reads it. `deploy/observability.rs`
-//! checks autoscaling, alarms, saved queries and dashboards against the metrics the server
-//! emits; `deploy/insights.rs` runs the saved queries over the real server's output.
+//! (with its modules in `deploy/observability/`) checks autoscaling, alarms, saved queries and
+//! dashboards against the metrics the server emits; `deploy/insights.rs` (and
+//! `deploy/insights/`) runs the saved queries over the real server's output.
 
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::process::Command;
 use std::time::Duration;
 
@@ -29,8 +31,9 @@ const TEMPLATES: &[&str] = &[
     "copilot/docs-mcp/addons/observability.yml",
 ];
 
-#[test]
-fn cfn_lint_finds_no_errors_or_warnings_in_any_template() {
+/// cfn-lint on `templates`, from the workspace root, failing on warnings too: its exit code and
+/// output.
+fn cfn_lint<T: AsRef<OsStr>>(templates: impl IntoIterator<Item = T>) -> (Option<i32>, String) {
     let lint = tools_dir().join("venv/bin/cfn-lint");
     assert!(
         lint.exists(),
@@ -40,8 +43,13 @@ fn cfn_lint_finds_no_errors_or_warnings_in_any_template() {
     command
         .current_dir(workspace_root())
         .args(["--non-zero-exit-code", "warning"])
-        .args(TEMPLATES);
-    let (code, output) = run(command, Duration::from_secs(300));
+        .args(templates);
+    run(command, Duration::from_secs(300))
+}
+
+#[test]
+fn cfn_lint_finds_no_errors_or_warnings_in_any_template() {
+    let (code, output) = cfn_lint(TEMPLATES);
     assert_eq!(
         code,
         Some(0),

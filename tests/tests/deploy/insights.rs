@@ -6,262 +6,29 @@
 //! pick exactly the lines it is about. The EMF lines must carry every metric the templates
 //! read, under the namespace and Service dimension the templates read them with.
 //! `DEPLOY_SHOW_LINES=1` prints the lines the run collected.
+//!
+//! `logs_insights` parses and evaluates the queries; `running` runs the server and collects its
+//! lines.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http::{Method, StatusCode};
 use regex::Regex;
 use serde_json::{Value, json};
 use tests::http::{get_stream, legacy_session, listen_stream, modern_request, request};
-use tests::process::{binary, workspace_root};
+use tests::process::workspace_root;
 
-use super::observability::{
-    QUERIES, Stack, alarm_metrics, dashboard_metrics, emitted_as, policy_metrics, saved_queries,
-};
+use super::observability::metrics::{alarm_metrics, dashboard_metrics, emitted_as, policy_metrics};
+use super::observability::stack::Stack;
 
-/// One condition of a `filter` command.
-#[derive(Debug)]
-enum Term {
-    /// `field like /regex/`
-    Like(String, Regex),
-    /// `field = "text"`
-    Equals(String, String),
-}
+#[path = "insights/logs_insights.rs"]
+mod logs_insights;
+#[path = "insights/running.rs"]
+mod running;
 
-/// The parts of a saved query these checks evaluate.
-#[derive(Debug)]
-struct Query {
-    /// The `fields` command's fields.
-    fields: Vec<String>,
-    /// The `filter` command: terms joined by `or`.
-    filter: Vec<Term>,
-    /// Fields a `stats` command groups by or aggregates.
-    stats_fields: Vec<String>,
-}
-
-/// Parses the subset of the Logs Insights language the saved queries use: one command per
-/// line, `fields a, b`, `filter x like /re/ or y = "v"`, `stats f(x) ... by y`, `sort`, `limit`.
-fn parse(name: &str, text: &str) -> Query {
-    let mut query = Query {
-        fields: Vec::new(),
-        filter: Vec::new(),
-        stats_fields: Vec::new(),
-    };
-    let like = Regex::new(r#"^([@\w.]+) like /((?:[^/\\]|\\.)*)/$"#).unwrap();
-    let equals = Regex::new(r#"^([@\w.]+) = "([^"]*)"$"#).unwrap();
-    let stats_field = Regex::new(r"\((\w+)\)|\bby (?:bin\(\w+\)|(\w+))").unwrap();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        let command = if i == 0 {
-            line
-        } else {
-            line.strip_prefix("| ")
-                .unwrap_or_else(|| panic!("{name}: one command per line, after `| `: {line}"))
-        };
-        let (verb, rest) = command.split_once(' ').unwrap();
-        match verb {
-            "fields" => query.fields = rest.split(", ").map(String::from).collect(),
-            "filter" => {
-                // Split on ` or ` outside a /regex/.
-                let mut terms = Vec::new();
-                let (mut current, mut in_regex) = (String::new(), false);
-                for c in rest.chars() {
-                    if c == '/' && !current.ends_with('\\') {
-                        in_regex = !in_regex;
-                    }
-                    current.push(c);
-                    if !in_regex && current.ends_with(" or ") {
-                        terms.push(current.trim_end_matches(" or ").to_string());
-                        current.clear();
-                    }
-                }
-                terms.push(current);
-                for term in terms {
-                    assert!(
-                        !term.contains(" and "),
-                        "{name}: only `or` is evaluated here: {term}"
-                    );
-                    query.filter.push(if let Some(c) = like.captures(&term) {
-                        Term::Like(c[1].to_string(), Regex::new(&c[2]).unwrap())
-                    } else if let Some(c) = equals.captures(&term) {
-                        Term::Equals(c[1].to_string(), c[2].to_string())
-                    } else {
-                        panic!("{name}: cannot read the condition {term:?}")
-                    });
-                }
-            }
-            "stats" => {
-                for c in stats_field.captures_iter(rest) {
-                    if let Some(f) = c.get(1).or(c.get(2)) {
-                        query.stats_fields.push(f.as_str().to_string());
-                    }
-                }
-            }
-            "sort" | "limit" => {}
-            other => panic!("{name}: command {other} is not evaluated here"),
-        }
-    }
-    assert!(!query.filter.is_empty(), "{name}: has a filter");
-    query
-}
-
-/// A log line as Logs Insights sees it: `@message` is the whole line, JSON keys are fields.
-struct Line {
-    raw: String,
-    json: Value,
-}
-
-impl Line {
-    fn field(&self, name: &str) -> Option<String> {
-        if name == "@message" {
-            return Some(self.raw.clone());
-        }
-        match self.json.get(name)? {
-            Value::String(s) => Some(s.clone()),
-            Value::Null => None,
-            other => Some(other.to_string()),
-        }
-    }
-
-    fn message(&self) -> String {
-        self.field("message").unwrap_or_default()
-    }
-
-    fn is_emf(&self) -> bool {
-        self.json.get("_aws").is_some()
-    }
-}
-
-impl Query {
-    fn matches(&self, line: &Line) -> bool {
-        self.filter.iter().any(|term| match term {
-            Term::Like(field, re) => line.field(field).is_some_and(|v| re.is_match(&v)),
-            Term::Equals(field, value) => line.field(field).as_deref() == Some(value.as_str()),
-        })
-    }
-}
-
-fn line(raw: &str) -> Line {
-    Line {
-        raw: raw.to_string(),
-        json: serde_json::from_str(raw).unwrap_or(Value::Null),
-    }
-}
-
-/// The plain template's four queries, parsed.
-fn queries(settings: &Value) -> Vec<(String, Query)> {
-    let plain = Stack::plain(settings);
-    saved_queries(&plain)
-        .into_iter()
-        .map(|(name, text)| {
-            let query = parse(&name, &text);
-            (name, query)
-        })
-        .collect()
-}
-
-fn query<'a>(all: &'a [(String, Query)], name: &str) -> &'a Query {
-    assert!(QUERIES.contains(&name));
-    &all.iter().find(|(n, _)| n == name).unwrap().1
-}
-
-/// The server's process with both of its output streams captured, line by line.
-struct Running {
-    child: std::process::Child,
-    lines: Arc<Mutex<Vec<String>>>,
-    readers: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Running {
-    fn start(env: &[(String, String)]) -> (Running, std::net::SocketAddr) {
-        let mut command = Command::new(binary("mcp-server"));
-        command
-            .current_dir(std::env::temp_dir())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().expect("the server starts");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let mut readers = Vec::new();
-        let stdout: Box<dyn std::io::Read + Send> = Box::new(child.stdout.take().unwrap());
-        let stderr: Box<dyn std::io::Read + Send> = Box::new(child.stderr.take().unwrap());
-        for stream in [stdout, stderr] {
-            let lines = lines.clone();
-            readers.push(std::thread::spawn(move || {
-                for l in BufReader::new(stream).lines().map_while(Result::ok) {
-                    lines.lock().unwrap().push(l);
-                }
-            }));
-        }
-        let running = Running {
-            child,
-            lines,
-            readers,
-        };
-        let listening = running.wait_for(
-            |l| l.message() == "listening",
-            "listening",
-            Duration::from_secs(30),
-        );
-        let addr = listening.json["address"].as_str().unwrap().parse().unwrap();
-        (running, addr)
-    }
-
-    fn wait_for(&self, found: impl Fn(&Line) -> bool, what: &str, within: Duration) -> Line {
-        let started = Instant::now();
-        loop {
-            if let Some(l) = self
-                .lines
-                .lock()
-                .unwrap()
-                .iter()
-                .map(|l| line(l))
-                .find(|l| found(l))
-            {
-                return l;
-            }
-            assert!(
-                started.elapsed() < within,
-                "no line {what} within {within:?}:\n{}",
-                self.lines.lock().unwrap().join("\n")
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Sends SIGTERM and collects every line once the process has exited.
-    fn stop(mut self) -> Vec<String> {
-        // SAFETY: kill(2) on our own child with a valid signal has no memory effects.
-        let rc = unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        assert_eq!(rc, 0);
-        let started = Instant::now();
-        while self.child.try_wait().unwrap().is_none() {
-            if started.elapsed() > Duration::from_secs(15) {
-                let _ = self.child.kill();
-                panic!("the server did not exit after SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        for reader in self.readers.drain(..) {
-            reader.join().unwrap();
-        }
-        self.lines.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use logs_insights::{Line, line, parse, queries, query};
+use running::Running;
 
 /// A tool call in the modern era.
 async fn call(addr: std::net::SocketAddr, id: i64, tool: &str, arguments: Value) {
