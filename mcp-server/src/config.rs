@@ -53,6 +53,17 @@ pub enum Mode {
     Stdio,
 }
 
+/// Who may call `/mcp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMode {
+    /// Anyone who can reach the server.
+    None,
+    /// Callers presenting one of the keys whose SHA-256 is in AUTH_API_KEY_HASHES or
+    /// AUTH_API_KEY_FILE.
+    #[value(name = "api-key")]
+    ApiKey,
+}
+
 /// The shape of log lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -125,6 +136,30 @@ pub struct Config {
           default_value = crate::docs::variants::DEFAULT_LANGUAGE_PATTERN, hide_default_value = true,
           value_parser = Setting(values::regex_with_group), help_heading = "Documentation")]
     pub docs_language_pattern: String,
+
+    /// `none` (anyone who reaches the server may call /mcp) or `api-key` (callers send a key as
+    /// `Authorization: Bearer` or `X-Api-Key`); /health and CORS preflights stay open
+    #[arg(long, env = "AUTH", value_name = "AUTH", default_value = "none",
+          value_parser = Setting(EnumValueParser::<AuthMode>::new()), help_heading = "Access")]
+    pub auth: AuthMode,
+
+    /// With AUTH=api-key: the SHA-256 (64 hex digits) of each key that may call, separated by
+    /// commas; the keys themselves are never configured
+    #[arg(long, env = "AUTH_API_KEY_HASHES", value_name = "AUTH_API_KEY_HASHES", default_value = "",
+          hide_default_value = true, hide_env_values = true,
+          value_parser = Setting(clap::builder::StringValueParser::new()), help_heading = "Access")]
+    auth_api_key_hashes: String,
+
+    /// With AUTH=api-key: a file of more key hashes, one per line (`#` starts a comment), read
+    /// at start-up
+    #[arg(long, env = "AUTH_API_KEY_FILE", value_name = "AUTH_API_KEY_FILE", default_value = "",
+          hide_default_value = true, value_parser = Setting(Optional(PathBufValueParser::new())),
+          help_heading = "Access")]
+    auth_api_key_file: Maybe<PathBuf>,
+
+    /// The hashes of AUTH_API_KEY_HASHES and AUTH_API_KEY_FILE, read.
+    #[arg(skip)]
+    pub api_keys: crate::access::auth::ApiKeys,
 
     /// Comma-separated browser origins allowed to call /mcp, e.g.
     /// `https://app.example.com,https://*.example.com`; requests without Origin always pass;
@@ -467,6 +502,12 @@ impl Config {
                 ),
             ))
         })?;
+        config.api_keys = config.read_api_keys().map_err(|why| {
+            ConfigError(clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                why,
+            ))
+        })?;
         config.caps_defaulted = caps_defaulted;
         let limit = match cgroup {
             Some(root) => memory_limit(config.memory_limit, root),
@@ -480,6 +521,37 @@ impl Config {
             .clone()
             .unwrap_or_else(|| HostPolicy::default_for_bind(config.host));
         Ok(config)
+    }
+
+    /// The key hashes of `AUTH_API_KEY_HASHES` and `AUTH_API_KEY_FILE`; with `AUTH=api-key`,
+    /// at least one.
+    fn read_api_keys(&self) -> Result<crate::access::auth::ApiKeys, String> {
+        use crate::access::auth::ApiKeys;
+        let mut keys = ApiKeys::parse(&self.auth_api_key_hashes).map_err(|why| {
+            format!("invalid value for '--auth-api-key-hashes <AUTH_API_KEY_HASHES>': {why}\n")
+        })?;
+        if let Some(path) = &self.auth_api_key_file {
+            let text = std::fs::read_to_string(path).map_err(|error| {
+                format!(
+                    "invalid value '{}' for '--auth-api-key-file <AUTH_API_KEY_FILE>': cannot read it: {error}\n",
+                    path.display()
+                )
+            })?;
+            keys.extend(ApiKeys::parse(&text).map_err(|why| {
+                format!(
+                    "invalid value '{}' for '--auth-api-key-file <AUTH_API_KEY_FILE>': {why}\n",
+                    path.display()
+                )
+            })?);
+        }
+        if self.auth == AuthMode::ApiKey && keys.is_empty() {
+            return Err(
+                "invalid value 'api-key' for '--auth <AUTH>': no key hash given; set \
+                        AUTH_API_KEY_HASHES or AUTH_API_KEY_FILE\n"
+                    .into(),
+            );
+        }
+        Ok(keys)
     }
 
     /// How pages are recognised as versions and languages of each other, and which one a

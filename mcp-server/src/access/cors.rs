@@ -8,7 +8,7 @@ use http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
 
 /// Request headers a browser MCP client sends: the `Mcp-*` family and resumption.
-const ALLOW_HEADERS: &str = "Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID";
+const ALLOW_HEADERS: &str = "Content-Type, Accept, Authorization, X-Api-Key, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID";
 /// Response headers scripts may read: the session id above all.
 const EXPOSE_HEADERS: &str = "Mcp-Session-Id, MCP-Protocol-Version, WWW-Authenticate, Retry-After";
 const ALLOW_METHODS: &str = "GET, POST, DELETE, OPTIONS";

@@ -18,24 +18,28 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-/// Who is asking, as the limits see it.
+/// Who is asking, as the limits see it: an address, or with `AUTH=api-key` the key (by its id),
+/// so that a key's limits hold from wherever it is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ClientKey(IpAddr);
+pub enum ClientKey {
+    Address(IpAddr),
+    ApiKey(super::auth::KeyId),
+}
 
 impl ClientKey {
     /// The key of an address: IPv6 addresses by their /64 (IPv4-mapped ones as IPv4).
     pub fn of(address: IpAddr) -> ClientKey {
         match address {
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => ClientKey(IpAddr::V4(v4)),
+                Some(v4) => ClientKey::Address(IpAddr::V4(v4)),
                 None => {
                     let s = v6.segments();
-                    ClientKey(IpAddr::V6(Ipv6Addr::new(
+                    ClientKey::Address(IpAddr::V6(Ipv6Addr::new(
                         s[0], s[1], s[2], s[3], 0, 0, 0, 0,
                     )))
                 }
             },
-            v4 => ClientKey(v4),
+            v4 => ClientKey::Address(v4),
         }
     }
 
@@ -57,7 +61,10 @@ impl ClientKey {
 
 impl std::fmt::Display for ClientKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
+        match self {
+            ClientKey::Address(address) => address.fmt(f),
+            ClientKey::ApiKey(id) => write!(f, "key {id}"),
+        }
     }
 }
 

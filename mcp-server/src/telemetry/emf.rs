@@ -117,6 +117,7 @@ impl EmfWriter {
         // Counters: what each added since the last line, summed into the line's names.
         for name in [
             "Requests",
+            "Http401",
             "Http403",
             "Http404",
             "Http413",
@@ -213,7 +214,10 @@ fn names_of_counter(key: &Key) -> Vec<String> {
         if route == meters::Route::Health.label() {
             return names;
         }
-        if matches!(status.as_str(), "403" | "404" | "413" | "429" | "503") {
+        if matches!(
+            status.as_str(),
+            "401" | "403" | "404" | "413" | "429" | "503"
+        ) {
             names.push(format!("Http{status}"));
         }
         if status.starts_with('5') {
