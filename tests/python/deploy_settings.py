@@ -69,7 +69,37 @@ def resolver(template, given=None):
             return value["Fn::Sub"]
         return str(value)
 
+    resolve.holds = holds
     return resolve
+
+
+NO_VALUE = object()
+
+
+def resolve_tree(template, given=None):
+    """Resolves a whole property tree as a deployment with the defaults (or the `given`
+    parameter values) would see it: Fn::If picks its branch, a Ref to AWS::NoValue removes the
+    property or list item it stands for (as CloudFormation does), and a Ref to a parameter becomes
+    its value; anything else is left as it is."""
+    resolve = resolver(template, given)
+    parameters = template.get("Parameters", {})
+
+    def tree(value):
+        if isinstance(value, dict):
+            if value == {"Ref": "AWS::NoValue"}:
+                return NO_VALUE
+            if set(value) == {"Fn::If"}:
+                condition, then, otherwise = value["Fn::If"]
+                return tree(then if resolve.holds(condition) else otherwise)
+            if set(value) == {"Ref"} and value["Ref"] in parameters:
+                return resolve(value)
+            items = {k: tree(v) for k, v in value.items()}
+            return {k: v for k, v in items.items() if v is not NO_VALUE}
+        if isinstance(value, list):
+            return [item for item in map(tree, value) if item is not NO_VALUE]
+        return value
+
+    return tree
 
 
 manifest = yaml.safe_load(open(f"{root}/copilot/docs-mcp/manifest.yml"))
@@ -91,6 +121,22 @@ copilot = {
     "albIdleTimeout": int(addon_parameters.get("IdleTimeoutSeconds", addon["Parameters"]["IdleTimeoutSeconds"]["Default"])),
     "lambdaTimeout": addon["Resources"]["AlbIdleTimeoutFunction"]["Properties"]["Timeout"],
     "serviceTimeout": int(addon["Resources"]["AlbIdleTimeout"]["Properties"]["ServiceTimeout"]),
+}
+
+# The manifest once its commented API-key example is uncommented as a user would (`# ` taken off
+# the AUTH variable and the secrets block, nothing else): how many lines that took, and the
+# variables and secrets (name to SSM parameter) Copilot would then give the task.
+API_KEY_EXAMPLE = re.compile(r"^(\s*)# (AUTH: .*|secrets:|  AUTH_API_KEY_HASHES: .*)$")
+manifest_lines = open(f"{root}/copilot/docs-mcp/manifest.yml").read().splitlines()
+uncommented = [API_KEY_EXAMPLE.sub(r"\1\2", line) for line in manifest_lines]
+with_api_keys = yaml.safe_load("\n".join(uncommented))
+copilot["apiKeyExample"] = {
+    "linesUncommented": sum(a != b for a, b in zip(manifest_lines, uncommented)),
+    "variables": {k: str(v) for k, v in with_api_keys["variables"].items()},
+    "secrets": {k: str(v) for k, v in (with_api_keys.get("secrets") or {}).items()},
+    "restUnchanged": {k: v for k, v in with_api_keys.items() if k not in ("variables", "secrets")}
+    == {k: v for k, v in manifest.items() if k not in ("variables", "secrets")},
+    "secretsBefore": manifest.get("secrets"),
 }
 
 # The session cache addon as Copilot reads it: every output (Copilot's service template reads
@@ -125,12 +171,31 @@ copilot["sessionCache"] = {
 service = load_template("template/service.yml")
 resolve = resolver(service)
 resources = service["Resources"]
+
+
+def task(given=None):
+    """What ECS gets for the task with the defaults or the `given` parameter values: the
+    container's environment and secrets (name to secret ARN), the execution role the task
+    definition names, and the inline policies of the template's ExecutionRole."""
+    tree = resolve_tree(service, given)
+    definition = tree(resources["TaskDefinition"]["Properties"])
+    container = definition["ContainerDefinitions"][0]
+    return {
+        "environment": {e["Name"]: resolve_pseudo(resolve(e["Value"])) for e in container["Environment"]},
+        "secrets": {s["Name"]: s["ValueFrom"] for s in container.get("Secrets", [])},
+        "executionRoleArn": definition["ExecutionRoleArn"],
+        "executionRolePolicies": tree(resources["ExecutionRole"]["Properties"]).get("Policies", []),
+    }
+
+
+# A full secret ARN, as the ApiKeyHashesSecretArn parameter requires.
+API_KEY_SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:docs-mcp/api-key-hashes-AbC123"
 container = resources["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
 group = resources["TargetGroup"]["Properties"]
 group_attributes = {a["Key"]: a["Value"] for a in group["TargetGroupAttributes"]}
 alb_attributes = {a["Key"]: resolve(a["Value"]) for a in resources["LoadBalancer"]["Properties"]["LoadBalancerAttributes"]}
 cloudformation = {
-    "variables": {e["Name"]: resolve_pseudo(resolve(e["Value"])) for e in container["Environment"]},
+    "variables": task()["environment"],
     "imagePort": container["PortMappings"][0]["ContainerPort"],
     "healthPath": group["HealthCheckPath"],
     "healthPort": group["Port"],
@@ -140,6 +205,12 @@ cloudformation = {
     "stickiness": group_attributes["stickiness.enabled"] == "true",
     "stopTimeout": container["StopTimeout"],
     "albIdleTimeout": int(alb_attributes["idle_timeout.timeout_seconds"]),
+    # The task as ECS gets it without ApiKeyHashesSecretArn (the default) and with it, and the
+    # ARN given; `apiKeySecretPattern` is the parameter's AllowedPattern.
+    "task": task(),
+    "taskWithApiKeys": task({"ApiKeyHashesSecretArn": API_KEY_SECRET_ARN}),
+    "apiKeySecretArn": API_KEY_SECRET_ARN,
+    "apiKeySecretPattern": service["Parameters"]["ApiKeyHashesSecretArn"]["AllowedPattern"],
 }
 
 standalone = load_template("template/alb-timeout.yml")

@@ -6,7 +6,8 @@
 //! stop timeout), and the Copilot session cache addon as Copilot reads it. `deploy/observability.rs`
 //! (with its modules in `deploy/observability/`) checks autoscaling, alarms, saved queries and
 //! dashboards against the metrics the server emits; `deploy/insights.rs` (and
-//! `deploy/insights/`) runs the saved queries over the real server's output.
+//! `deploy/insights/`) runs the saved queries over the real server's output; `deploy/api_keys.rs`
+//! checks the API-key wiring (the secret ECS reads, the permission to read it) on both paths.
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -18,6 +19,8 @@ use serde_json::Value;
 use tests::process::workspace_root;
 use tests::tools::{python_report, run, tools_dir};
 
+#[path = "deploy/api_keys.rs"]
+mod api_keys;
 #[path = "deploy/insights.rs"]
 mod insights;
 #[path = "deploy/observability.rs"]
