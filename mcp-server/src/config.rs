@@ -13,7 +13,9 @@
 //! `config/describe.rs`, the tests in `config/tests.rs`.
 
 mod describe;
+mod keys;
 mod memory;
+mod metrics;
 mod values;
 mod warnings;
 
@@ -523,37 +525,6 @@ impl Config {
         Ok(config)
     }
 
-    /// The key hashes of `AUTH_API_KEY_HASHES` and `AUTH_API_KEY_FILE`; with `AUTH=api-key`,
-    /// at least one.
-    fn read_api_keys(&self) -> Result<crate::access::auth::ApiKeys, String> {
-        use crate::access::auth::ApiKeys;
-        let mut keys = ApiKeys::parse(&self.auth_api_key_hashes).map_err(|why| {
-            format!("invalid value for '--auth-api-key-hashes <AUTH_API_KEY_HASHES>': {why}\n")
-        })?;
-        if let Some(path) = &self.auth_api_key_file {
-            let text = std::fs::read_to_string(path).map_err(|error| {
-                format!(
-                    "invalid value '{}' for '--auth-api-key-file <AUTH_API_KEY_FILE>': cannot read it: {error}\n",
-                    path.display()
-                )
-            })?;
-            keys.extend(ApiKeys::parse(&text).map_err(|why| {
-                format!(
-                    "invalid value '{}' for '--auth-api-key-file <AUTH_API_KEY_FILE>': {why}\n",
-                    path.display()
-                )
-            })?);
-        }
-        if self.auth == AuthMode::ApiKey && keys.is_empty() {
-            return Err(
-                "invalid value 'api-key' for '--auth <AUTH>': no key hash given; set \
-                        AUTH_API_KEY_HASHES or AUTH_API_KEY_FILE\n"
-                    .into(),
-            );
-        }
-        Ok(keys)
-    }
-
     /// How pages are recognised as versions and languages of each other, and which one a
     /// search shows by default.
     pub fn variant_rules(&self) -> crate::docs::variants::VariantRules {
@@ -574,47 +545,6 @@ impl Config {
     /// Whether `ALLOWED_HOSTS` was given (an explicit `*` is a choice, not an oversight).
     pub fn hosts_configured(&self) -> bool {
         self.allowed_hosts.is_some()
-    }
-
-    /// How often an EMF line is written: `METRICS_EMF_INTERVAL`, or every minute on ECS; never
-    /// in stdio mode, where stdout carries MCP.
-    pub fn emf_interval(&self) -> Option<Duration> {
-        if self.mode == Mode::Stdio {
-            return None;
-        }
-        match self.metrics_emf_interval {
-            Some(given) => given,
-            None if self.ecs_metadata_uri.is_some() => Some(Duration::from_secs(60)),
-            None => None,
-        }
-    }
-
-    /// The `Service` dimension: `METRICS_SERVICE`; else, under Copilot, `app-env-service` (the
-    /// service name alone would merge every environment's metrics in one account and region);
-    /// else `docs-mcp`.
-    pub fn metrics_service(&self) -> String {
-        if let Some(service) = &self.metrics_service {
-            return service.clone();
-        }
-        let copilot = [
-            &self.copilot_application_name,
-            &self.copilot_environment_name,
-            &self.copilot_service_name,
-        ];
-        match copilot {
-            [Some(app), Some(env), Some(service)] => format!("{app}-{env}-{service}"),
-            [_, _, Some(service)] => service.clone(),
-            _ => "docs-mcp".to_string(),
-        }
-    }
-
-    /// Where the Prometheus listener binds, when `METRICS_PORT` is set.
-    pub fn metrics_bind(&self) -> Option<SocketAddr> {
-        let port = self.metrics_port?;
-        Some(SocketAddr::new(
-            self.metrics_host.unwrap_or(self.host),
-            port,
-        ))
     }
 
     /// The log line format: `LOG_FORMAT`, or JSON in production.

@@ -235,12 +235,35 @@ async fn per_client_limits_follow_the_key_not_the_address() {
     assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
     let b = modern_list(addr, Some(other), &[("x-api-key", KEY_B)]).await;
     assert_eq!(b.status, StatusCode::OK, "another key is another client");
+    // Wrong keys count against their address's rate: guessing stops at 429, and a known key
+    // from that same address is still served.
+    let guesser: std::net::IpAddr = "127.0.0.3".parse().unwrap();
+    let mut statuses = Vec::new();
+    for guess in 0..4 {
+        let wrong = format!("Bearer guess-{guess}");
+        statuses.push(
+            modern_list(addr, Some(guesser), &[("authorization", &wrong)])
+                .await
+                .status,
+        );
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    let known = modern_list(addr, Some(guesser), &[("x-api-key", KEY_B)]).await;
+    assert_ne!(known.status, StatusCode::UNAUTHORIZED);
     let _ = std::fs::remove_file(file);
 }
 
 #[test]
 fn a_server_without_keys_or_with_bad_hashes_does_not_start() {
-    let cases: [(&[(&str, &str)], &str); 3] = [
+    let cases: [(&[(&str, &str)], &str); 4] = [
         (&[("AUTH", "api-key")], "no key hash given"),
         (
             &[("AUTH", "api-key"), ("AUTH_API_KEY_HASHES", KEY_A)],
@@ -252,6 +275,10 @@ fn a_server_without_keys_or_with_bad_hashes_does_not_start() {
                 ("AUTH_API_KEY_FILE", "/nonexistent/keys"),
             ],
             "cannot read it",
+        ),
+        (
+            &[("AUTH", "api-key"), ("AUTH_API_KEY_FILE", KEY_A)],
+            "of 21 characters",
         ),
     ];
     for (env, expected) in cases {

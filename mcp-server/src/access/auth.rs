@@ -78,16 +78,24 @@ impl ApiKeys {
         self.hashes.is_empty()
     }
 
-    /// The id of the key a request presents, or why it is refused.
+    /// The id of the key a request presents, or why it is refused. `Authorization: Bearer`
+    /// first (the standard header, where tokens go), then `X-Api-Key`; an empty value counts as
+    /// absent (a client configured with a variable that is unset). A value longer than
+    /// [`MAX_KEY_BYTES`] is refused without hashing.
     pub fn check(
         &self,
         authorization: Option<&[u8]>,
         api_key: Option<&[u8]>,
     ) -> Result<KeyId, Denied> {
-        let presented = api_key
-            .or_else(|| authorization.and_then(bearer))
-            .filter(|key| !key.is_empty())
+        let present = |value: &&[u8]| !value.is_empty();
+        let presented = authorization
+            .and_then(bearer)
+            .filter(present)
+            .or_else(|| api_key.map(<[u8]>::trim_ascii).filter(present))
             .ok_or(Denied::Missing)?;
+        if presented.len() > MAX_KEY_BYTES {
+            return Err(Denied::Invalid);
+        }
         let hash: [u8; 32] = Sha256::digest(presented).into();
         let mut found = subtle::Choice::from(0);
         for known in &self.hashes {
@@ -102,6 +110,9 @@ impl ApiKeys {
         }
     }
 }
+
+/// The longest key looked at: a key is a few dozen characters; longer values are not hashed.
+pub const MAX_KEY_BYTES: usize = 1024;
 
 /// The credentials of an `Authorization: Bearer <token>` value (the scheme in any case).
 fn bearer(value: &[u8]) -> Option<&[u8]> {
@@ -149,6 +160,23 @@ mod tests {
         assert_eq!(id.to_string(), hash_of("alpha-key")[..12]);
         assert_eq!(keys.check(Some(b"bearer   alpha-key "), None), Ok(id));
         assert!(keys.check(None, Some(b"beta-key")).is_ok());
+        assert!(
+            keys.check(Some(b"Bearer alpha-key"), Some(b"")).is_ok(),
+            "an empty X-Api-Key is no key"
+        );
+        assert!(
+            keys.check(Some(b"Bearer alpha-key"), Some(b"proxy-key"))
+                .is_ok(),
+            "Bearer first: a proxy's own X-Api-Key does not shadow it"
+        );
+        assert_eq!(
+            keys.check(Some(b"Bearer nope"), Some(b"beta-key")),
+            Err(Denied::Invalid),
+            "a Bearer value is the one looked at"
+        );
+        assert!(keys.check(Some(b"Bearer "), Some(b"beta-key")).is_ok());
+        let long = vec![b'a'; MAX_KEY_BYTES + 1];
+        assert_eq!(keys.check(None, Some(&long)), Err(Denied::Invalid));
         assert_eq!(keys.check(None, None), Err(Denied::Missing));
         assert_eq!(keys.check(Some(b"Bearer "), None), Err(Denied::Missing));
         assert_eq!(

@@ -63,7 +63,7 @@ impl std::fmt::Display for ClientKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ClientKey::Address(address) => address.fmt(f),
-            ClientKey::ApiKey(id) => write!(f, "key {id}"),
+            ClientKey::ApiKey(id) => write!(f, "key:{id}"),
         }
     }
 }

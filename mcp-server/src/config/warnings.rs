@@ -59,6 +59,11 @@ impl Config {
                 "ALLOWED_HOSTS is not set and HOST is not loopback: any Host header is accepted; set ALLOWED_HOSTS to the public host name".into(),
             );
         }
+        if self.auth == super::AuthMode::ApiKey && self.mode == super::Mode::Stdio {
+            warnings.push(
+                "AUTH=api-key has no effect in stdio mode: the client that started the server is its only caller".into(),
+            );
+        }
         if self.auth == super::AuthMode::None && !self.api_keys.is_empty() {
             warnings.push(
                 "AUTH_API_KEY_HASHES or AUTH_API_KEY_FILE is set but AUTH is none: anyone may call /mcp; set AUTH=api-key".into(),

@@ -1,16 +1,17 @@
 //! The checks `/mcp` makes of a request before rmcp sees it, beyond Host and Origin: who the
-//! client is, whether a new stream may open (globally and for this client), whether a session
+//! client is (its address, or with `AUTH=api-key` its key), whether a new stream may open (globally and for this client), whether a session
 //! to be deleted exists, and which scheme the client used.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
 use warp::reply::Response;
 
-use crate::access::limits::ClientKey;
+use crate::access::auth::Denied;
+use crate::access::limits::{ClientKey, Refusal};
 use crate::app::App;
-use crate::http::replies::{INVALID_REQUEST, jsonrpc_error, too_many, unavailable};
+use crate::http::replies::{INVALID_REQUEST, SERVER_ERROR, jsonrpc_error, too_many, unavailable};
 use crate::lifecycle::streams::StreamSlot;
 
 /// The scheme the client used: the load balancer that terminated TLS says so in
@@ -93,4 +94,64 @@ pub fn session_not_found() -> Response {
         INVALID_REQUEST,
         "Session not found: it ended or never existed; start a new one with initialize",
     )
+}
+
+/// With `AUTH=api-key`: the client as its key, or the answer for a request without a known
+/// one. `address` is the client by its address (behind an ALB, from `X-Forwarded-For`): a
+/// refused request counts against that address's rate, so nobody can guess keys faster than
+/// `CLIENT_REQUEST_RATE` (429 once it is spent, before any 401).
+pub fn authenticate(
+    app: &App,
+    headers: &HeaderMap,
+    address: ClientKey,
+    peer: Option<SocketAddr>,
+) -> Result<ClientKey, Box<Response>> {
+    let denied = match app.config.api_keys.check(
+        headers
+            .get(header::AUTHORIZATION)
+            .map(HeaderValue::as_bytes),
+        headers.get("x-api-key").map(HeaderValue::as_bytes),
+    ) {
+        Ok(key) => return Ok(ClientKey::ApiKey(key)),
+        Err(denied) => denied,
+    };
+    if let Err(Refusal::Rate(wait)) = app.limits.check_rate(address) {
+        tracing::warn!(client = %address, "client request rate exceeded by refused API keys; 429");
+        return Err(Box::new(too_many(
+            None,
+            "Too many requests from this client (CLIENT_REQUEST_RATE); retry later",
+            wait,
+        )));
+    }
+    tracing::warn!(
+        client = %address,
+        peer = peer.map(|p| p.to_string()),
+        reason = match denied {
+            Denied::Missing => "no key",
+            Denied::Invalid => "unknown key",
+        },
+        "API key refused; 401"
+    );
+    Err(Box::new(unauthorized(denied)))
+}
+
+/// The 401 for a request without a known API key: `WWW-Authenticate` says how to present one
+/// (RFC 6750; `invalid_token` when a key was sent and is not known).
+fn unauthorized(denied: Denied) -> Response {
+    let (challenge, message) = match denied {
+        Denied::Missing => (
+            r#"Bearer realm="mcp""#,
+            "Unauthorized: send an API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'",
+        ),
+        Denied::Invalid => (
+            r#"Bearer realm="mcp", error="invalid_token""#,
+            "Unauthorized: the API key is not known",
+        ),
+    };
+    let mut response = jsonrpc_error(StatusCode::UNAUTHORIZED, None, SERVER_ERROR, message);
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    );
+    response
 }

@@ -14,7 +14,6 @@ use futures::Stream;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use warp::reply::Response;
 
-use crate::access::auth::Denied;
 use crate::access::cors;
 use crate::access::limits::{ClientKey, Refusal};
 use crate::access::origin::{OriginRefusal, OwnOrigin};
@@ -22,7 +21,7 @@ use crate::app::App;
 use crate::config::AuthMode;
 use crate::http::body::{ReadError, read_limited};
 use crate::http::forward::forward;
-use crate::http::gate::{client_of, request_scheme, reserve_stream, unknown_session};
+use crate::http::gate::{authenticate, client_of, request_scheme, reserve_stream, unknown_session};
 use crate::http::peek::Peek;
 use crate::http::replies::{
     INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, SERVER_ERROR, jsonrpc_error, too_many,
@@ -99,25 +98,11 @@ where
     // A preflight carries no credentials (browsers send none): it is answered below, keys or not.
     let mut client = client_of(&app, &headers, peer);
     if app.config.auth == AuthMode::ApiKey && method != Method::OPTIONS {
-        match app.config.api_keys.check(
-            headers
-                .get(header::AUTHORIZATION)
-                .map(HeaderValue::as_bytes),
-            headers.get("x-api-key").map(HeaderValue::as_bytes),
-        ) {
-            Ok(key) => client = ClientKey::ApiKey(key),
-            Err(denied) => {
-                tracing::warn!(
-                    peer = peer.map(|p| p.to_string()),
-                    reason = match denied {
-                        Denied::Missing => "no key",
-                        Denied::Invalid => "unknown key",
-                    },
-                    "API key refused; 401"
-                );
-                let mut response = unauthorized(denied);
-                cors::decorate(&mut response, origin.as_ref());
-                return response;
+        match authenticate(&app, &headers, client, peer) {
+            Ok(key) => client = key,
+            Err(mut refusal) => {
+                cors::decorate(&mut refusal, origin.as_ref());
+                return *refusal;
             }
         }
     }
@@ -467,25 +452,4 @@ async fn session_get(
     )
     .await;
     store_gate::after(app, &session, restoring, response, None).await
-}
-
-/// The 401 for a request without a known API key: `WWW-Authenticate` says how to present one
-/// (RFC 6750; `invalid_token` when a key was sent and is not known).
-fn unauthorized(denied: Denied) -> Response {
-    let (challenge, message) = match denied {
-        Denied::Missing => (
-            r#"Bearer realm="mcp""#,
-            "Unauthorized: send an API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'",
-        ),
-        Denied::Invalid => (
-            r#"Bearer realm="mcp", error="invalid_token""#,
-            "Unauthorized: the API key is not known",
-        ),
-    };
-    let mut response = jsonrpc_error(StatusCode::UNAUTHORIZED, None, SERVER_ERROR, message);
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static(challenge),
-    );
-    response
 }
