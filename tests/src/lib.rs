@@ -4,6 +4,7 @@
 
 pub mod http;
 pub mod load;
+pub mod oidc;
 pub mod process;
 pub mod relevance;
 pub mod stdio;
