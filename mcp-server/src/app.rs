@@ -56,6 +56,8 @@ pub struct App {
     admitting: tokio::sync::Mutex<()>,
     /// What each client may take.
     pub limits: Arc<ClientLimits>,
+    /// With `AUTH=oauth`: the resource server holding the issuer's keys.
+    pub oauth: Option<Arc<crate::access::oauth::OAuth>>,
     /// Connections open now, counted by the accept loop against `MAX_CONNECTIONS`.
     pub connections: Arc<AtomicUsize>,
     /// Bytes of POST bodies that may still be received (`MAX_BODY_BYTES_IN_FLIGHT`, one permit
@@ -80,7 +82,14 @@ impl App {
     /// Builds the state around an MCP handler; `handler` is cloned for every session and every
     /// stateless request, so it should be cheap to clone (an `Arc` inside). Fails only for a
     /// `SESSION_STORE` URL the client library cannot use (the store itself is reached later).
-    pub fn new<H>(config: Arc<Config>, drain: Arc<Drain>, handler: H) -> Result<Arc<Self>, String>
+    /// `oauth` is the resource server `AUTH=oauth` needs, started beforehand (it fetches the
+    /// issuer's keys).
+    pub fn new<H>(
+        config: Arc<Config>,
+        drain: Arc<Drain>,
+        handler: H,
+        oauth: Option<Arc<crate::access::oauth::OAuth>>,
+    ) -> Result<Arc<Self>, String>
     where
         H: ServerHandler + Clone + Send + Sync + 'static,
     {
@@ -167,6 +176,7 @@ impl App {
             initializing: Arc::default(),
             admitting: tokio::sync::Mutex::new(()),
             limits,
+            oauth,
             connections: Arc::default(),
             body_bytes: Arc::new(tokio::sync::Semaphore::new(
                 config_body_bytes.min(tokio::sync::Semaphore::MAX_PERMITS),

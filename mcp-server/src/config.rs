@@ -64,6 +64,9 @@ pub enum AuthMode {
     /// AUTH_API_KEY_FILE.
     #[value(name = "api-key")]
     ApiKey,
+    /// Callers presenting an OAuth access token (a JWT) from AUTH_ISSUER for AUTH_AUDIENCE.
+    #[value(name = "oauth")]
+    OAuth,
 }
 
 /// The shape of log lines.
@@ -139,8 +142,9 @@ pub struct Config {
           value_parser = Setting(values::regex_with_group), help_heading = "Documentation")]
     pub docs_language_pattern: String,
 
-    /// `none` (anyone who reaches the server may call /mcp) or `api-key` (callers send a key as
-    /// `Authorization: Bearer` or `X-Api-Key`); /health and CORS preflights stay open
+    /// `none` (anyone who reaches the server may call /mcp), `api-key` (callers send a key as
+    /// `Authorization: Bearer` or `X-Api-Key`) or `oauth` (callers send an OAuth access token
+    /// from AUTH_ISSUER as `Authorization: Bearer`); /health and CORS preflights stay open
     #[arg(long, env = "AUTH", value_name = "AUTH", default_value = "none",
           value_parser = Setting(EnumValueParser::<AuthMode>::new()), help_heading = "Access")]
     pub auth: AuthMode,
@@ -162,6 +166,40 @@ pub struct Config {
     /// The hashes of AUTH_API_KEY_HASHES and AUTH_API_KEY_FILE, read.
     #[arg(skip)]
     pub api_keys: crate::access::auth::ApiKeys,
+
+    /// With AUTH=oauth: the OpenID issuer whose access tokens are accepted, e.g.
+    /// `https://cognito-idp.<region>.amazonaws.com/<pool id>`; its discovery document and keys
+    /// are fetched at start-up (https, or http on a loopback host)
+    #[arg(long, env = "AUTH_ISSUER", value_name = "AUTH_ISSUER", default_value = "",
+          hide_default_value = true, value_parser = Setting(clap::builder::StringValueParser::new()),
+          help_heading = "Access")]
+    auth_issuer: String,
+
+    /// With AUTH=oauth: this server's resource identifier, the public URL of its /mcp (e.g.
+    /// `https://docs.example.com/mcp`); tokens must carry it in `aud`
+    #[arg(long, env = "AUTH_AUDIENCE", value_name = "AUTH_AUDIENCE", default_value = "",
+          hide_default_value = true, value_parser = Setting(clap::builder::StringValueParser::new()),
+          help_heading = "Access")]
+    auth_audience: String,
+
+    /// With AUTH=oauth: scopes every token must carry, separated by spaces or commas (empty:
+    /// none); a token without one gets 403 insufficient_scope
+    #[arg(long, env = "AUTH_SCOPES", value_name = "AUTH_SCOPES", default_value = "",
+          hide_default_value = true, value_parser = Setting(clap::builder::StringValueParser::new()),
+          help_heading = "Access")]
+    auth_scopes: String,
+
+    /// With AUTH=oauth: `true` accepts a token without `aud` when one of its scopes is
+    /// `<AUTH_AUDIENCE>/<name>` (Amazon Cognito's access tokens carry no `aud`)
+    #[arg(long, env = "AUTH_AUDIENCE_IN_SCOPE", value_name = "AUTH_AUDIENCE_IN_SCOPE",
+          default_value = "false", value_parser = Setting(clap::builder::BoolValueParser::new()),
+          help_heading = "Access")]
+    auth_audience_in_scope: bool,
+
+    /// AUTH_ISSUER, AUTH_AUDIENCE, AUTH_SCOPES and AUTH_AUDIENCE_IN_SCOPE, checked (with
+    /// AUTH=oauth).
+    #[arg(skip)]
+    pub oauth: Option<crate::access::oauth::Settings>,
 
     /// Comma-separated browser origins allowed to call /mcp, e.g.
     /// `https://app.example.com,https://*.example.com`; requests without Origin always pass;
@@ -505,6 +543,12 @@ impl Config {
             ))
         })?;
         config.api_keys = config.read_api_keys().map_err(|why| {
+            ConfigError(clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                why,
+            ))
+        })?;
+        config.oauth = config.read_oauth().map_err(|why| {
             ConfigError(clap::Error::raw(
                 clap::error::ErrorKind::ValueValidation,
                 why,

@@ -56,6 +56,12 @@ where
     match config.mode {
         Mode::Stdio => stdio::serve(handler).await,
         Mode::Http => {
+            // AUTH=oauth: the issuer's keys before listening (the server does not
+            // start without them).
+            let oauth = match &config.oauth {
+                Some(settings) => Some(access::oauth::OAuth::start(settings.clone()).await?),
+                None => None,
+            };
             let listener = server::bind(config.bind()).await.map_err(|error| {
                 format!("cannot listen on {} (HOST, PORT): {error}", config.bind())
             })?;
@@ -99,7 +105,7 @@ where
                     "metrics listening"
                 );
             }
-            let app = app::App::new(Arc::new(config), drain.clone(), handler)?;
+            let app = app::App::new(Arc::new(config), drain.clone(), handler, oauth)?;
             if let Some(store) = &app.store {
                 tracing::info!(
                     store = ?app.config.session_store,

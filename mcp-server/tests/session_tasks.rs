@@ -20,7 +20,7 @@ fn app(idle_ms: &str) -> (Arc<App>, DocsServer) {
     let docs = DocsServer::new(Library::load(None).unwrap());
     let drain = Drain::new(Duration::from_secs(60), IdleGuess::Off, false);
     (
-        App::new(Arc::new(config), drain, docs.clone()).expect("app"),
+        App::new(Arc::new(config), drain, docs.clone(), None).expect("app"),
         docs,
     )
 }
@@ -112,7 +112,7 @@ async fn a_burst_of_initialize_requests_cannot_pass_the_session_cap_together() {
         Config::from_lookup(|name| (name == "MAX_LEGACY_SESSIONS").then(|| "10".into())).unwrap();
     let docs = DocsServer::new(Library::load(None).unwrap());
     let drain = Drain::new(Duration::from_secs(60), IdleGuess::Off, false);
-    let app = App::new(Arc::new(config), drain, docs).expect("app");
+    let app = App::new(Arc::new(config), drain, docs, None).expect("app");
     let burst = (0..100).map(|_| {
         let app = app.clone();
         tokio::spawn(async move {

@@ -23,6 +23,15 @@ impl std::fmt::Display for KeyId {
     }
 }
 
+impl KeyId {
+    /// The id made of a digest's first 6 bytes (a key's SHA-256, or a token subject's).
+    pub fn from_digest(digest: &[u8]) -> KeyId {
+        let mut id = [0u8; 6];
+        id.copy_from_slice(&digest[..6]);
+        KeyId(id)
+    }
+}
+
 /// The hashes of the keys that may call.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApiKeys {
@@ -102,9 +111,7 @@ impl ApiKeys {
             found |= known.ct_eq(&hash);
         }
         if bool::from(found) {
-            let mut id = [0u8; 6];
-            id.copy_from_slice(&hash[..6]);
-            Ok(KeyId(id))
+            Ok(KeyId::from_digest(&hash))
         } else {
             Err(Denied::Invalid)
         }
@@ -115,7 +122,7 @@ impl ApiKeys {
 pub const MAX_KEY_BYTES: usize = 1024;
 
 /// The credentials of an `Authorization: Bearer <token>` value (the scheme in any case).
-fn bearer(value: &[u8]) -> Option<&[u8]> {
+pub fn bearer(value: &[u8]) -> Option<&[u8]> {
     let text = std::str::from_utf8(value).ok()?.trim();
     let (scheme, token) = text.split_once(' ')?;
     scheme

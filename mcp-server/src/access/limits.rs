@@ -24,6 +24,8 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 pub enum ClientKey {
     Address(IpAddr),
     ApiKey(super::auth::KeyId),
+    /// With `AUTH=oauth`: the token's issuer and subject, hashed.
+    Subject(super::auth::KeyId),
 }
 
 impl ClientKey {
@@ -64,6 +66,7 @@ impl std::fmt::Display for ClientKey {
         match self {
             ClientKey::Address(address) => address.fmt(f),
             ClientKey::ApiKey(id) => write!(f, "key:{id}"),
+            ClientKey::Subject(id) => write!(f, "sub:{id}"),
         }
     }
 }

@@ -1,4 +1,6 @@
-//! `AUTH_API_KEY_HASHES` and `AUTH_API_KEY_FILE`, read into the hashes `AUTH=api-key` checks.
+//! `AUTH_API_KEY_HASHES` and `AUTH_API_KEY_FILE`, read into the hashes `AUTH=api-key` checks;
+//! `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_SCOPES` and `AUTH_AUDIENCE_IN_SCOPE`, checked for
+//! `AUTH=oauth`.
 
 use super::{AuthMode, Config};
 
@@ -34,5 +36,73 @@ impl Config {
             );
         }
         Ok(keys)
+    }
+}
+
+impl Config {
+    /// With `AUTH=oauth`, its settings: an issuer and an audience are required, both absolute
+    /// http(s) URLs (the issuer https unless on a loopback host), and scopes are RFC 6749 scope
+    /// tokens. `None` otherwise.
+    pub(super) fn read_oauth(&self) -> Result<Option<crate::access::oauth::Settings>, String> {
+        use crate::access::oauth::{Settings, secure_url};
+        if self.auth != AuthMode::OAuth {
+            return Ok(None);
+        }
+        let issuer = self.auth_issuer.trim();
+        if issuer.is_empty() {
+            return Err(
+                "invalid value 'oauth' for '--auth <AUTH>': set AUTH_ISSUER to the \
+                        OpenID issuer whose tokens are accepted\n"
+                    .into(),
+            );
+        }
+        secure_url(issuer)
+            .map_err(|why| format!("invalid value for '--auth-issuer <AUTH_ISSUER>': {why}\n"))?;
+        let audience = self.auth_audience.trim();
+        if audience.is_empty() {
+            return Err(
+                "invalid value 'oauth' for '--auth <AUTH>': set AUTH_AUDIENCE to this \
+                        server's public /mcp URL (the audience its tokens are issued for)\n"
+                    .into(),
+            );
+        }
+        match audience.parse::<http::Uri>() {
+            Ok(uri)
+                if matches!(uri.scheme_str(), Some("https" | "http"))
+                    && uri.authority().is_some() => {}
+            _ => {
+                return Err(format!(
+                    "invalid value '{audience}' for '--auth-audience <AUTH_AUDIENCE>': expected \
+                     the absolute http(s) URL clients use for /mcp, e.g. \
+                     https://docs.example.com/mcp\n"
+                ));
+            }
+        }
+        let mut scopes: Vec<String> = Vec::new();
+        for scope in self
+            .auth_scopes
+            .split([',', ' ', '\t'])
+            .filter(|s| !s.is_empty())
+        {
+            // RFC 6749 §3.3: scope tokens are printable ASCII without space, `"` and `\`.
+            if !scope
+                .bytes()
+                .all(|b| b == 0x21 || (0x23..=0x7e).contains(&b) && b != b'\\')
+            {
+                return Err(format!(
+                    "invalid value for '--auth-scopes <AUTH_SCOPES>': {scope:?} is not a scope \
+                     (printable ASCII without spaces, quotes or backslashes)\n"
+                ));
+            }
+            if !scopes.iter().any(|s| s == scope) {
+                scopes.push(scope.to_string());
+            }
+        }
+        Ok(Some(Settings {
+            issuer: issuer.to_string(),
+            audience: audience.to_string(),
+            scopes,
+            audience_in_scope: self.auth_audience_in_scope,
+        }))
     }
 }

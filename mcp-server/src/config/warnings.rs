@@ -59,9 +59,27 @@ impl Config {
                 "ALLOWED_HOSTS is not set and HOST is not loopback: any Host header is accepted; set ALLOWED_HOSTS to the public host name".into(),
             );
         }
-        if self.auth == super::AuthMode::ApiKey && self.mode == super::Mode::Stdio {
+        if self.auth != super::AuthMode::None && self.mode == super::Mode::Stdio {
+            warnings.push(format!(
+                "AUTH={} has no effect in stdio mode: the client that started the server is its only caller",
+                match self.auth {
+                    super::AuthMode::OAuth => "oauth",
+                    _ => "api-key",
+                }
+            ));
+        }
+        if self.auth != super::AuthMode::OAuth && !self.auth_issuer.trim().is_empty() {
             warnings.push(
-                "AUTH=api-key has no effect in stdio mode: the client that started the server is its only caller".into(),
+                "AUTH_ISSUER is set but AUTH is not oauth: tokens are not checked; set AUTH=oauth"
+                    .into(),
+            );
+        }
+        if let Some(oauth) = &self.oauth
+            && oauth.audience.starts_with("http://")
+            && crate::access::oauth::secure_url(&oauth.audience).is_err()
+        {
+            warnings.push(
+                "AUTH_AUDIENCE is a plain http URL: clients send tokens in clear to it; use the https URL of /mcp".into(),
             );
         }
         if self.auth == super::AuthMode::None && !self.api_keys.is_empty() {

@@ -1,5 +1,6 @@
 //! The checks `/mcp` makes of a request before rmcp sees it, beyond Host and Origin: who the
-//! client is (its address, or with `AUTH=api-key` its key), whether a new stream may open (globally and for this client), whether a session
+//! client is (its address, or with `AUTH=api-key` its key, with `AUTH=oauth` its token's
+//! subject), whether a new stream may open (globally and for this client), whether a session
 //! to be deleted exists, and which scheme the client used.
 
 use std::net::SocketAddr;
@@ -8,9 +9,11 @@ use std::sync::Arc;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use warp::reply::Response;
 
-use crate::access::auth::Denied;
-use crate::access::limits::{ClientKey, Refusal};
+use crate::access::auth::{Denied, bearer};
+use crate::access::limits::{ClientKey, Refusal as Limited};
+use crate::access::oauth::{Refused, metadata};
 use crate::app::App;
+use crate::config::AuthMode;
 use crate::http::replies::{INVALID_REQUEST, SERVER_ERROR, jsonrpc_error, too_many, unavailable};
 use crate::lifecycle::streams::StreamSlot;
 
@@ -96,43 +99,87 @@ pub fn session_not_found() -> Response {
     )
 }
 
-/// With `AUTH=api-key`: the client as its key, or the answer for a request without a known
-/// one. `address` is the client by its address (behind an ALB, from `X-Forwarded-For`): a
-/// refused request counts against that address's rate, so nobody can guess keys faster than
-/// `CLIENT_REQUEST_RATE` (429 once it is spent, before any 401).
-pub fn authenticate(
+/// With `AUTH=api-key` or `AUTH=oauth`: the client as its key or token subject, or the answer
+/// for a request without a good credential. `address` is the client by its address (behind an
+/// ALB, from `X-Forwarded-For`): a refused request counts against that address's rate, so
+/// nobody can guess keys or try tokens faster than `CLIENT_REQUEST_RATE` (429 once it is
+/// spent, before any 401).
+pub async fn authenticate(
     app: &App,
     headers: &HeaderMap,
     address: ClientKey,
     peer: Option<SocketAddr>,
 ) -> Result<ClientKey, Box<Response>> {
-    let denied = match app.config.api_keys.check(
-        headers
-            .get(header::AUTHORIZATION)
-            .map(HeaderValue::as_bytes),
-        headers.get("x-api-key").map(HeaderValue::as_bytes),
-    ) {
-        Ok(key) => return Ok(ClientKey::ApiKey(key)),
-        Err(denied) => denied,
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes);
+    let refusal = match (&app.config.auth, &app.oauth) {
+        (AuthMode::None, _) => return Ok(address),
+        (AuthMode::ApiKey, _) => match app.config.api_keys.check(
+            authorization,
+            headers.get("x-api-key").map(HeaderValue::as_bytes),
+        ) {
+            Ok(key) => return Ok(ClientKey::ApiKey(key)),
+            Err(denied) => Refusal::Key(denied),
+        },
+        (AuthMode::OAuth, Some(oauth)) => {
+            let token = authorization
+                .and_then(bearer)
+                .filter(|t| !t.is_empty())
+                .and_then(|t| std::str::from_utf8(t).ok());
+            let verdict = match token {
+                None => Err(Refused::Missing),
+                Some(token) => oauth.verify(token).await,
+            };
+            match verdict {
+                Ok(granted) => {
+                    tracing::debug!(
+                        subject = granted.subject.as_deref(),
+                        "access token accepted"
+                    );
+                    return Ok(ClientKey::Subject(granted.id));
+                }
+                Err(refused) => Refusal::Token(refused),
+            }
+        }
+        (AuthMode::OAuth, None) => Refusal::Token(Refused::Unavailable),
     };
-    if let Err(Refusal::Rate(wait)) = app.limits.check_rate(address) {
-        tracing::warn!(client = %address, "client request rate exceeded by refused API keys; 429");
+    if let Err(Limited::Rate(wait)) = app.limits.check_rate(address) {
+        tracing::warn!(client = %address, "client request rate exceeded by refused credentials; 429");
         return Err(Box::new(too_many(
             None,
             "Too many requests from this client (CLIENT_REQUEST_RATE); retry later",
             wait,
         )));
     }
+    let (reason, status) = match refusal {
+        Refusal::Key(Denied::Missing) => ("no key", "API key refused; 401"),
+        Refusal::Key(Denied::Invalid) => ("unknown key", "API key refused; 401"),
+        Refusal::Token(Refused::Missing) => ("no token", "access token refused; 401"),
+        Refusal::Token(Refused::Invalid(why)) => (why, "access token refused; 401"),
+        Refusal::Token(Refused::UnknownKey) => ("unknown key id", "access token refused; 401"),
+        Refusal::Token(Refused::Scope) => ("missing scope", "access token refused; 403"),
+        Refusal::Token(Refused::Unavailable) => (
+            "the issuer's keys cannot be fetched",
+            "access token not checked; 503",
+        ),
+    };
     tracing::warn!(
         client = %address,
         peer = peer.map(|p| p.to_string()),
-        reason = match denied {
-            Denied::Missing => "no key",
-            Denied::Invalid => "unknown key",
-        },
-        "API key refused; 401"
+        reason,
+        "{status}"
     );
-    Err(Box::new(unauthorized(denied)))
+    Err(Box::new(match refusal {
+        Refusal::Key(denied) => unauthorized(denied),
+        Refusal::Token(refused) => token_refused(app, refused),
+    }))
+}
+
+/// Why a credential was refused.
+enum Refusal {
+    Key(Denied),
+    Token(Refused),
 }
 
 /// The 401 for a request without a known API key: `WWW-Authenticate` says how to present one
@@ -155,3 +202,55 @@ fn unauthorized(denied: Denied) -> Response {
     );
     response
 }
+
+/// The answer to a refused access token: 401 (none, or not valid here) or 403 (a scope is
+/// missing) with the challenge that points at the resource metadata, or 503 when the token
+/// cannot be checked now.
+fn token_refused(app: &App, refused: Refused) -> Response {
+    let Some(settings) = &app.config.oauth else {
+        return unavailable(
+            None,
+            "Cannot check access tokens: OAuth is not set up",
+            app.config.sse_retry,
+        );
+    };
+    let (status, message) = match refused {
+        Refused::Missing => (
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized: send an OAuth access token as 'Authorization: Bearer <token>'; \
+             WWW-Authenticate names the metadata that says where to get one"
+                .to_string(),
+        ),
+        Refused::Invalid(why) => (StatusCode::UNAUTHORIZED, format!("Unauthorized: {why}")),
+        Refused::UnknownKey => (
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized: the token is signed by a key the issuer does not publish".to_string(),
+        ),
+        Refused::Scope => (
+            StatusCode::FORBIDDEN,
+            format!(
+                "Forbidden: the token lacks a required scope ({})",
+                settings.scopes.join(" ")
+            ),
+        ),
+        Refused::Unavailable => {
+            return unavailable(
+                None,
+                "Cannot check the token now: the issuer's signing keys cannot be fetched; retry later",
+                ISSUER_RETRY,
+            );
+        }
+    };
+    let mut response = jsonrpc_error(status, None, SERVER_ERROR, &message);
+    if let Some(value) = metadata::challenge(refused, settings)
+        .and_then(|challenge| HeaderValue::from_str(&challenge).ok())
+    {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+/// `Retry-After` when the issuer's keys cannot be fetched: the next fetch may be made then.
+const ISSUER_RETRY: std::time::Duration = crate::access::oauth::MIN_REFETCH;

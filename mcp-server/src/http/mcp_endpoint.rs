@@ -96,9 +96,11 @@ where
     };
 
     // A preflight carries no credentials (browsers send none): it is answered below, keys or not.
+    // Credentials come after Host and Origin (a refused page learns nothing about them) and
+    // before the rate check, which then counts the key or token subject, not the address.
     let mut client = client_of(&app, &headers, peer);
-    if app.config.auth == AuthMode::ApiKey && method != Method::OPTIONS {
-        match authenticate(&app, &headers, client, peer) {
+    if app.config.auth != AuthMode::None && method != Method::OPTIONS {
+        match authenticate(&app, &headers, client, peer).await {
             Ok(key) => client = key,
             Err(mut refusal) => {
                 cors::decorate(&mut refusal, origin.as_ref());

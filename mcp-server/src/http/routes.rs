@@ -3,14 +3,16 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use http::StatusCode;
+use http::{HeaderValue, StatusCode, header};
 use serde_json::json;
 use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
 use crate::access::budget::{BUDGET_SHARE, heap, resident_bytes};
+use crate::access::oauth::metadata;
 use crate::app::App;
+use crate::config::AuthMode;
 use crate::http::mcp_endpoint::{self, PeerAddr};
 use crate::http::replies::{INVALID_REQUEST, json_response, jsonrpc_error};
 use crate::lifecycle::drain::DrainState;
@@ -18,6 +20,8 @@ use crate::lifecycle::drain::DrainState;
 /// Every route the server answers.
 pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
     health(app.clone())
+        .or(resource_metadata(app.clone()))
+        .unify()
         .or(mcp(app))
         .unify()
         .or(not_found())
@@ -64,6 +68,7 @@ fn health(app: Arc<App>) -> BoxedFilter<(Response,)> {
                         })
                     }
                 },
+                "auth": auth_health(&app),
                 "streamsOpened": app.streams.opened_total(),
                 "tasks": tokio::runtime::Handle::current().metrics().num_alive_tasks(),
                 "memory": {
@@ -91,6 +96,81 @@ fn health(app: Arc<App>) -> BoxedFilter<(Response,)> {
             };
             json_response(status, &body)
         })
+        .boxed()
+}
+
+/// `auth` in `/health`: the mode, and with `AUTH=oauth` the issuer and the state of its keys.
+fn auth_health(app: &App) -> serde_json::Value {
+    match (&app.oauth, app.config.auth) {
+        (Some(oauth), _) => {
+            let keys = oauth.health();
+            json!({
+                "mode": "oauth",
+                "issuer": oauth.settings.issuer,
+                "keys": keys.keys,
+                "keysFetchedAt": keys.fetched_at,
+                "lastError": keys.last_error,
+                "lastErrorAt": keys.last_error_at,
+            })
+        }
+        (None, AuthMode::ApiKey) => json!({ "mode": "api-key" }),
+        (None, _) => json!({ "mode": "none" }),
+    }
+}
+
+/// GET|HEAD|OPTIONS `/.well-known/oauth-protected-resource[/mcp]` with `AUTH=oauth`: the RFC 9728
+/// metadata that tells MCP clients which authorization server issues tokens for this server.
+/// Public (it names no secret), so any page may read it: `Access-Control-Allow-Origin: *`.
+fn resource_metadata(app: Arc<App>) -> BoxedFilter<(Response,)> {
+    warp::path(".well-known")
+        .and(warp::path("oauth-protected-resource"))
+        .and(warp::path::full())
+        .and(warp::method())
+        .and(with_app(app))
+        .and_then(
+            |path: warp::path::FullPath, method: http::Method, app: Arc<App>| async move {
+                let Some(settings) = app.config.oauth.as_ref() else {
+                    return Err(warp::reject::not_found());
+                };
+                let own = settings
+                    .audience
+                    .parse::<http::Uri>()
+                    .map(|uri| metadata::well_known_path(uri.path()))
+                    .unwrap_or_default();
+                if path.as_str() != metadata::well_known_path("") && path.as_str() != own {
+                    return Err(warp::reject::not_found());
+                }
+                let mut response = match method {
+                    http::Method::GET | http::Method::HEAD => {
+                        json_response(StatusCode::OK, &metadata::document(settings))
+                    }
+                    http::Method::OPTIONS => {
+                        let mut response = Response::new(bytes::Bytes::new().into());
+                        *response.status_mut() = StatusCode::NO_CONTENT;
+                        let headers = response.headers_mut();
+                        headers.insert(
+                            header::ACCESS_CONTROL_ALLOW_METHODS,
+                            HeaderValue::from_static("GET, HEAD, OPTIONS"),
+                        );
+                        headers.insert(
+                            header::ACCESS_CONTROL_ALLOW_HEADERS,
+                            HeaderValue::from_static("*"),
+                        );
+                        response
+                    }
+                    _ => return Err(warp::reject::not_found()),
+                };
+                response.headers_mut().insert(
+                    header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                    HeaderValue::from_static("*"),
+                );
+                response.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=300"),
+                );
+                Ok(response)
+            },
+        )
         .boxed()
 }
 
