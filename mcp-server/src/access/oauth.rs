@@ -127,7 +127,14 @@ impl OAuth {
             jwks_uri,
             client,
             keys: RwLock::new(Arc::new(keys)),
-            fetching: tokio::sync::Mutex::new((Instant::now(), true)),
+            // The first unknown key id may fetch at once: a rotation right after start-up
+            // should not wait out MIN_REFETCH.
+            fetching: tokio::sync::Mutex::new((
+                Instant::now()
+                    .checked_sub(MIN_REFETCH)
+                    .unwrap_or_else(Instant::now),
+                true,
+            )),
             status: Mutex::new(Status {
                 fetched_at: SystemTime::now(),
                 last_error: None,
