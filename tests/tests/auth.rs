@@ -261,6 +261,75 @@ async fn per_client_limits_follow_the_key_not_the_address() {
     let _ = std::fs::remove_file(file);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_belongs_to_the_key_that_started_it() {
+    use tests::http::{LEGACY_VERSION, post};
+    let (server, file) = server(&[]);
+    let addr = server.addr;
+    let a = format!("Bearer {KEY_A}");
+    let started = post(addr, &[("authorization", &a)], &initialize_message(1)).await;
+    assert_eq!(started.status, StatusCode::OK);
+    let session = started.header("mcp-session-id").unwrap().to_string();
+    let _ = started.message().await;
+    let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+    let noted = post(
+        addr,
+        &[
+            ("authorization", &a),
+            ("mcp-session-id", &session),
+            ("mcp-protocol-version", LEGACY_VERSION),
+        ],
+        &initialized,
+    )
+    .await;
+    assert_eq!(noted.status, StatusCode::ACCEPTED);
+    let list = json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/list" });
+    let in_session = |credentials: (&'static str, String)| {
+        let session = session.clone();
+        let list = list.clone();
+        async move {
+            post(
+                addr,
+                &[
+                    (credentials.0, &credentials.1),
+                    ("mcp-session-id", &session),
+                    ("mcp-protocol-version", LEGACY_VERSION),
+                ],
+                &list,
+            )
+            .await
+            .status
+        }
+    };
+    // Another valid key holding the id is told the session does not exist, for every method.
+    assert_eq!(
+        in_session(("x-api-key", KEY_B.to_string())).await,
+        StatusCode::NOT_FOUND
+    );
+    for method in [Method::GET, Method::DELETE] {
+        let answer = request(
+            addr,
+            method.clone(),
+            "/mcp",
+            &[
+                ("x-api-key", KEY_B),
+                ("accept", "text/event-stream"),
+                ("mcp-session-id", &session),
+                ("mcp-protocol-version", LEGACY_VERSION),
+            ],
+            None,
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{method}");
+    }
+    // Its own key still uses it (so the DELETE above ended nothing).
+    assert_eq!(
+        in_session(("authorization", a.clone())).await,
+        StatusCode::OK
+    );
+    let _ = std::fs::remove_file(file);
+}
+
 #[test]
 fn a_server_without_keys_or_with_bad_hashes_does_not_start() {
     let cases: [(&[(&str, &str)], &str); 4] = [

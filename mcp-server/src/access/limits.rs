@@ -241,6 +241,14 @@ pub struct SessionClaim {
     client: ClientKey,
 }
 
+impl ClientLimits {
+    /// The client that holds session `id` in this process, if any.
+    pub fn owner_of(&self, id: &str) -> Option<ClientKey> {
+        let sessions = self.sessions.lock().expect("sessions lock");
+        sessions.owner.get(id).copied()
+    }
+}
+
 impl SessionClaim {
     /// The `initialize` created session `id` (or a request restored it from the store): it now
     /// counts as held by the client. A session already held by someone is counted once, by its

@@ -21,7 +21,9 @@ use crate::app::App;
 use crate::config::AuthMode;
 use crate::http::body::{ReadError, read_limited};
 use crate::http::forward::forward;
-use crate::http::gate::{authenticate, client_of, request_scheme, reserve_stream, unknown_session};
+use crate::http::gate::{
+    authenticate, client_of, request_scheme, reserve_stream, session_not_found, unknown_session,
+};
 use crate::http::peek::Peek;
 use crate::http::replies::{
     INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, SERVER_ERROR, jsonrpc_error, too_many,
@@ -117,6 +119,17 @@ where
             "Too many requests from this client (CLIENT_REQUEST_RATE); retry later",
             wait,
         );
+        cors::decorate(&mut response, origin.as_ref());
+        return response;
+    }
+    // With credentials, a session belongs to the key or token subject that started it: another
+    // credential holding its id is answered as if the session did not exist.
+    if app.config.auth != AuthMode::None
+        && let Some(id) = headers.get("mcp-session-id").and_then(|v| v.to_str().ok())
+        && app.limits.owner_of(id).is_some_and(|owner| owner != client)
+    {
+        tracing::warn!(%client, "session used with another credential than its own; 404");
+        let mut response = session_not_found();
         cors::decorate(&mut response, origin.as_ref());
         return response;
     }
