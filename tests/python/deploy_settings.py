@@ -4,7 +4,11 @@ configuration, as JSON: the Copilot manifest and addon, and the plain CloudForma
 resolves to its default). Under "observability", the templates whose metrics, queries, alarms
 and dashboards deploy.rs checks, as they are (intrinsic functions in their JSON form).
 
-Usage: deploy_settings.py REPOSITORY_ROOT
+Under "cases", template/service.yml as deployed with each set of parameter values given as the
+optional CASES (JSON: case name to parameter values): the task ECS gets, the resources and
+outputs that exist (with their values), and the Rules that refuse the values.
+
+Usage: deploy_settings.py REPOSITORY_ROOT [CASES]
 """
 
 import json
@@ -30,7 +34,12 @@ def load_template(path):
 
 
 # Pseudo parameters (a Ref to AWS::StackName, say) as a deployment would see them.
-PSEUDO = {"AWS::StackName": "docs-mcp-prod", "AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012"}
+PSEUDO = {
+    "AWS::StackName": "docs-mcp-prod",
+    "AWS::Region": "eu-west-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+}
 
 
 def resolve_pseudo(text):
@@ -41,7 +50,8 @@ def resolve_pseudo(text):
 
 def resolver(template, given=None):
     """Resolves a value as the template's defaults (or the `given` parameter values) would:
-    Refs to parameters, and Fn::If over conditions made of Equals and Not."""
+    Refs to parameters, Fn::Sub's parameters, and Fn::If over conditions made of Equals, Not,
+    And, Or and named conditions (the functions of Rules too)."""
     parameters = template.get("Parameters", {})
     given = given or {}
     conditions = template.get("Conditions", {})
@@ -54,22 +64,37 @@ def resolver(template, given=None):
             return resolve(left) == resolve(right)
         if "Fn::Not" in condition:
             return not holds(condition["Fn::Not"][0])
+        if "Fn::And" in condition:
+            return all(map(holds, condition["Fn::And"]))
+        if "Fn::Or" in condition:
+            return any(map(holds, condition["Fn::Or"]))
+        if set(condition) == {"Condition"}:
+            return holds(condition["Condition"])
         raise SystemExit(f"unsupported condition {condition}")
+
+    def parameter(name):
+        return str(given.get(name, parameters[name].get("Default", "")))
 
     def resolve(value):
         if isinstance(value, dict) and set(value) == {"Ref"}:
             name = value["Ref"]
             if name.startswith("AWS::"):
                 return "${" + name + "}"
-            return str(given.get(name, parameters[name].get("Default", "")))
+            return parameter(name)
         if isinstance(value, dict) and set(value) == {"Fn::If"}:
             condition, then, otherwise = value["Fn::If"]
             return resolve(then if holds(condition) else otherwise)
         if isinstance(value, dict) and set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
-            return value["Fn::Sub"]
+            # Parameters take their values; pseudo parameters and resources stay ${...}.
+            return re.sub(
+                r"\$\{([^}]*)\}",
+                lambda m: parameter(m.group(1)) if m.group(1) in parameters else m.group(0),
+                value["Fn::Sub"],
+            )
         return str(value)
 
     resolve.holds = holds
+    resolve.parameter = parameter
     return resolve
 
 
@@ -126,7 +151,7 @@ copilot = {
 # The manifest once its commented API-key example is uncommented as a user would (`# ` taken off
 # the AUTH variable and the secrets block, nothing else): how many lines that took, and the
 # variables and secrets (name to SSM parameter) Copilot would then give the task.
-API_KEY_EXAMPLE = re.compile(r"^(\s*)# (AUTH: .*|secrets:|  AUTH_API_KEY_HASHES: .*)$")
+API_KEY_EXAMPLE = re.compile(r"^(\s*)# (AUTH: api-key|secrets:|  AUTH_API_KEY_HASHES: .*)$")
 manifest_lines = open(f"{root}/copilot/docs-mcp/manifest.yml").read().splitlines()
 uncommented = [API_KEY_EXAMPLE.sub(r"\1\2", line) for line in manifest_lines]
 with_api_keys = yaml.safe_load("\n".join(uncommented))
@@ -138,6 +163,19 @@ copilot["apiKeyExample"] = {
     == {k: v for k, v in manifest.items() if k not in ("variables", "secrets")},
     "secretsBefore": manifest.get("secrets"),
 }
+
+# The same for the commented OAuth example: `AUTH: oauth` and the AUTH_* variables under it.
+OAUTH_EXAMPLE = re.compile(r"^(\s*)# (AUTH: oauth|AUTH_(?:ISSUER|AUDIENCE|SCOPES|AUDIENCE_IN_SCOPE): .*)$")
+uncommented = [OAUTH_EXAMPLE.sub(r"\1\2", line) for line in manifest_lines]
+with_oauth = yaml.safe_load("\n".join(uncommented))
+copilot["oauthExample"] = {
+    "linesUncommented": sum(a != b for a, b in zip(manifest_lines, uncommented)),
+    "variables": {k: str(v) for k, v in with_oauth["variables"].items()},
+    "restUnchanged": {k: v for k, v in with_oauth.items() if k != "variables"}
+    == {k: v for k, v in manifest.items() if k != "variables"},
+}
+# The paths Copilot's ALB sends to the service (its listener rule matches this and below).
+copilot["httpPath"] = manifest["http"]["path"]
 
 # The session cache addon as Copilot reads it: every output (Copilot's service template reads
 # each one with Fn::GetAtt, so none may be conditional); an output that is a Ref to a security
@@ -178,10 +216,11 @@ def task(given=None):
     container's environment and secrets (name to secret ARN), the execution role the task
     definition names, and the inline policies of the template's ExecutionRole."""
     tree = resolve_tree(service, given)
+    value = resolver(service, given)
     definition = tree(resources["TaskDefinition"]["Properties"])
     container = definition["ContainerDefinitions"][0]
     return {
-        "environment": {e["Name"]: resolve_pseudo(resolve(e["Value"])) for e in container["Environment"]},
+        "environment": {e["Name"]: resolve_pseudo(value(e["Value"])) for e in container["Environment"]},
         "secrets": {s["Name"]: s["ValueFrom"] for s in container.get("Secrets", [])},
         "executionRoleArn": definition["ExecutionRoleArn"],
         "executionRolePolicies": tree(resources["ExecutionRole"]["Properties"]).get("Policies", []),
@@ -213,6 +252,113 @@ cloudformation = {
     "apiKeySecretPattern": service["Parameters"]["ApiKeyHashesSecretArn"]["AllowedPattern"],
 }
 
+
+
+def evaluate(resolve, value):
+    """A value as the deployment `resolve` stands for would see it: parameters and pseudo
+    parameters take their values, a resource's Ref is ${Name} and its Fn::GetAtt ${Name.Attr}
+    (as Fn::Sub writes them), Fn::If, Fn::Sub (both forms), Fn::Select, Fn::Split and Fn::Join
+    are evaluated, and AWS::NoValue removes what it stands for."""
+
+    def sub(text, variables):
+        def one(match):
+            name = match.group(1)
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            if name in variables:
+                return variables[name]
+            if name in service.get("Parameters", {}):
+                return resolve.parameter(name)
+            if name in PSEUDO:
+                return PSEUDO[name]
+            if name.split(".")[0] in resources:
+                return match.group(0)
+            raise SystemExit(f"Fn::Sub names ${{{name}}}, which is nothing in the template")
+
+        return re.sub(r"\$\{([^}]*)\}", one, text)
+
+    def walk(value):
+        if isinstance(value, list):
+            return [item for item in map(walk, value) if item is not NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (function, argument), = value.items()
+            if function == "Ref":
+                if argument == "AWS::NoValue":
+                    return NO_VALUE
+                if argument in PSEUDO:
+                    return PSEUDO[argument]
+                if argument in service.get("Parameters", {}):
+                    return resolve.parameter(argument)
+                return "${" + argument + "}"
+            if function == "Fn::GetAtt":
+                return "${" + ".".join(argument) + "}"
+            if function == "Fn::If":
+                condition, then, otherwise = argument
+                return walk(then if resolve.holds(condition) else otherwise)
+            if function == "Fn::Sub":
+                if isinstance(argument, str):
+                    return sub(argument, {})
+                text, variables = argument
+                return sub(text, {k: str(walk(v)) for k, v in variables.items()})
+            if function == "Fn::Select":
+                index, items = argument
+                return walk(items)[int(walk(index))]
+            if function == "Fn::Split":
+                separator, text = argument
+                return str(walk(text)).split(separator)
+            if function == "Fn::Join":
+                separator, items = argument
+                return separator.join(map(str, walk(items)))
+        items = {k: walk(v) for k, v in value.items()}
+        return {k: v for k, v in items.items() if v is not NO_VALUE}
+
+    return walk(value)
+
+
+def deployed(given):
+    """template/service.yml deployed with the `given` parameter values: the task ECS gets, the
+    resources and outputs that exist (each evaluated), and the Rules that refuse the values:
+    CloudFormation checks them before it creates or changes anything, so values they refuse
+    give nothing else."""
+    resolve = resolver(service, given)
+
+    def exists(item):
+        return "Condition" not in item or resolve.holds(item["Condition"])
+
+    failing = []
+    for name, rule in service.get("Rules", {}).items():
+        if "RuleCondition" in rule and not resolve.holds(rule["RuleCondition"]):
+            continue
+        if not all(resolve.holds(a["Assert"]) for a in rule["Assertions"]):
+            failing.append(name)
+    if failing:
+        return {"failingRules": failing}
+    return {
+        "task": task(given),
+        "resources": {
+            name: {
+                "Type": resource["Type"],
+                "DependsOn": resource.get("DependsOn"),
+                "DeletionPolicy": resource.get("DeletionPolicy"),
+                "UpdateReplacePolicy": resource.get("UpdateReplacePolicy"),
+                "Properties": evaluate(resolve, resource.get("Properties", {})),
+            }
+            for name, resource in resources.items()
+            if exists(resource)
+        },
+        "outputs": {
+            name: {"value": evaluate(resolve, output["Value"]), "description": output.get("Description", "")}
+            for name, output in service.get("Outputs", {}).items()
+            if exists(output)
+        },
+        "failingRules": failing,
+    }
+
+
+cases = {name: deployed(given) for name, given in json.loads(sys.argv[2]).items()} if len(sys.argv) > 2 else {}
+
 standalone = load_template("template/alb-timeout.yml")
 patch_path = "copilot/docs-mcp/overrides/cfn.patches.yml"
 observability = {
@@ -232,6 +378,7 @@ print(json.dumps({
     "copilot": copilot,
     "cloudformation": cloudformation,
     "observability": observability,
+    "cases": cases,
     "standalone": {
         "idleTimeoutDefault": standalone["Parameters"]["IdleTimeoutSeconds"]["Default"],
         "lambdaTimeout": function["Timeout"],

@@ -7,11 +7,14 @@
 //! (with its modules in `deploy/observability/`) checks autoscaling, alarms, saved queries and
 //! dashboards against the metrics the server emits; `deploy/insights.rs` (and
 //! `deploy/insights/`) runs the saved queries over the real server's output; `deploy/api_keys.rs`
-//! checks the API-key wiring (the secret ECS reads, the permission to read it) on both paths.
+//! checks the API-key wiring (the secret ECS reads, the permission to read it) on both paths, and
+//! `deploy/oauth.rs` the OAuth wiring (issuer, audience, scopes, the Cognito user pool the
+//! template can create, the Rules that keep the ways to authenticate apart).
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use mcp_server::config::{self, Config};
@@ -23,6 +26,8 @@ use tests::tools::{python_report, run, tools_dir};
 mod api_keys;
 #[path = "deploy/insights.rs"]
 mod insights;
+#[path = "deploy/oauth.rs"]
+mod oauth;
 #[path = "deploy/observability.rs"]
 mod observability;
 
@@ -60,8 +65,52 @@ fn cfn_lint_finds_no_errors_or_warnings_in_any_template() {
     );
 }
 
+/// cfn-lint on `template/service.yml` with its required parameters and `given` (a list
+/// parameter as a JSON list), through a parameter file: cfn-lint resolves each Ref to the value
+/// and checks what it reaches.
+fn cfn_lint_service(given: &[(&str, Value)]) -> (Option<i32>, String) {
+    static FILES: AtomicUsize = AtomicUsize::new(0);
+    let mut parameters = serde_json::json!([
+        { "ParameterKey": "VpcId", "ParameterValue": "vpc-0123456789abcdef0" },
+        { "ParameterKey": "PublicSubnetIds",
+          "ParameterValue": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"] },
+        { "ParameterKey": "ServiceSubnetIds", "ParameterValue": ["subnet-0123456789abcdef2"] },
+        { "ParameterKey": "ImageUri",
+          "ParameterValue": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/docs-mcp:1" },
+    ]);
+    for (name, value) in given {
+        parameters
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({ "ParameterKey": name, "ParameterValue": value }));
+    }
+    let file = std::env::temp_dir().join(format!(
+        "docs-mcp-service-parameters-{}-{}.json",
+        std::process::id(),
+        FILES.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::write(&file, parameters.to_string()).unwrap();
+    let result = cfn_lint([
+        "--parameter-files".as_ref(),
+        file.as_os_str(),
+        "--".as_ref(),
+        "template/service.yml".as_ref(),
+    ]);
+    std::fs::remove_file(&file).unwrap();
+    result
+}
+
 fn settings() -> Value {
     python_report("deploy_settings.py", &[workspace_root().to_str().unwrap()])
+}
+
+/// The settings, with `template/service.yml` deployed with each of `cases` (case name to
+/// parameter values) under "cases": the task, resources, outputs and refusing Rules of each.
+fn settings_with_cases(cases: &Value) -> Value {
+    python_report(
+        "deploy_settings.py",
+        &[workspace_root().to_str().unwrap(), &cases.to_string()],
+    )
 }
 
 /// Checks one deployment's settings; `name` says which in failures.

@@ -13,7 +13,7 @@ use mcp_server::config::{AuthMode, Config};
 use regex::Regex;
 use serde_json::{Value, json};
 
-use super::{cfn_lint, check, settings};
+use super::{cfn_lint_service, check, settings};
 
 const KEY_A: &str = "alpha-team-key-7f3c";
 const KEY_B: &str = "beta-team-key-91d2";
@@ -219,33 +219,9 @@ fn cfn_lint_passes_the_template_with_and_without_a_secret_arn() {
         .as_str()
         .unwrap()
         .to_string();
-    // cfn-lint resolves each Ref to the given values and checks what they reach (the IAM
-    // resource must be an ARN); list parameters are given as lists in a parameter file.
-    let lint = |secret: &str| {
-        let parameters = json!([
-            { "ParameterKey": "VpcId", "ParameterValue": "vpc-0123456789abcdef0" },
-            { "ParameterKey": "PublicSubnetIds",
-              "ParameterValue": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"] },
-            { "ParameterKey": "ServiceSubnetIds", "ParameterValue": ["subnet-0123456789abcdef2"] },
-            { "ParameterKey": "ImageUri",
-              "ParameterValue": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/docs-mcp:1" },
-            { "ParameterKey": "ApiKeyHashesSecretArn", "ParameterValue": secret },
-        ]);
-        let file = std::env::temp_dir().join(format!(
-            "docs-mcp-api-key-parameters-{}-{}.json",
-            std::process::id(),
-            secret.len()
-        ));
-        std::fs::write(&file, parameters.to_string()).unwrap();
-        let result = cfn_lint([
-            "--parameter-files".as_ref(),
-            file.as_os_str(),
-            "--".as_ref(),
-            "template/service.yml".as_ref(),
-        ]);
-        std::fs::remove_file(&file).unwrap();
-        result
-    };
+    // cfn-lint resolves each Ref to the given value and checks what it reaches (the IAM
+    // resource must be an ARN).
+    let lint = |secret: &str| cfn_lint_service(&[("ApiKeyHashesSecretArn", json!(secret))]);
     for secret in ["", arn.as_str()] {
         let (code, output) = lint(secret);
         assert_eq!(
