@@ -182,6 +182,13 @@ pub struct Config {
           help_heading = "Access")]
     auth_audience: String,
 
+    /// With AUTH=oauth: other `aud` values that also name this server, separated by spaces or
+    /// commas (Entra ID v2 tokens carry the application's client id)
+    #[arg(long, env = "AUTH_AUDIENCE_ALIASES", value_name = "AUTH_AUDIENCE_ALIASES", default_value = "",
+          hide_default_value = true, value_parser = Setting(clap::builder::StringValueParser::new()),
+          help_heading = "Access")]
+    auth_audience_aliases: String,
+
     /// With AUTH=oauth: scopes every token must carry, separated by spaces or commas (empty:
     /// none); a token without one gets 403 insufficient_scope
     #[arg(long, env = "AUTH_SCOPES", value_name = "AUTH_SCOPES", default_value = "",
@@ -192,8 +199,8 @@ pub struct Config {
     /// With AUTH=oauth: `true` accepts a token without `aud` when one of its scopes is
     /// `<AUTH_AUDIENCE>/<name>` (Amazon Cognito's access tokens carry no `aud`)
     #[arg(long, env = "AUTH_AUDIENCE_IN_SCOPE", value_name = "AUTH_AUDIENCE_IN_SCOPE",
-          default_value = "false", value_parser = Setting(clap::builder::BoolValueParser::new()),
-          help_heading = "Access")]
+          default_value = "false", action = clap::ArgAction::Set,
+          value_parser = Setting(clap::builder::BoolValueParser::new()), help_heading = "Access")]
     auth_audience_in_scope: bool,
 
     /// AUTH_ISSUER, AUTH_AUDIENCE, AUTH_SCOPES and AUTH_AUDIENCE_IN_SCOPE, checked (with

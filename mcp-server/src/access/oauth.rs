@@ -40,6 +40,8 @@ pub struct Settings {
     pub issuer: String,
     /// This server's resource identifier: the public URL of its `/mcp`.
     pub audience: String,
+    /// `AUTH_AUDIENCE_ALIASES`: other `aud` values that name this server.
+    pub aliases: Vec<String>,
     pub scopes: Vec<String>,
     pub audience_in_scope: bool,
 }
@@ -120,6 +122,7 @@ impl OAuth {
             policy: Policy {
                 issuer,
                 audience: settings.audience.clone(),
+                aliases: settings.aliases.clone(),
                 scopes: settings.scopes.clone(),
                 audience_in_scope: settings.audience_in_scope,
             },

@@ -98,9 +98,16 @@ impl Config {
                 scopes.push(scope.to_string());
             }
         }
+        let aliases = self
+            .auth_audience_aliases
+            .split([',', ' ', '\t'])
+            .filter(|a| !a.is_empty())
+            .map(str::to_string)
+            .collect();
         Ok(Some(Settings {
             issuer: issuer.to_string(),
             audience: audience.to_string(),
+            aliases,
             scopes,
             audience_in_scope: self.auth_audience_in_scope,
         }))

@@ -354,3 +354,56 @@ fn metrics_settings_are_checked_and_have_deployment_friendly_defaults() {
     .unwrap();
     assert_eq!(both.metrics_bind(), Some("127.0.0.1:9464".parse().unwrap()));
 }
+
+#[test]
+fn oauth_settings_are_read_whole_and_only_with_auth_oauth() {
+    let base = [
+        ("AUTH", "oauth"),
+        (
+            "AUTH_ISSUER",
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc",
+        ),
+        ("AUTH_AUDIENCE", "https://docs.example.com/mcp"),
+    ];
+    let plain = config(&base).unwrap().oauth.unwrap();
+    assert!(plain.scopes.is_empty());
+    assert!(!plain.audience_in_scope);
+    let mut cognito = base.to_vec();
+    cognito.extend([
+        (
+            "AUTH_SCOPES",
+            "https://docs.example.com/mcp/read, docs:extra docs:extra",
+        ),
+        ("AUTH_AUDIENCE_IN_SCOPE", "true"),
+        (
+            "AUTH_AUDIENCE_ALIASES",
+            "api://docs, 6731de76-14a6-49ae-97bc-6eba6914391e",
+        ),
+    ]);
+    let settings = config(&cognito).unwrap().oauth.unwrap();
+    assert_eq!(
+        settings.scopes,
+        ["https://docs.example.com/mcp/read", "docs:extra"]
+    );
+    assert!(
+        settings.audience_in_scope,
+        "a boolean setting takes a value"
+    );
+    assert_eq!(
+        settings.aliases,
+        ["api://docs", "6731de76-14a6-49ae-97bc-6eba6914391e"]
+    );
+    assert_eq!(
+        refused(&[("AUTH_AUDIENCE_IN_SCOPE", "yes")]),
+        "AUTH_AUDIENCE_IN_SCOPE"
+    );
+    let other = config(&[("AUTH_ISSUER", "https://idp.example.com")]).unwrap();
+    assert!(other.oauth.is_none());
+    assert!(
+        other
+            .warnings()
+            .iter()
+            .any(|w| w.contains("AUTH is not oauth")),
+        "an issuer without AUTH=oauth guards nothing"
+    );
+}

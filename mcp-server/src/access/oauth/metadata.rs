@@ -80,6 +80,7 @@ mod tests {
         Settings {
             issuer: "https://idp.example.com".into(),
             audience: "https://docs.example.com/mcp".into(),
+            aliases: vec![],
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             audience_in_scope: false,
         }

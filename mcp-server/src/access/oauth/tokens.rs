@@ -34,6 +34,9 @@ pub struct Policy {
     pub issuer: String,
     /// This server's resource identifier (`AUTH_AUDIENCE`), which `aud` must contain.
     pub audience: String,
+    /// Other `aud` values that name this server (`AUTH_AUDIENCE_ALIASES`: Entra ID v2 tokens
+    /// carry the application's client id).
+    pub aliases: Vec<String>,
     /// Scopes every token must carry (`AUTH_SCOPES`).
     pub scopes: Vec<String>,
     /// `AUTH_AUDIENCE_IN_SCOPE`: a token without `aud` names this server by a scope
@@ -258,7 +261,10 @@ pub fn check(token: &str, keys: &KeySet, policy: &Policy) -> Result<Granted, Ref
         scopes.extend(scp.items());
     }
     let for_us = match &claims.aud {
-        Some(aud) => aud.items().contains(&policy.audience.as_str()),
+        Some(aud) => aud
+            .items()
+            .iter()
+            .any(|a| *a == policy.audience || policy.aliases.iter().any(|alias| alias == a)),
         None => policy.audience_in_scope && scopes.iter().any(|s| names(&policy.audience, s)),
     };
     if !for_us {

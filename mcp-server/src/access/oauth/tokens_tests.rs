@@ -49,6 +49,7 @@ fn policy() -> Policy {
     Policy {
         issuer: ISSUER.into(),
         audience: AUDIENCE.into(),
+        aliases: vec![],
         scopes: vec!["docs:read".into()],
         audience_in_scope: false,
     }
@@ -159,6 +160,15 @@ fn issuer_audience_and_kind_must_be_ours() {
         Err(Refused::Invalid("the token is not an access token"))
     );
     assert!(at(json!({ "token_use": "access" })).is_ok());
+    // An alias (Entra ID v2: the application's client id) names this server too.
+    let app_id = "6731de76-14a6-49ae-97bc-6eba6914391e";
+    let aliased = Policy {
+        aliases: vec![app_id.into()],
+        ..policy()
+    };
+    let token = sign(&a, Some("k1"), &with(json!({ "aud": app_id })));
+    assert!(check(&token, &keys, &aliased).is_ok());
+    assert_eq!(check(&token, &keys, &policy()), not_ours);
 }
 
 #[test]
