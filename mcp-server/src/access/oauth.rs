@@ -118,6 +118,12 @@ impl OAuth {
             audience = settings.audience,
             "OAuth resource server: issuer keys fetched"
         );
+        // The metadata names the issuer as the issuer spells itself (RFC 8414 clients compare
+        // it exactly), which may differ from AUTH_ISSUER by a final slash.
+        let settings = Settings {
+            issuer: issuer.clone(),
+            ..settings
+        };
         let oauth = Arc::new(OAuth {
             policy: Policy {
                 issuer,
@@ -155,6 +161,9 @@ impl OAuth {
             Err(Refused::UnknownKey) => {}
             decided => return decided,
         }
+        // Not fetched (one was made in the last MIN_REFETCH, perhaps for someone's made-up key
+        // id) or failed: the token may be good and cannot be checked now. A 401 would make
+        // the client throw a fresh token away and authorize again.
         if !self.refetch_for_unknown_key().await {
             return Err(Refused::Unavailable);
         }
@@ -185,12 +194,12 @@ impl OAuth {
         self.keys.read().expect("oauth keys lock").clone()
     }
 
-    /// Fetches the keys for a token with an unknown key id, or not if that was done in the last
-    /// [`MIN_REFETCH`]; whether the keys held are usable (the last fetch succeeded).
+    /// Fetches the keys for a token with an unknown key id, unless a fetch was made in the last
+    /// [`MIN_REFETCH`]; whether this fetch was made and succeeded.
     async fn refetch_for_unknown_key(&self) -> bool {
         let mut last = self.fetching.lock().await;
         if last.0.elapsed() < MIN_REFETCH {
-            return last.1;
+            return false;
         }
         let ok = self.fetch_keys().await;
         *last = (Instant::now(), ok);

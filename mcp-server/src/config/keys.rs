@@ -66,15 +66,22 @@ impl Config {
                     .into(),
             );
         }
+        // RFC 3986 characters only (it is quoted in WWW-Authenticate), no fragment (RFC 8707),
+        // no user or password (it is published).
+        let uri_chars = audience
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~:/?[]@!$&'()*+,;=%".contains(&b));
         match audience.parse::<http::Uri>() {
             Ok(uri)
-                if matches!(uri.scheme_str(), Some("https" | "http"))
-                    && uri.authority().is_some() => {}
+                if uri_chars
+                    && matches!(uri.scheme_str(), Some("https" | "http"))
+                    && uri.authority().is_some_and(|a| !a.as_str().contains('@')) => {}
             _ => {
                 return Err(format!(
                     "invalid value '{audience}' for '--auth-audience <AUTH_AUDIENCE>': expected \
                      the absolute http(s) URL clients use for /mcp, e.g. \
-                     https://docs.example.com/mcp\n"
+                     https://docs.example.com/mcp (no fragment, user or password, quotes or \
+                     spaces)\n"
                 ));
             }
         }

@@ -397,6 +397,21 @@ fn oauth_settings_are_read_whole_and_only_with_auth_oauth() {
         refused(&[("AUTH_AUDIENCE_IN_SCOPE", "yes")]),
         "AUTH_AUDIENCE_IN_SCOPE"
     );
+    for bad in [
+        "https://docs.example.com/mc\"p",
+        "https://docs.example.com/mcp#frag",
+        "https://user:pw@docs.example.com/mcp",
+        "https://docs.example.com/m cp",
+        "docs",
+    ] {
+        let mut vars = base.to_vec();
+        vars[2] = ("AUTH_AUDIENCE", bad);
+        let message = config(&vars).unwrap_err().to_string();
+        assert!(
+            message.contains("--auth-audience <AUTH_AUDIENCE>"),
+            "{bad}: {message}"
+        );
+    }
     let other = config(&[("AUTH_ISSUER", "https://idp.example.com")]).unwrap();
     assert!(other.oauth.is_none());
     assert!(

@@ -207,7 +207,7 @@ fn unauthorized(denied: Denied) -> Response {
 /// missing) with the challenge that points at the resource metadata, or 503 when the token
 /// cannot be checked now.
 fn token_refused(app: &App, refused: Refused) -> Response {
-    let Some(settings) = &app.config.oauth else {
+    let Some(settings) = app.oauth.as_ref().map(|oauth| &oauth.settings) else {
         return unavailable(
             None,
             "Cannot check access tokens: OAuth is not set up",

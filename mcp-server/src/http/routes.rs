@@ -129,7 +129,7 @@ fn resource_metadata(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .and(with_app(app))
         .and_then(
             |path: warp::path::FullPath, method: http::Method, app: Arc<App>| async move {
-                let Some(settings) = app.config.oauth.as_ref() else {
+                let Some(settings) = app.oauth.as_ref().map(|oauth| &oauth.settings) else {
                     return Err(warp::reject::not_found());
                 };
                 let own = settings

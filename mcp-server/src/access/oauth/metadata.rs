@@ -59,7 +59,7 @@ pub fn challenge(refused: Refused, settings: &Settings) -> Option<String> {
     match refused {
         Refused::Missing => Some(format!("Bearer {metadata}{scope}")),
         Refused::Invalid(why) => Some(format!(
-            r#"Bearer error="invalid_token", error_description="{why}", {metadata}"#
+            r#"Bearer error="invalid_token", error_description="{why}", {metadata}{scope}"#
         )),
         Refused::UnknownKey => challenge(
             Refused::Invalid("the token is signed by a key the issuer does not publish"),
@@ -117,7 +117,7 @@ mod tests {
         assert_eq!(
             challenge(Refused::Invalid("the token has expired"), &s).unwrap(),
             format!(
-                r#"Bearer error="invalid_token", error_description="the token has expired", {meta}"#
+                r#"Bearer error="invalid_token", error_description="the token has expired", {meta}, scope="docs:read docs:write""#
             )
         );
         let scope = challenge(Refused::Scope, &s).unwrap();

@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse,
+};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -160,7 +162,9 @@ impl KeySet {
 
 /// The algorithm a JWK verifies, if it is an RS256 or ES256 signing key.
 fn usable(jwk: &Jwk) -> Option<(Algorithm, DecodingKey)> {
-    if matches!(&jwk.common.public_key_use, Some(u) if *u != PublicKeyUse::Signature) {
+    if matches!(&jwk.common.public_key_use, Some(u) if *u != PublicKeyUse::Signature)
+        || matches!(&jwk.common.key_operations, Some(ops) if !ops.contains(&KeyOperations::Verify))
+    {
         return None;
     }
     let alg = match (&jwk.algorithm, jwk.common.key_algorithm) {
@@ -175,16 +179,20 @@ fn usable(jwk: &Jwk) -> Option<(Algorithm, DecodingKey)> {
     DecodingKey::from_jwk(jwk).ok().map(|key| (alg, key))
 }
 
-/// The claims looked at beyond those `jsonwebtoken` validates (`exp`, `nbf`, `iss`).
+/// The claims looked at beyond those `jsonwebtoken` validates (`exp`, `nbf`, and `iss`, which
+/// must be one string here: `jsonwebtoken` would take a list that contains the issuer).
 #[derive(Deserialize)]
 struct Claims {
+    #[serde(default)]
+    iss: Option<serde_json::Value>,
+    /// One string is one audience (RFC 7519), never split; or a list.
     #[serde(default)]
     aud: Option<OneOrMany>,
     #[serde(default)]
     sub: Option<String>,
-    /// RFC 9068 and most issuers: space-separated.
+    /// RFC 9068 and most issuers: space-separated (some send a list).
     #[serde(default)]
-    scope: Option<String>,
+    scope: Option<OneOrMany>,
     /// Okta and Entra ID: a list (or a space-separated string).
     #[serde(default)]
     scp: Option<OneOrMany>,
@@ -193,6 +201,14 @@ struct Claims {
     /// Amazon Cognito: `access` or `id`.
     #[serde(default)]
     token_use: Option<String>,
+    /// Claims only OpenID Connect ID tokens carry: such a token is not an access token, even
+    /// when its `aud` (a client id) is one of `AUTH_AUDIENCE_ALIASES`.
+    #[serde(default)]
+    nonce: Option<serde_json::Value>,
+    #[serde(default)]
+    at_hash: Option<serde_json::Value>,
+    #[serde(default)]
+    c_hash: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -203,11 +219,20 @@ enum OneOrMany {
 }
 
 impl OneOrMany {
-    fn items(&self) -> Vec<&str> {
+    /// The values, a string taken whole (as `aud` is).
+    fn values(&self) -> Vec<&str> {
         match self {
-            OneOrMany::One(one) => one.split_ascii_whitespace().collect(),
+            OneOrMany::One(one) => vec![one.as_str()],
             OneOrMany::Many(many) => many.iter().map(String::as_str).collect(),
         }
+    }
+
+    /// The scopes: a string is split on spaces (RFC 6749 §3.3), each item of a list too.
+    fn scopes(&self) -> Vec<&str> {
+        self.values()
+            .into_iter()
+            .flat_map(str::split_ascii_whitespace)
+            .collect()
     }
 }
 
@@ -249,20 +274,31 @@ pub fn check(token: &str, keys: &KeySet, policy: &Policy) -> Result<Granted, Ref
             })
         })?
         .claims;
-    if claims.token_use.as_deref().is_some_and(|u| u != "access") {
+    if !claims
+        .iss
+        .as_ref()
+        .is_some_and(serde_json::Value::is_string)
+    {
+        return Err(Refused::Invalid("the token is from another issuer"));
+    }
+    if claims.token_use.as_deref().is_some_and(|u| u != "access")
+        || claims.nonce.is_some()
+        || claims.at_hash.is_some()
+        || claims.c_hash.is_some()
+    {
         return Err(Refused::Invalid("the token is not an access token"));
     }
     let mut scopes: Vec<&str> = claims
         .scope
-        .as_deref()
-        .map(|s| s.split_ascii_whitespace().collect())
+        .as_ref()
+        .map(OneOrMany::scopes)
         .unwrap_or_default();
     if let Some(scp) = &claims.scp {
-        scopes.extend(scp.items());
+        scopes.extend(scp.scopes());
     }
     let for_us = match &claims.aud {
         Some(aud) => aud
-            .items()
+            .values()
             .iter()
             .any(|a| *a == policy.audience || policy.aliases.iter().any(|alias| alias == a)),
         None => policy.audience_in_scope && scopes.iter().any(|s| names(&policy.audience, s)),

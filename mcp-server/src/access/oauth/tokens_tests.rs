@@ -156,6 +156,23 @@ fn issuer_audience_and_kind_must_be_ours() {
     assert_eq!(at(json!({ "aud": [] })), not_ours);
     assert_eq!(at(json!({ "aud": null })), not_ours);
     assert_eq!(
+        at(json!({ "aud": format!("https://attacker.example/api {AUDIENCE}") })),
+        not_ours,
+        "one string is one audience, never split"
+    );
+    assert!(at(json!({ "iss": [ISSUER, "https://evil.example.com"] })).is_err());
+    for id_claim in ["nonce", "at_hash", "c_hash"] {
+        assert_eq!(
+            at(json!({ id_claim: "abc" })),
+            Err(Refused::Invalid("the token is not an access token")),
+            "{id_claim} marks an ID token"
+        );
+    }
+    assert!(
+        at(json!({ "scope": ["openid", "docs:read"] })).is_ok(),
+        "scope as a list"
+    );
+    assert_eq!(
         at(json!({ "token_use": "id" })),
         Err(Refused::Invalid("the token is not an access token"))
     );
@@ -302,9 +319,11 @@ fn a_jwks_gives_only_its_signing_keys() {
     p384["crv"] = json!("P-384");
     let mut rs512 = signer(Some("rs512")).jwk;
     rs512["alg"] = json!("RS512");
+    let mut wraps = signer(Some("wrap")).jwk;
+    wraps["key_ops"] = json!(["wrapKey"]);
     let oct = json!({ "kty": "oct", "kid": "hmac", "k": "c2VjcmV0" });
     let unknown = json!({ "kty": "OKP", "crv": "X448", "kid": "x448", "x": "AA" });
-    let keys = set_of(&[&a.jwk, &enc, &p384, &rs512, &oct, &unknown]);
+    let keys = set_of(&[&a.jwk, &enc, &p384, &rs512, &oct, &unknown, &wraps]);
     assert_eq!(keys.len(), 1);
     assert!(keys.knows("sig"));
     assert!(!keys.knows("hmac"));
