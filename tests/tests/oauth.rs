@@ -285,6 +285,26 @@ async fn tokens_from_a_real_provider_are_checked_in_full() {
             listed["tools"].as_array().is_some_and(|t| t.len() == 3),
             "{era}: {listed}"
         );
+        let search = inspector(
+            &url,
+            era,
+            &[
+                "--method",
+                "tools/call",
+                "--tool-name",
+                "search_docs",
+                "--tool-arg",
+                "query=\"idle timeout\"",
+                "--header",
+                &header,
+            ],
+        );
+        assert!(
+            search["structuredContent"]["hits"]
+                .as_array()
+                .is_some_and(|hits| !hits.is_empty()),
+            "{era}: {search}"
+        );
     }
 
     // Tokens never reach the logs, even at debug; the subject does, as a field.
