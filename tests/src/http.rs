@@ -266,7 +266,12 @@ pub fn initialize_message(id: i64) -> Value {
 
 /// Starts a legacy session (initialize + initialized) and returns its id.
 pub async fn legacy_session(addr: SocketAddr) -> String {
-    let response = post(addr, &[], &initialize_message(1)).await;
+    legacy_session_with(addr, &[]).await
+}
+
+/// [`legacy_session`] with more headers on both requests (credentials).
+pub async fn legacy_session_with(addr: SocketAddr, extra: &[(&str, &str)]) -> String {
+    let response = post(addr, extra, &initialize_message(1)).await;
     assert_eq!(response.status, StatusCode::OK);
     let session = response
         .header("mcp-session-id")
@@ -275,15 +280,12 @@ pub async fn legacy_session(addr: SocketAddr) -> String {
     let answer = response.message().await;
     assert!(answer["result"]["serverInfo"].is_object(), "{answer}");
     let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
-    let response = post(
-        addr,
-        &[
-            ("mcp-session-id", &session),
-            ("mcp-protocol-version", LEGACY_VERSION),
-        ],
-        &initialized,
-    )
-    .await;
+    let mut headers = vec![
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", LEGACY_VERSION),
+    ];
+    headers.extend_from_slice(extra);
+    let response = post(addr, &headers, &initialized).await;
     assert_eq!(response.status, StatusCode::ACCEPTED);
     session
 }

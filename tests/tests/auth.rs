@@ -32,8 +32,10 @@ fn sha256(key: &str) -> String {
 
 /// A server that lets in KEY_A (by AUTH_API_KEY_HASHES) and KEY_B (by AUTH_API_KEY_FILE).
 fn server(extra: &[(&str, &str)]) -> (Server, std::path::PathBuf) {
-    let file =
-        std::env::temp_dir().join(format!("api-keys-{}-{}", std::process::id(), extra.len()));
+    // One file per server: tests run at once and each removes its own.
+    static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let file = std::env::temp_dir().join(format!("api-keys-{}-{n}", std::process::id()));
     std::fs::write(&file, format!("# the beta team\n{}\n", sha256(KEY_B))).unwrap();
     let hashes = sha256(KEY_A);
     let mut env = vec![
@@ -328,6 +330,70 @@ async fn a_session_belongs_to_the_key_that_started_it() {
         StatusCode::OK
     );
     let _ = std::fs::remove_file(file);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_session_store_the_binding_holds_on_every_task() {
+    use tests::http::{LEGACY_VERSION, legacy_session_with, post};
+    let redis = tests::tools::Redis::start();
+    let url = redis.url();
+    let store = [("SESSION_STORE", url.as_str())];
+    let (first, file_a) = server(&store);
+    let (second, file_b) = server(&store);
+    let a = format!("Bearer {KEY_A}");
+    let session = legacy_session_with(first.addr, &[("authorization", &a)]).await;
+    assert_eq!(
+        redis.keys("docs-mcp:owner:*").len(),
+        1,
+        "the owner is recorded"
+    );
+    let list = json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/list" });
+    let call = |addr, credentials: (&'static str, String)| {
+        let (session, list) = (session.clone(), list.clone());
+        async move {
+            post(
+                addr,
+                &[
+                    (credentials.0, &credentials.1),
+                    ("mcp-session-id", &session),
+                    ("mcp-protocol-version", LEGACY_VERSION),
+                ],
+                &list,
+            )
+            .await
+            .status
+        }
+    };
+    // On the task that does not hold it, another key can neither restore it nor end it.
+    let b = ("x-api-key", KEY_B.to_string());
+    assert_eq!(call(second.addr, b.clone()).await, StatusCode::NOT_FOUND);
+    let delete = request(
+        second.addr,
+        Method::DELETE,
+        "/mcp",
+        &[
+            ("x-api-key", KEY_B),
+            ("mcp-session-id", &session),
+            ("mcp-protocol-version", LEGACY_VERSION),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(delete.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        redis.keys("docs-mcp:session:*").len(),
+        1,
+        "still in the store"
+    );
+    // Its own key restores it there and carries on; after that, the binding holds there too.
+    assert_eq!(
+        call(second.addr, ("authorization", a.clone())).await,
+        StatusCode::OK
+    );
+    assert_eq!(call(second.addr, b).await, StatusCode::NOT_FOUND);
+    for file in [file_a, file_b] {
+        let _ = std::fs::remove_file(file);
+    }
 }
 
 #[test]

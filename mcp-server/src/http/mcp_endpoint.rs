@@ -149,7 +149,7 @@ where
             },
         },
         Method::DELETE => match match store_gate::session_of(&app, &headers) {
-            Some(session) => store_gate::before_delete(&app, session).await,
+            Some(session) => store_gate::before_delete(&app, session, client).await,
             None => unknown_session(&app, &headers).await,
         } {
             Some(refusal) => refusal,
@@ -395,7 +395,8 @@ where
                     claim.bind(&started);
                     // The id itself stays out of the logs: it is the client's credential.
                     tracing::info!(peer = peer.map(|p| p.to_string()), "legacy session started");
-                    store_gate::after_initialize(&app, &started, response, rpc_id.as_ref()).await
+                    store_gate::after_initialize(&app, &started, client, response, rpc_id.as_ref())
+                        .await
                 }
                 (_, _, Some(session)) => {
                     store_gate::after(&app, &session, restoring, response, rpc_id.as_ref()).await

@@ -16,8 +16,10 @@ use warp::reply::Response;
 
 use crate::access::limits::{ClientKey, SessionClaim};
 use crate::app::{App, SessionAdmission};
+use crate::config::AuthMode;
 use crate::http::gate::session_not_found;
 use crate::http::replies::{jsonrpc_error, too_many, unavailable};
+use crate::sessions::store::SharedStore;
 
 /// The legacy session a request names, when a store is in use and the request is of the legacy
 /// era (a modern request carries no session; a stray header on one is not looked up).
@@ -65,6 +67,7 @@ pub async fn before(
     if !store.reachable() {
         return Err(store_unavailable(app, rpc_id));
     }
+    check_owner(app, store, session, client).await?;
     let claim = app.limits.claim_session(client).map_err(|_| {
         tracing::warn!(%client, limit = app.config.max_sessions_per_client, "client session limit reached; session restore refused");
         too_many(
@@ -133,12 +136,20 @@ pub fn before_initialize(app: &App, rpc_id: Option<&serde_json::Value>) -> Optio
 pub async fn after_initialize(
     app: &Arc<App>,
     session: &str,
+    client: ClientKey,
     response: Response,
     rpc_id: Option<&serde_json::Value>,
 ) -> Response {
     let Some(store) = &app.store else {
         return response;
     };
+    // With credentials, the session belongs to this client on every task (a task restoring it
+    // checks). Without the record a restoring task binds it to its first user there.
+    if app.config.auth != AuthMode::None
+        && let Err(error) = store.set_owner(session, &client.to_string()).await
+    {
+        tracing::warn!(%error, "the session's owner could not be recorded in the store");
+    }
     match store.take_failed(session) {
         None => {}
         Some(too_large) => {
@@ -163,13 +174,16 @@ pub async fn after_initialize(
 
 /// Before a `DELETE` of session `session` this process does not hold: a 404 unless the store
 /// has it (rmcp then removes it there), a 503 if the store cannot say.
-pub async fn before_delete(app: &App, session: &str) -> Option<Response> {
+pub async fn before_delete(app: &App, session: &str, client: ClientKey) -> Option<Response> {
     let store = app.store.as_ref()?;
     if app.holds_session(session).await {
         return None;
     }
     if !store.reachable() {
         return Some(store_unavailable(app, None));
+    }
+    if let Err(refusal) = check_owner(app, store, session, client).await {
+        return Some(refusal);
     }
     match store.contains(session).await {
         Ok(true) => None,
@@ -185,5 +199,26 @@ pub fn after_delete(app: &App, session: &str, response: Response) -> Response {
     match &app.store {
         Some(store) if store.take_failed(session).is_some() => store_unavailable(app, None),
         _ => response,
+    }
+}
+
+/// With credentials: a 404 when the store says session `session` belongs to another client
+/// (as on the task that holds it), a 503 when the store cannot say.
+async fn check_owner(
+    app: &App,
+    store: &SharedStore,
+    session: &str,
+    client: ClientKey,
+) -> Result<(), Response> {
+    if app.config.auth == AuthMode::None {
+        return Ok(());
+    }
+    match store.owner(session).await {
+        Ok(Some(owner)) if owner != client.to_string() => {
+            tracing::warn!(%client, "session used with another credential than its own; 404");
+            Err(session_not_found())
+        }
+        Ok(_) => Ok(()),
+        Err(_) => Err(store_unavailable(app, None)),
     }
 }

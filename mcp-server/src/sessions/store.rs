@@ -183,6 +183,37 @@ impl SharedStore {
         )
     }
 
+    /// The key of the credential a session belongs to (with `AUTH` set): the prefix and the
+    /// session's hash; the value is the client's name in logs (`key:<id>`, `sub:<id>`).
+    fn owner_key(&self, session_id: &str) -> String {
+        format!(
+            "{}owner:{}",
+            self.options.prefix,
+            self.session_hash(session_id)
+        )
+    }
+
+    /// Records the credential session `session_id` belongs to, with the session's lease.
+    pub async fn set_owner(&self, session_id: &str, owner: &str) -> Result<(), StoreError> {
+        let mut command = redis::cmd("SET");
+        command
+            .arg(self.owner_key(session_id))
+            .arg(owner)
+            .arg("EX")
+            .arg(self.ttl_seconds());
+        self.run::<()>(command).await
+    }
+
+    /// The credential session `session_id` belongs to, if one was recorded.
+    pub async fn owner(&self, session_id: &str) -> Result<Option<String>, StoreError> {
+        let mut command = redis::cmd("GET");
+        command.arg(self.owner_key(session_id));
+        match self.run::<Option<String>>(command).await {
+            Err(StoreError::NotOurs(_)) => Ok(None),
+            read => read,
+        }
+    }
+
     /// Whether the last call succeeded.
     pub fn reachable(&self) -> bool {
         self.reachable.load(Ordering::Acquire)
@@ -312,7 +343,8 @@ impl SharedStore {
         let mut command = redis::cmd("DEL");
         command
             .arg(&key)
-            .arg(self.events_key(&self.session_hash(session_id)));
+            .arg(self.events_key(&self.session_hash(session_id)))
+            .arg(self.owner_key(session_id));
         let removed = self.run::<u64>(command).await? > 0;
         let mut notice = redis::cmd("PUBLISH");
         notice.arg(self.ended_channel()).arg(&key);
@@ -334,7 +366,16 @@ impl SharedStore {
     pub async fn touch(&self, session_id: &str) -> Result<bool, StoreError> {
         let mut command = redis::cmd("EXPIRE");
         command.arg(self.key(session_id)).arg(self.ttl_seconds());
-        self.run::<u64>(command).await.map(|n| n > 0)
+        let alive = self.run::<u64>(command).await.map(|n| n > 0)?;
+        if alive {
+            // The owner lives as long as its session (absent without AUTH: then a no-op).
+            let mut owner = redis::cmd("EXPIRE");
+            owner
+                .arg(self.owner_key(session_id))
+                .arg(self.ttl_seconds());
+            let _ = self.run::<u64>(owner).await;
+        }
+        Ok(alive)
     }
 
     /// Asks the store whether it is there (the recovery probe).
