@@ -512,3 +512,59 @@ fn incomplete_or_unsafe_oauth_settings_stop_start_up() {
         assert!(stderr.contains(expected), "{env:?}: {stderr}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listen_stream_ends_when_its_token_expires() {
+    let (oidc, server, _) = setup(&[]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let open = |token: String| async move {
+        let mut params = json!({ "notifications": { "resourcesListChanged": true } });
+        params["_meta"] = modern_meta();
+        let message = json!({ "jsonrpc": "2.0", "id": 7, "method": "subscriptions/listen", "params": params });
+        let bearer = format!("Bearer {token}");
+        let headers = [
+            ("content-type", "application/json"),
+            ("accept", ACCEPT_BOTH),
+            ("mcp-protocol-version", MODERN_VERSION),
+            ("mcp-method", "subscriptions/listen"),
+            ("authorization", bearer.as_str()),
+        ];
+        request(
+            server.addr,
+            Method::POST,
+            "/mcp",
+            &headers,
+            Some(&message.to_string()),
+        )
+        .await
+    };
+    // A token that expires in 3 s: its stream ends then, with a retry field, so the client
+    // reconnects with a fresh token; a token good for 5 minutes keeps its stream.
+    let short = oidc.sign(json!({ "claims": { "exp": now + 3 } })).await;
+    let long = oidc.sign(json!({})).await;
+    let (short, long) = (open(short).await, open(long).await);
+    assert_eq!(short.status, StatusCode::OK);
+    assert_eq!(long.status, StatusCode::OK);
+    let started = std::time::Instant::now();
+    let mut short = short.sse();
+    let events = short.until_end(Duration::from_secs(15)).await;
+    let lasted = started.elapsed();
+    assert!(
+        lasted >= Duration::from_secs(1) && lasted < Duration::from_secs(10),
+        "ended after {lasted:?}"
+    );
+    assert!(
+        events.last().and_then(|e| e.retry()).is_some(),
+        "the last event tells the client to come back: {:?}",
+        events.iter().map(|e| e.data()).collect::<Vec<_>>()
+    );
+    let _long = long.sse();
+    let health = request(server.addr, Method::GET, "/health", &[], None)
+        .await
+        .json()
+        .await;
+    assert_eq!(health["longLivedStreams"], 1, "{health}");
+}

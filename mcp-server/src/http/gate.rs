@@ -33,7 +33,8 @@ pub fn request_scheme(headers: &HeaderMap) -> &'static str {
 
 /// A slot for a new long-lived stream (GET or `subscriptions/listen`), or a 503 while draining
 /// or at `MAX_SSE_CONNECTIONS`.
-pub fn reserve_stream(app: &Arc<App>, client: ClientKey) -> Result<StreamSlot, Box<Response>> {
+pub fn reserve_stream(app: &Arc<App>, credential: Credential) -> Result<StreamSlot, Box<Response>> {
+    let client = credential.client;
     if app.drain.is_draining() {
         return Err(Box::new(unavailable(
             None,
@@ -51,7 +52,7 @@ pub fn reserve_stream(app: &Arc<App>, client: ClientKey) -> Result<StreamSlot, B
     })?;
     app.streams
         .reserve_long_lived(app.config.max_sse_connections)
-        .map(|slot| slot.hold(mine))
+        .map(|slot| slot.hold(mine).ending_within(credential.lifetime))
         .ok_or_else(|| {
             tracing::warn!(
                 limit = app.config.max_sse_connections,
@@ -109,17 +110,17 @@ pub async fn authenticate(
     headers: &HeaderMap,
     address: ClientKey,
     peer: Option<SocketAddr>,
-) -> Result<ClientKey, Box<Response>> {
+) -> Result<Credential, Box<Response>> {
     let authorization = headers
         .get(header::AUTHORIZATION)
         .map(HeaderValue::as_bytes);
     let refusal = match (&app.config.auth, &app.oauth) {
-        (AuthMode::None, _) => return Ok(address),
+        (AuthMode::None, _) => return Ok(Credential::of(address)),
         (AuthMode::ApiKey, _) => match app.config.api_keys.check(
             authorization,
             headers.get("x-api-key").map(HeaderValue::as_bytes),
         ) {
-            Ok(key) => return Ok(ClientKey::ApiKey(key)),
+            Ok(key) => return Ok(Credential::of(ClientKey::ApiKey(key))),
             Err(denied) => Refusal::Key(denied),
         },
         (AuthMode::OAuth, Some(oauth)) => {
@@ -137,7 +138,15 @@ pub async fn authenticate(
                         subject = granted.subject.as_deref(),
                         "access token accepted"
                     );
-                    return Ok(ClientKey::Subject(granted.id));
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs());
+                    return Ok(Credential {
+                        client: ClientKey::Subject(granted.id),
+                        lifetime: Some(std::time::Duration::from_secs(
+                            granted.expires.saturating_sub(now),
+                        )),
+                    });
                 }
                 Err(refused) => Refusal::Token(refused),
             }
@@ -174,6 +183,24 @@ pub async fn authenticate(
         Refusal::Key(denied) => unauthorized(denied),
         Refusal::Token(refused) => token_refused(app, refused),
     }))
+}
+
+/// Who a request is, and for how long its credential is good (an access token's `exp`):
+/// long-lived streams it opens end by then, so the client comes back with a fresh token.
+#[derive(Debug, Clone, Copy)]
+pub struct Credential {
+    pub client: ClientKey,
+    pub lifetime: Option<std::time::Duration>,
+}
+
+impl Credential {
+    /// A client whose credential does not expire (an address, an API key).
+    pub fn of(client: ClientKey) -> Credential {
+        Credential {
+            client,
+            lifetime: None,
+        }
+    }
 }
 
 /// Why a credential was refused.

@@ -22,7 +22,8 @@ use crate::config::AuthMode;
 use crate::http::body::{ReadError, read_limited};
 use crate::http::forward::forward;
 use crate::http::gate::{
-    authenticate, client_of, request_scheme, reserve_stream, session_not_found, unknown_session,
+    Credential, authenticate, client_of, request_scheme, reserve_stream, session_not_found,
+    unknown_session,
 };
 use crate::http::peek::Peek;
 use crate::http::replies::{
@@ -100,16 +101,17 @@ where
     // A preflight carries no credentials (browsers send none): it is answered below, keys or not.
     // Credentials come after Host and Origin (a refused page learns nothing about them) and
     // before the rate check, which then counts the key or token subject, not the address.
-    let mut client = client_of(&app, &headers, peer);
+    let mut credential = Credential::of(client_of(&app, &headers, peer));
     if app.config.auth != AuthMode::None && method != Method::OPTIONS {
-        match authenticate(&app, &headers, client, peer).await {
-            Ok(key) => client = key,
+        match authenticate(&app, &headers, credential.client, peer).await {
+            Ok(found) => credential = found,
             Err(mut refusal) => {
                 cors::decorate(&mut refusal, origin.as_ref());
                 return *refusal;
             }
         }
     }
+    let client = credential.client;
     if method != Method::OPTIONS
         && let Err(Refusal::Rate(wait)) = app.limits.check_rate(client)
     {
@@ -140,8 +142,8 @@ where
                 headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS),
             );
         }
-        Method::POST => post(&app, headers, peer, client, body).await,
-        Method::GET => match reserve_stream(&app, client) {
+        Method::POST => post(&app, headers, peer, credential, body).await,
+        Method::GET => match reserve_stream(&app, credential) {
             Err(refusal) => *refusal,
             Ok(slot) => match store_gate::session_of(&app, &headers).map(str::to_string) {
                 None => forward(&app, method, headers, peer, Bytes::new(), None, Some(slot)).await,
@@ -193,13 +195,14 @@ async fn post<S, B>(
     app: &Arc<App>,
     headers: HeaderMap,
     peer: Option<SocketAddr>,
-    client: ClientKey,
+    credential: Credential,
     body: S,
 ) -> Response
 where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,
 {
+    let client = credential.client;
     let limit = app.config.max_request_body;
     let deadline = app.config.body_read_timeout;
     let declared = headers
@@ -358,7 +361,7 @@ where
                 .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
         });
     let slot = if rpc_method.as_deref() == Some("subscriptions/listen") {
-        match reserve_stream(app, client) {
+        match reserve_stream(app, credential) {
             Ok(slot) => Some(slot),
             Err(refusal) => return *refusal,
         }

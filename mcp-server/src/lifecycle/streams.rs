@@ -141,6 +141,7 @@ impl StreamTracker {
         Some(StreamSlot {
             tracker: Some(self.clone()),
             held: Vec::new(),
+            max_age: None,
         })
     }
 
@@ -154,6 +155,10 @@ impl StreamTracker {
         slot: Option<StreamSlot>,
     ) -> TrackedStream {
         self.open.fetch_add(1, Ordering::Relaxed);
+        let max_age = slot
+            .as_ref()
+            .and_then(|slot| slot.max_age)
+            .map_or(self.max_age, |age| age.min(self.max_age));
         let long_lived = !matches!(kind, StreamKind::Request(_));
         let mut held = Vec::new();
         match slot {
@@ -191,7 +196,7 @@ impl StreamTracker {
         };
         TrackedStream {
             inner: body,
-            deadline: tokio::time::sleep(self.max_age),
+            deadline: tokio::time::sleep(max_age),
             closing: closing.cancelled_owned(),
             guard: StreamGuard {
                 tracker: self.clone(),
@@ -216,6 +221,8 @@ pub struct StreamSlot {
     tracker: Option<Arc<StreamTracker>>,
     /// Kept for as long as the stream lives (a per-client slot, say).
     held: Vec<Box<dyn Any + Send + Sync>>,
+    /// A shorter life than `REQUEST_TIMEOUT` (the client's access token expires sooner).
+    max_age: Option<Duration>,
 }
 
 impl StreamSlot {
@@ -225,6 +232,7 @@ impl StreamSlot {
         StreamSlot {
             tracker: None,
             held: Vec::new(),
+            max_age: None,
         }
         .hold(value)
     }
@@ -233,6 +241,16 @@ impl StreamSlot {
     /// the slot is dropped unused.
     pub fn hold(mut self, value: impl Any + Send + Sync) -> Self {
         self.held.push(Box::new(value));
+        self
+    }
+
+    /// Ends the stream this slot becomes after `age` at most (it ends as at `REQUEST_TIMEOUT`,
+    /// with a `retry:` field), when that is sooner.
+    pub fn ending_within(mut self, age: Option<Duration>) -> Self {
+        self.max_age = match (self.max_age, age) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         self
     }
 }

@@ -54,6 +54,8 @@ pub struct Granted {
     /// Who the token is, for per-client limits: the first bytes of SHA-256 over `iss` and
     /// `sub` (or the client id when there is no subject).
     pub id: KeyId,
+    /// Its `exp`, in seconds since the epoch: long-lived streams opened with it end then.
+    pub expires: u64,
 }
 
 /// Why a token was not let in.
@@ -185,6 +187,9 @@ fn usable(jwk: &Jwk) -> Option<(Algorithm, DecodingKey)> {
 struct Claims {
     #[serde(default)]
     iss: Option<serde_json::Value>,
+    /// Checked by `jsonwebtoken` (required, a number); read again for [`Granted::expires`].
+    #[serde(default)]
+    exp: Option<serde_json::Value>,
     /// One string is one audience (RFC 7519), never split; or a list.
     #[serde(default)]
     aud: Option<OneOrMany>,
@@ -322,6 +327,11 @@ pub fn check(token: &str, keys: &KeySet, policy: &Policy) -> Result<Granted, Ref
     Ok(Granted {
         subject: claims.sub,
         id: KeyId::from_digest(&digest),
+        expires: claims
+            .exp
+            .as_ref()
+            .and_then(|exp| exp.as_u64().or_else(|| exp.as_f64().map(|f| f as u64)))
+            .unwrap_or(0),
     })
 }
 
