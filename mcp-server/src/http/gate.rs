@@ -169,7 +169,7 @@ pub async fn authenticate(
         Refusal::Token(Refused::UnknownKey) => ("unknown key id", "access token refused; 401"),
         Refusal::Token(Refused::Scope) => ("missing scope", "access token refused; 403"),
         Refusal::Token(Refused::Unavailable) => (
-            "the issuer's keys cannot be fetched",
+            "its key is not held and the issuer's keys cannot be fetched now",
             "access token not checked; 503",
         ),
     };
@@ -263,7 +263,7 @@ fn token_refused(app: &App, refused: Refused) -> Response {
         Refused::Unavailable => {
             return unavailable(
                 None,
-                "Cannot check the token now: the issuer's signing keys cannot be fetched; retry later",
+                "Cannot check the token now: its signing key is not among the issuer's keys held, which cannot be fetched again yet; retry later",
                 ISSUER_RETRY,
             );
         }
