@@ -17,8 +17,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::Deserialize;
 
+use tokens::KeySet;
+pub use tokens::Settings;
 pub use tokens::{Granted, Refused};
-use tokens::{KeySet, Policy};
 
 /// How often the keys are fetched again when nothing asks for it sooner.
 pub const REFRESH_INTERVAL: Duration = Duration::from_secs(600);
@@ -33,19 +34,6 @@ pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 pub const START_ATTEMPTS: u32 = 5;
 const START_BACKOFF: Duration = Duration::from_secs(1);
 
-/// `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_SCOPES` and `AUTH_AUDIENCE_IN_SCOPE`, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    /// The issuer as configured (`https://`, or `http://` on a loopback host).
-    pub issuer: String,
-    /// This server's resource identifier: the public URL of its `/mcp`.
-    pub audience: String,
-    /// `AUTH_AUDIENCE_ALIASES`: other `aud` values that name this server.
-    pub aliases: Vec<String>,
-    pub scopes: Vec<String>,
-    pub audience_in_scope: bool,
-}
-
 /// What `/health` shows of the issuer's keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeysHealth {
@@ -59,8 +47,8 @@ pub struct KeysHealth {
 
 /// The resource server: the settings, the issuer's keys and the client that fetches them.
 pub struct OAuth {
+    /// What tokens must show, with the issuer as its discovery document spells it.
     pub settings: Settings,
-    policy: Policy,
     jwks_uri: String,
     client: reqwest::Client,
     keys: RwLock<Arc<KeySet>>,
@@ -118,20 +106,10 @@ impl OAuth {
             audience = settings.audience,
             "OAuth resource server: issuer keys fetched"
         );
-        // The metadata names the issuer as the issuer spells itself (RFC 8414 clients compare
-        // it exactly), which may differ from AUTH_ISSUER by a final slash.
-        let settings = Settings {
-            issuer: issuer.clone(),
-            ..settings
-        };
+        // Tokens' `iss` and the metadata use the issuer's own spelling (RFC 8414 clients
+        // compare it exactly), which may differ from AUTH_ISSUER by a final slash.
+        let settings = Settings { issuer, ..settings };
         let oauth = Arc::new(OAuth {
-            policy: Policy {
-                issuer,
-                audience: settings.audience.clone(),
-                aliases: settings.aliases.clone(),
-                scopes: settings.scopes.clone(),
-                audience_in_scope: settings.audience_in_scope,
-            },
             settings,
             jwks_uri,
             client,
@@ -157,7 +135,7 @@ impl OAuth {
     /// (unless one was made in the last [`MIN_REFETCH`]). `Refused::Unavailable` when that
     /// fetch failed: the token may be good, but cannot be checked now.
     pub async fn verify(&self, token: &str) -> Result<Granted, Refused> {
-        match tokens::check(token, &self.keys(), &self.policy) {
+        match tokens::check(token, &self.keys(), &self.settings) {
             Err(Refused::UnknownKey) => {}
             decided => return decided,
         }
@@ -167,7 +145,7 @@ impl OAuth {
         if !self.refetch_for_unknown_key().await {
             return Err(Refused::Unavailable);
         }
-        tokens::check(token, &self.keys(), &self.policy).map_err(|refused| match refused {
+        tokens::check(token, &self.keys(), &self.settings).map_err(|refused| match refused {
             Refused::UnknownKey => {
                 Refused::Invalid("the token is signed by a key the issuer does not publish")
             }

@@ -1,5 +1,5 @@
 //! What `AUTH=oauth` checks of a bearer token, without any I/O: the issuer's keys
-//! ([`KeySet`], parsed from its JWKS) and the rules ([`Policy`]) are given.
+//! ([`KeySet`], parsed from its JWKS) and the rules ([`Settings`]) are given.
 //!
 //! A token is let in only if it is a JWS signed with RS256 or ES256 by a key the issuer
 //! publishes for that algorithm (the key's own `alg`, or its type and curve, decide: a token
@@ -29,10 +29,12 @@ pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 /// The most keys taken from one JWKS (issuers publish two or three).
 pub const MAX_KEYS: usize = 64;
 
-/// What a token must show.
+/// What a token must show: `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_AUDIENCE_ALIASES`,
+/// `AUTH_SCOPES` and `AUTH_AUDIENCE_IN_SCOPE`, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Policy {
-    /// The `iss` every token must carry: the issuer's own spelling, from its discovery document.
+pub struct Settings {
+    /// The `iss` every token must carry (`https://`, or `http://` on a loopback host); once
+    /// the issuer's discovery document is read, its own spelling.
     pub issuer: String,
     /// This server's resource identifier (`AUTH_AUDIENCE`), which `aud` must contain.
     pub audience: String,
@@ -242,7 +244,7 @@ impl OneOrMany {
 }
 
 /// Checks `token` (the credentials of `Authorization: Bearer`) against the keys and the rules.
-pub fn check(token: &str, keys: &KeySet, policy: &Policy) -> Result<Granted, Refused> {
+pub fn check(token: &str, keys: &KeySet, policy: &Settings) -> Result<Granted, Refused> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(Refused::Invalid("the token is too long"));
     }

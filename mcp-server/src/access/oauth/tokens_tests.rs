@@ -45,8 +45,8 @@ fn claims() -> Value {
     })
 }
 
-fn policy() -> Policy {
-    Policy {
+fn policy() -> Settings {
+    Settings {
         issuer: ISSUER.into(),
         audience: AUDIENCE.into(),
         aliases: vec![],
@@ -179,7 +179,7 @@ fn issuer_audience_and_kind_must_be_ours() {
     assert!(at(json!({ "token_use": "access" })).is_ok());
     // An alias (Entra ID v2: the application's client id) names this server too.
     let app_id = "6731de76-14a6-49ae-97bc-6eba6914391e";
-    let aliased = Policy {
+    let aliased = Settings {
         aliases: vec![app_id.into()],
         ..policy()
     };
@@ -192,7 +192,7 @@ fn issuer_audience_and_kind_must_be_ours() {
 fn cognito_tokens_name_this_server_by_a_scope() {
     let a = signer(Some("k1"));
     let keys = set_of(&[&a.jwk]);
-    let cognito = Policy {
+    let cognito = Settings {
         audience_in_scope: true,
         scopes: vec![format!("{AUDIENCE}/read")],
         ..policy()
@@ -231,12 +231,12 @@ fn a_missing_scope_is_its_own_refusal() {
     let keys = set_of(&[&a.jwk]);
     let token = sign(&a, Some("k1"), &with(json!({ "scope": "docs:write" })));
     assert_eq!(check(&token, &keys, &policy()), Err(Refused::Scope));
-    let none = Policy {
+    let none = Settings {
         scopes: vec![],
         ..policy()
     };
     assert!(check(&token, &keys, &none).is_ok());
-    let two = Policy {
+    let two = Settings {
         scopes: vec!["docs:read".into(), "docs:write".into()],
         ..policy()
     };
