@@ -8,7 +8,9 @@
 //! form it accepts. A blank value means the default, as it always has: task definitions that set
 //! a variable to an empty string keep working.
 //!
-//! The struct is the one declaration of every setting, so it stays whole here; the parsers are
+//! The struct is the one declaration of every setting, so it stays whole here (it is long
+//! because there are many settings, each a doc comment and an attribute; a reader looks one
+//! up, never holds them all); the parsers are
 //! in `config/values.rs`, what clap says of the settings (errors, the list of variables) in
 //! `config/describe.rs`, the tests in `config/tests.rs`.
 

@@ -1,4 +1,4 @@
-//! The checks `/mcp` makes of a request before rmcp sees it, beyond Host and Origin: who the
+//! The checks `/mcp` makes of a request before rmcp sees it: Host and Origin, who the
 //! client is (its address, or with `AUTH=api-key` its key, with `AUTH=oauth` its token's
 //! subject), whether a new stream may open (globally and for this client), whether a session
 //! to be deleted exists, and which scheme the client used.
@@ -12,6 +12,7 @@ use warp::reply::Response;
 use crate::access::auth::{Denied, bearer};
 use crate::access::limits::{ClientKey, Refusal as Limited};
 use crate::access::oauth::{Refused, metadata};
+use crate::access::origin::{OriginRefusal, OwnOrigin};
 use crate::app::App;
 use crate::config::AuthMode;
 use crate::http::replies::{INVALID_REQUEST, SERVER_ERROR, jsonrpc_error, too_many, unavailable};
@@ -29,6 +30,73 @@ pub fn request_scheme(headers: &HeaderMap) -> &'static str {
         Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
         _ => "http",
     }
+}
+
+/// `Host` and `Origin`, checked before anything else (a refused caller costs no other work):
+/// the allowed `Origin` to echo in CORS headers, or the 403.
+pub fn host_and_origin(
+    app: &App,
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+) -> Result<Option<HeaderValue>, Box<Response>> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if !app.config.hosts.allows(host) {
+        tracing::warn!(host, peer = peer.map(|p| p.to_string()), "Host refused");
+        return Err(Box::new(jsonrpc_error(
+            StatusCode::FORBIDDEN,
+            None,
+            SERVER_ERROR,
+            &format!("Forbidden: Host {host:?} is not allowed (ALLOWED_HOSTS)"),
+        )));
+    }
+    let origin = match headers.get(header::ORIGIN) {
+        None => None,
+        Some(value) => match app.config.origins.check(
+            value.as_bytes(),
+            (!app.config.hosts.allows_any()).then(|| OwnOrigin {
+                scheme: request_scheme(headers),
+                authority: host,
+            }),
+        ) {
+            Ok(_) => Some(value.clone()),
+            Err(refusal) => {
+                let shown = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                let why = match refusal {
+                    OriginRefusal::Malformed => "is malformed",
+                    OriginRefusal::NotAllowed => "is not allowed (ALLOWED_ORIGINS)",
+                };
+                tracing::warn!(
+                    origin = shown.as_str(),
+                    peer = peer.map(|p| p.to_string()),
+                    "Origin refused"
+                );
+                return Err(Box::new(jsonrpc_error(
+                    StatusCode::FORBIDDEN,
+                    None,
+                    SERVER_ERROR,
+                    &format!("Forbidden: Origin {shown:?} {why}"),
+                )));
+            }
+        },
+    };
+    Ok(origin)
+}
+
+/// With credentials, a session belongs to the key or token subject that started it: the 404
+/// for another credential holding the id of a session held here, as if it did not exist.
+pub fn foreign_session(app: &App, headers: &HeaderMap, client: ClientKey) -> Option<Response> {
+    if app.config.auth == AuthMode::None {
+        return None;
+    }
+    let id = headers.get("mcp-session-id")?.to_str().ok()?;
+    if app.limits.owner_of(id).is_some_and(|owner| owner != client) {
+        tracing::warn!(%client, "session used with another credential than its own; 404");
+        return Some(session_not_found());
+    }
+    None
 }
 
 /// A slot for a new long-lived stream (GET or `subscriptions/listen`), or a 503 while draining

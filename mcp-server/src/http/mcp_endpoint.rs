@@ -1,10 +1,10 @@
 //! `/mcp`: policy first, then rmcp, then stream tracking on the way out.
 //!
-//! Order matters: Host and Origin are checked before the body is read (no work for a refused
-//! caller); the body is read once, under `MAX_REQUEST_BODY`, so the request can be classified
-//! (its JSON-RPC id and method) before rmcp sees it; rmcp answers (the hand-off, and the
-//! wrapping of an SSE answer so it is counted and ends on time, are in [`super::forward`]);
-//! CORS headers go on last.
+//! Order matters: Host and Origin, then credentials and the client's rate, are checked before
+//! the body is read (no work for a refused caller; the checks are in [`super::gate`]); the body
+//! is read once, under `MAX_REQUEST_BODY`, so the request can be classified (its JSON-RPC id and
+//! method) before rmcp sees it; rmcp answers (the hand-off, and the wrapping of an SSE answer so
+//! it is counted and ends on time, are in [`super::forward`]); CORS headers go on last.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,19 +16,18 @@ use warp::reply::Response;
 
 use crate::access::cors;
 use crate::access::limits::{ClientKey, Refusal};
-use crate::access::origin::{OriginRefusal, OwnOrigin};
 use crate::app::App;
 use crate::config::AuthMode;
 use crate::http::body::{ReadError, read_limited};
 use crate::http::forward::forward;
 use crate::http::gate::{
-    Credential, authenticate, client_of, request_scheme, reserve_stream, session_not_found,
+    Credential, authenticate, client_of, foreign_session, host_and_origin, reserve_stream,
     unknown_session,
 };
 use crate::http::peek::Peek;
 use crate::http::replies::{
-    INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, SERVER_ERROR, jsonrpc_error, too_many,
-    unavailable, unreadable_body,
+    INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, jsonrpc_error, too_many, unavailable,
+    unreadable_body,
 };
 use crate::http::store_gate;
 use crate::lifecycle::streams::{StreamKind, StreamSlot};
@@ -54,48 +53,9 @@ where
     B: Buf,
 {
     let peer = peer.map(|p| p.0);
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    if !app.config.hosts.allows(host) {
-        tracing::warn!(host, peer = peer.map(|p| p.to_string()), "Host refused");
-        return jsonrpc_error(
-            StatusCode::FORBIDDEN,
-            None,
-            SERVER_ERROR,
-            &format!("Forbidden: Host {host:?} is not allowed (ALLOWED_HOSTS)"),
-        );
-    }
-    let origin = match headers.get(header::ORIGIN) {
-        None => None,
-        Some(value) => match app.config.origins.check(
-            value.as_bytes(),
-            (!app.config.hosts.allows_any()).then(|| OwnOrigin {
-                scheme: request_scheme(&headers),
-                authority: host,
-            }),
-        ) {
-            Ok(_) => Some(value.clone()),
-            Err(refusal) => {
-                let shown = String::from_utf8_lossy(value.as_bytes()).into_owned();
-                let why = match refusal {
-                    OriginRefusal::Malformed => "is malformed",
-                    OriginRefusal::NotAllowed => "is not allowed (ALLOWED_ORIGINS)",
-                };
-                tracing::warn!(
-                    origin = shown.as_str(),
-                    peer = peer.map(|p| p.to_string()),
-                    "Origin refused"
-                );
-                return jsonrpc_error(
-                    StatusCode::FORBIDDEN,
-                    None,
-                    SERVER_ERROR,
-                    &format!("Forbidden: Origin {shown:?} {why}"),
-                );
-            }
-        },
+    let origin = match host_and_origin(&app, &headers, peer) {
+        Ok(origin) => origin,
+        Err(refusal) => return *refusal,
     };
 
     // A preflight carries no credentials (browsers send none): it is answered below, keys or not.
@@ -124,16 +84,9 @@ where
         cors::decorate(&mut response, origin.as_ref());
         return response;
     }
-    // With credentials, a session belongs to the key or token subject that started it: another
-    // credential holding its id is answered as if the session did not exist.
-    if app.config.auth != AuthMode::None
-        && let Some(id) = headers.get("mcp-session-id").and_then(|v| v.to_str().ok())
-        && app.limits.owner_of(id).is_some_and(|owner| owner != client)
-    {
-        tracing::warn!(%client, "session used with another credential than its own; 404");
-        let mut response = session_not_found();
-        cors::decorate(&mut response, origin.as_ref());
-        return response;
+    if let Some(mut refusal) = foreign_session(&app, &headers, client) {
+        cors::decorate(&mut refusal, origin.as_ref());
+        return refusal;
     }
     let mut response = match method {
         Method::OPTIONS => {
