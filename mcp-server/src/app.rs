@@ -29,6 +29,9 @@ type McpHandle = dyn Fn(http::Request<Full<Bytes>>) -> BoxFuture<'static, http::
     + Send
     + Sync;
 
+/// The handler's [`crate::report::Report`], with its type erased.
+type Reporter = dyn Fn() -> Vec<(&'static str, serde_json::Value)> + Send + Sync;
+
 /// Shared state of the HTTP server.
 pub struct App {
     /// The configuration read at start-up.
@@ -64,6 +67,8 @@ pub struct App {
     /// per byte), taken as a body arrives and given back when its request is answered.
     pub body_bytes: Arc<tokio::sync::Semaphore>,
     mcp: Box<McpHandle>,
+    /// The handler's own `/health` blocks.
+    report: Box<Reporter>,
 }
 
 /// One admitted `initialize`, counted against `MAX_LEGACY_SESSIONS` until dropped (by then its
@@ -91,8 +96,10 @@ impl App {
         oauth: Option<Arc<crate::access::oauth::OAuth>>,
     ) -> Result<Arc<Self>, String>
     where
-        H: ServerHandler + Clone + Send + Sync + 'static,
+        H: ServerHandler + crate::report::Report + Clone + Send + Sync + 'static,
     {
+        let reporter = handler.clone();
+        let report: Box<Reporter> = Box::new(move || reporter.health());
         let store = match &config.session_store {
             StoreSetting::Memory => None,
             StoreSetting::Redis(url) => Some(Arc::new(SharedStore::open(
@@ -182,6 +189,7 @@ impl App {
                 config_body_bytes.min(tokio::sync::Semaphore::MAX_PERMITS),
             )),
             mcp,
+            report,
         });
         tokio::spawn(sweep(Arc::downgrade(&app)));
         if app.store.is_some() {
@@ -189,6 +197,11 @@ impl App {
             tokio::spawn(follow_session_ends(Arc::downgrade(&app)));
         }
         Ok(app)
+    }
+
+    /// The handler's own `/health` blocks.
+    pub fn handler_health(&self) -> Vec<(&'static str, serde_json::Value)> {
+        (self.report)()
     }
 
     /// Hands a fully read request to rmcp.

@@ -32,6 +32,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 
 use crate::access::budget::{MemoryLimit, memory_limit};
 use crate::access::origin::{HostPolicy, OriginPolicy};
+use crate::docs::source::{DocsSource, Limits};
 use crate::lifecycle::drain::IdleGuess;
 use crate::sessions::store::StoreSetting;
 pub use describe::{ConfigError, Variable, variables};
@@ -106,17 +107,46 @@ pub struct Config {
           value_parser = Setting(values::ip_address), help_heading = "Serving")]
     pub host: IpAddr,
 
-    /// Folder of Markdown (.md, .mdx) to serve; empty serves this project's own docs, embedded in
-    /// the binary
+    /// Folder of Markdown (.md, .mdx) to serve, or `s3://bucket/prefix/` to read it from S3 (with
+    /// the task role's credentials); empty serves this project's own docs, embedded in the binary
     #[arg(long, env = "DOCS_DIR", value_name = "DOCS_DIR", default_value = "", hide_default_value = true,
-          value_parser = Setting(Optional(PathBufValueParser::new())), help_heading = "Documentation")]
-    pub docs_dir: Maybe<PathBuf>,
+          value_parser = Setting(Optional(values::docs_source)), help_heading = "Documentation")]
+    pub docs_dir: Maybe<DocsSource>,
 
     /// Milliseconds between checks of DOCS_DIR for changes (then the index is rebuilt and clients
-    /// told); 0 turns reloading off
-    #[arg(long, env = "DOCS_RELOAD_INTERVAL", value_name = "DOCS_RELOAD_INTERVAL", default_value = "2000",
-          value_parser = Setting(values::millis_or_off), help_heading = "Documentation")]
-    pub docs_reload_interval: Maybe<Duration>,
+    /// told); empty means 2000 for a folder and 30000 for S3 (one listing per check); 0 turns
+    /// reloading off
+    #[arg(long, env = "DOCS_RELOAD_INTERVAL", value_name = "DOCS_RELOAD_INTERVAL", default_value = "",
+          hide_default_value = true, value_parser = Setting(Optional(values::millis_or_off)),
+          help_heading = "Documentation")]
+    docs_reload_interval: Maybe<Option<Duration>>,
+
+    /// Milliseconds one S3 call may take, retries and the object's body included
+    #[arg(long, env = "DOCS_S3_TIMEOUT", value_name = "DOCS_S3_TIMEOUT", default_value = "10000",
+          value_parser = Setting(values::millis), help_heading = "Documentation")]
+    pub docs_s3_timeout: Duration,
+
+    /// `true` addresses the bucket in the path (`endpoint/bucket/key`) rather than the host name,
+    /// for S3-compatible endpoints set with AWS_ENDPOINT_URL (MinIO, LocalStack)
+    #[arg(long, env = "DOCS_S3_PATH_STYLE", value_name = "DOCS_S3_PATH_STYLE", default_value = "false",
+          action = clap::ArgAction::Set, value_parser = Setting(clap::builder::BoolValueParser::new()),
+          help_heading = "Documentation")]
+    pub docs_s3_path_style: bool,
+
+    /// Pages served at most; past it, pages are skipped (with a warning) in path order
+    #[arg(long, env = "DOCS_MAX_PAGES", value_name = "DOCS_MAX_PAGES", default_value = "10000",
+          value_parser = Setting(values::positive), help_heading = "Documentation")]
+    pub docs_max_pages: usize,
+
+    /// Bytes one page may have; a larger file or object is skipped (with a warning), never read
+    #[arg(long, env = "DOCS_MAX_PAGE_BYTES", value_name = "DOCS_MAX_PAGE_BYTES", default_value = "8388608",
+          value_parser = Setting(values::positive_u64), help_heading = "Documentation")]
+    pub docs_max_page_bytes: u64,
+
+    /// Bytes all pages together may have; past it, pages are skipped (with a warning) in path order
+    #[arg(long, env = "DOCS_MAX_TOTAL_BYTES", value_name = "DOCS_MAX_TOTAL_BYTES", default_value = "134217728",
+          value_parser = Setting(values::positive_u64), help_heading = "Documentation")]
+    pub docs_max_total_bytes: u64,
 
     /// The language search_docs and list_docs use when a call names none; pages whose path has
     /// no language are in every language
@@ -415,6 +445,10 @@ pub struct Config {
     #[arg(skip)]
     caps_defaulted: [bool; 4],
 
+    /// Bytes of the memory limit set aside for the documentation (see `reserve_docs_memory`).
+    #[arg(skip)]
+    docs_memory: u64,
+
     /// Bytes a POST body may have; larger bodies get 413
     #[arg(long, env = "MAX_REQUEST_BODY", value_name = "MAX_REQUEST_BODY", default_value = "4194304",
           value_parser = Setting(values::positive), help_heading = "Limits")]
@@ -588,6 +622,24 @@ impl Config {
             self.docs_version.as_deref(),
         )
         .expect("the patterns were checked when read")
+    }
+
+    /// How often the documentation source is checked for changes; `None` when never.
+    pub fn docs_reload_interval(&self) -> Option<Duration> {
+        match (self.docs_reload_interval, &self.docs_dir) {
+            (Some(given), _) => given,
+            (None, Some(DocsSource::S3(_))) => Some(Duration::from_secs(30)),
+            (None, _) => Some(Duration::from_secs(2)),
+        }
+    }
+
+    /// How much of the documentation source is read.
+    pub fn docs_limits(&self) -> Limits {
+        Limits {
+            pages: self.docs_max_pages,
+            page_bytes: self.docs_max_page_bytes,
+            total_bytes: self.docs_max_total_bytes,
+        }
     }
 
     /// Where to listen in HTTP mode.

@@ -23,6 +23,7 @@ pub mod lifecycle;
 pub mod logging;
 pub mod meters;
 pub mod recover;
+pub mod report;
 pub mod sessions;
 pub mod stdio;
 pub mod telemetry;
@@ -45,7 +46,7 @@ pub fn implementation() -> Implementation {
 /// by the conformance fixture example, which differ only in their handler.
 pub async fn run<H>(mut config: Config, handler: H) -> Result<(), Box<dyn std::error::Error>>
 where
-    H: ServerHandler + Clone + Send + Sync + 'static,
+    H: ServerHandler + report::Report + Clone + Send + Sync + 'static,
 {
     if config.wants_ecs_memory_limit() {
         read_ecs_memory_limit(&mut config).await;

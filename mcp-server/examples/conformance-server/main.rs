@@ -96,6 +96,9 @@ impl Fixtures {
     }
 }
 
+/// No `/health` blocks of its own.
+impl mcp_server::report::Report for Fixtures {}
+
 impl ServerHandler for Fixtures {
     fn get_info(&self) -> ServerConfig {
         let capabilities: ServerCapabilities = wire(json!({

@@ -4,14 +4,23 @@
 use super::{
     Config, DEFAULT_BODY_BYTES, DEFAULT_CONNECTIONS, DEFAULT_SESSIONS, DEFAULT_STREAMS, Mode,
 };
-use crate::access::budget::{Caps, MemoryLimit, derived_caps};
+use crate::access::budget::{BUDGET_SHARE, Caps, MemoryLimit, derived_caps};
+
+/// Memory a snapshot takes per byte of page text (corpus, units, index and the texts an S3
+/// source keeps), with margin over what the allocator measured on real documentation
+/// (docs/performance.md).
+pub const DOCS_BYTES_PER_TEXT_BYTE: u64 = 8;
 
 impl Config {
     /// Puts `limit` in force: each cap the budget sets that was left at its default is derived
     /// from it (never raised above the default).
     pub fn set_memory_limit(&mut self, limit: MemoryLimit) {
+        // The documentation's share comes off the top: what is left is shared as before.
+        let left = limit
+            .bytes
+            .saturating_sub((self.docs_memory as f64 / BUDGET_SHARE) as u64);
         let derived = derived_caps(
-            limit.bytes,
+            left,
             Caps {
                 sessions: DEFAULT_SESSIONS,
                 streams: DEFAULT_STREAMS,
@@ -32,13 +41,27 @@ impl Config {
         if connections {
             // Room for the streams actually allowed, a MAX_SSE_CONNECTIONS given included.
             self.max_connections = crate::access::budget::connections_for(
-                limit.bytes,
+                left,
                 self.max_body_bytes_in_flight as u64,
                 self.max_sse_connections,
                 DEFAULT_CONNECTIONS,
             );
         }
         self.memory = Some(limit);
+    }
+
+    /// Sets aside memory for documentation of `bytes` of text (twice its index, as a rebuild
+    /// holds the old snapshot and the new one at once), and derives the caps again.
+    pub fn reserve_docs_memory(&mut self, bytes: u64) {
+        self.docs_memory = bytes.saturating_mul(DOCS_BYTES_PER_TEXT_BYTE * 2);
+        if let Some(limit) = self.memory {
+            self.set_memory_limit(limit);
+        }
+    }
+
+    /// Bytes set aside for the documentation ([`Config::reserve_docs_memory`]).
+    pub fn docs_memory(&self) -> u64 {
+        self.docs_memory
     }
 
     /// The caps in force.

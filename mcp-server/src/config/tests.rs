@@ -26,10 +26,13 @@ fn defaults_match_the_documented_table() {
     assert_eq!(config.request_timeout, Duration::from_millis(300_000));
     assert_eq!(config.http_idle_timeout, Duration::from_millis(620_000));
     assert_eq!(
-        config.docs_reload_interval,
+        config.docs_reload_interval(),
         Some(Duration::from_millis(2000))
     );
     assert_eq!(config.docs_dir, None);
+    assert_eq!(config.docs_s3_timeout, Duration::from_secs(10));
+    assert!(!config.docs_s3_path_style);
+    assert_eq!(config.docs_limits(), crate::docs::source::Limits::default());
     assert_eq!(config.ecs_metadata_uri, None);
     assert_eq!(config.drain_idle_guess, IdleGuess::Auto);
     assert_eq!(config.log_level, "info");
@@ -87,7 +90,37 @@ fn invalid_values_name_the_variable_and_the_accepted_form() {
 #[test]
 fn zero_turns_reloading_off() {
     let config = config(&[("DOCS_RELOAD_INTERVAL", "0")]).unwrap();
-    assert_eq!(config.docs_reload_interval, None);
+    assert_eq!(config.docs_reload_interval(), None);
+}
+
+#[test]
+fn an_s3_docs_dir_is_checked_every_30_s_unless_told_otherwise() {
+    use crate::docs::source::{DocsSource, S3Location};
+    let site = config(&[("DOCS_DIR", "s3://docs-bucket/site")]).unwrap();
+    assert_eq!(
+        site.docs_dir,
+        Some(DocsSource::S3(S3Location {
+            bucket: "docs-bucket".into(),
+            prefix: "site/".into()
+        }))
+    );
+    assert_eq!(site.docs_reload_interval(), Some(Duration::from_secs(30)));
+    let given = config(&[
+        ("DOCS_DIR", "s3://docs-bucket/"),
+        ("DOCS_RELOAD_INTERVAL", "5000"),
+        ("DOCS_S3_PATH_STYLE", "true"),
+        ("DOCS_MAX_PAGES", "7"),
+    ])
+    .unwrap();
+    assert_eq!(given.docs_reload_interval(), Some(Duration::from_secs(5)));
+    assert!(given.docs_s3_path_style);
+    assert_eq!(given.docs_limits().pages, 7);
+    assert_eq!(refused(&[("DOCS_DIR", "s3://Bad_Bucket/x")]), "DOCS_DIR");
+    assert_eq!(refused(&[("DOCS_S3_TIMEOUT", "0")]), "DOCS_S3_TIMEOUT");
+    assert_eq!(
+        refused(&[("DOCS_MAX_PAGE_BYTES", "0")]),
+        "DOCS_MAX_PAGE_BYTES"
+    );
 }
 
 #[test]
@@ -110,7 +143,12 @@ fn flags_set_what_the_variables_set_and_win_over_them() {
     let config = Config::from_matches(Ok(matches), None).unwrap();
     assert_eq!(config.port, 8080);
     assert_eq!(config.mode, Mode::Stdio);
-    assert_eq!(config.docs_dir, Some(PathBuf::from("/srv/docs")));
+    assert_eq!(
+        config.docs_dir,
+        Some(crate::docs::source::DocsSource::Folder(PathBuf::from(
+            "/srv/docs"
+        )))
+    );
     assert_eq!(config.request_timeout, Duration::from_millis(1000));
 }
 

@@ -80,6 +80,11 @@ pub fn ip_address(text: &str) -> Result<IpAddr, String> {
         .map_err(|_| "expected an IP address such as 127.0.0.1 or 0.0.0.0".into())
 }
 
+/// `DOCS_DIR`: a folder, or `s3://bucket/prefix/`.
+pub fn docs_source(text: &str) -> Result<crate::docs::source::DocsSource, String> {
+    crate::docs::source::DocsSource::parse(text)
+}
+
 pub fn millis(text: &str) -> Result<Duration, String> {
     match text.parse::<u64>() {
         Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),

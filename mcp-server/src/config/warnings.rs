@@ -27,7 +27,8 @@ impl Config {
             );
         }
         if let Some(limit) = self.memory {
-            let worst = crate::access::budget::worst_flood_bytes(self.caps());
+            let worst = crate::access::budget::worst_flood_bytes(self.caps())
+                .saturating_add(self.docs_memory());
             if worst as f64 > limit.bytes as f64 * crate::access::budget::BUDGET_SHARE {
                 warnings.push(format!(
                     "MAX_LEGACY_SESSIONS, MAX_SSE_CONNECTIONS, MAX_CONNECTIONS and MAX_BODY_BYTES_IN_FLIGHT allow about {} MiB when all are reached, more than 80% of the {} MiB memory limit ({}); a flood could exhaust it",

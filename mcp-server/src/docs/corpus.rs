@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 
 use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
 
-use super::folder::{markdown_files, read_page};
+use super::folder::read_folder;
 use super::includes;
+use super::source::Limits;
 use super::units::{self, Unit};
 
 /// One Markdown file.
@@ -327,34 +328,11 @@ impl Corpus {
         Corpus { pages }
     }
 
-    /// Reads every `.md` and `.mdx` file under `root` that [`markdown_files`] admits (hidden
+    /// Reads every `.md` and `.mdx` file under `root` that [`read_folder`] admits (hidden
     /// folders, `node_modules`, links out of the folder and anything not a regular file are
-    /// skipped, with a warning).
+    /// skipped, with a warning), under the default [`Limits`].
     pub fn load(root: &Path) -> Result<Corpus, CorpusError> {
-        if !root.is_dir() {
-            return Err(CorpusError::NotAFolder(root.to_path_buf()));
-        }
-        let listing = markdown_files(root)?;
-        for (path, why) in &listing.skipped {
-            tracing::warn!(path, why, "Markdown file skipped");
-        }
-        let mut texts = Vec::with_capacity(listing.files.len());
-        for file in listing.files {
-            let read = read_page(&file, &listing.inside).unwrap_or_else(|error| {
-                tracing::warn!(path = file.relative, %error, "Markdown file skipped: unreadable");
-                None
-            });
-            match read {
-                Some(text) => texts.push((file.relative, text)),
-                None => tracing::warn!(
-                    path = file.relative,
-                    "Markdown file skipped: it changed into something not servable"
-                ),
-            }
-        }
-        if texts.is_empty() {
-            return Err(CorpusError::NoMarkdown(root.to_path_buf()));
-        }
+        let texts = read_folder(root, Limits::default())?;
         Ok(Corpus::from_texts(
             texts.iter().map(|(p, t)| (p.as_str(), t.as_str())),
         ))

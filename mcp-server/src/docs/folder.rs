@@ -4,8 +4,9 @@
 //! file inside the folder (so `env.md -> /proc/self/environ` is never served), and folders are
 //! entered only when they are real folders, not links. A file is opened non-blocking and checked
 //! again on the open handle, so a FIFO or device named `x.md` (or swapped in after the listing)
-//! can neither hang start-up nor block reloading. Each file is capped at [`MAX_PAGE_BYTES`];
-//! anything refused is skipped and reported, never half-read.
+//! can neither hang start-up nor block reloading. Each file is capped at `DOCS_MAX_PAGE_BYTES`,
+//! the folder at `DOCS_MAX_PAGES` and `DOCS_MAX_TOTAL_BYTES` ([`Limits`]); anything refused is
+//! skipped and reported, never half-read.
 
 use std::io::Read;
 use std::os::fd::AsRawFd;
@@ -13,10 +14,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::corpus::CorpusError;
-
-/// Largest Markdown file read: far above any real page (the whole AWS Copilot documentation
-/// has none over 200 KiB), small enough that a stray dump cannot fill the memory.
-pub const MAX_PAGE_BYTES: u64 = 8 << 20;
+use super::source::{Admission, Limits};
 
 /// A Markdown file to read.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -38,9 +36,9 @@ pub struct Listing {
     pub skipped: Vec<(String, &'static str)>,
 }
 
-/// Every Markdown file under `root` that may be served (hidden folders and `node_modules` are
-/// skipped).
-pub fn markdown_files(root: &Path) -> Result<Listing, CorpusError> {
+/// Every Markdown file under `root` that may be served, none over `page_bytes` (hidden folders
+/// and `node_modules` are skipped).
+pub fn markdown_files(root: &Path, page_bytes: u64) -> Result<Listing, CorpusError> {
     let inside =
         std::fs::canonicalize(root).map_err(|_| CorpusError::NotAFolder(root.to_path_buf()))?;
     let mut listing = Listing {
@@ -75,7 +73,7 @@ pub fn markdown_files(root: &Path) -> Result<Listing, CorpusError> {
                 .map(|c| c.as_os_str().to_string_lossy())
                 .collect::<Vec<_>>()
                 .join("/");
-            match admit(&path, file_type, &inside) {
+            match admit(&path, file_type, &inside, page_bytes) {
                 Ok(full) => listing.files.push(MarkdownFile { relative, full }),
                 Err(why) => listing.skipped.push((relative, why)),
             }
@@ -91,6 +89,7 @@ fn admit(
     path: &Path,
     file_type: std::fs::FileType,
     inside: &Path,
+    page_bytes: u64,
 ) -> Result<PathBuf, &'static str> {
     let full = if file_type.is_symlink() {
         let target = std::fs::canonicalize(path).map_err(|_| "a broken symbolic link")?;
@@ -114,16 +113,20 @@ fn admit(
     if !metadata.is_file() {
         return Err("not a regular file (a FIFO, socket or device)");
     }
-    if metadata.len() > MAX_PAGE_BYTES {
-        return Err("larger than the 8 MiB page cap");
+    if metadata.len() > page_bytes {
+        return Err("larger than DOCS_MAX_PAGE_BYTES");
     }
     Ok(full)
 }
 
 /// Reads one listed file: opened non-blocking, checked to be a regular file inside `inside` on
 /// the open handle (a folder swapped for a link after the listing is caught there), at most
-/// [`MAX_PAGE_BYTES`]. `Ok(None)` when it is refused now (it changed since the listing).
-pub fn read_page(file: &MarkdownFile, inside: &Path) -> Result<Option<String>, CorpusError> {
+/// `page_bytes`. `Ok(None)` when it is refused now (it changed since the listing).
+pub fn read_page(
+    file: &MarkdownFile,
+    inside: &Path,
+    page_bytes: u64,
+) -> Result<Option<String>, CorpusError> {
     let io = |e| CorpusError::Io(file.full.clone(), e);
     let handle = std::fs::OpenOptions::new()
         .read(true)
@@ -131,7 +134,7 @@ pub fn read_page(file: &MarkdownFile, inside: &Path) -> Result<Option<String>, C
         .open(&file.full)
         .map_err(io)?;
     let metadata = handle.metadata().map_err(io)?;
-    if !metadata.is_file() || metadata.len() > MAX_PAGE_BYTES {
+    if !metadata.is_file() || metadata.len() > page_bytes {
         return Ok(None);
     }
     let opened = std::fs::read_link(format!("/proc/self/fd/{}", handle.as_raw_fd()));
@@ -140,15 +143,50 @@ pub fn read_page(file: &MarkdownFile, inside: &Path) -> Result<Option<String>, C
     }
     let mut bytes = Vec::with_capacity(metadata.len() as usize);
     handle
-        .take(MAX_PAGE_BYTES + 1)
+        .take(page_bytes + 1)
         .read_to_end(&mut bytes)
         .map_err(io)?;
-    if bytes.len() as u64 > MAX_PAGE_BYTES {
+    if bytes.len() as u64 > page_bytes {
         return Ok(None);
     }
     String::from_utf8(bytes)
         .map(Some)
         .map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+}
+
+/// Reads every `.md` and `.mdx` file under `root` that [`markdown_files`] admits, in path
+/// order while they fit `limits`, as `(path, text)` pairs; what is refused is logged at warn.
+pub fn read_folder(root: &Path, limits: Limits) -> Result<Vec<(String, String)>, CorpusError> {
+    if !root.is_dir() {
+        return Err(CorpusError::NotAFolder(root.to_path_buf()));
+    }
+    let listing = markdown_files(root, limits.page_bytes)?;
+    for (path, why) in &listing.skipped {
+        tracing::warn!(path, why, "Markdown file skipped");
+    }
+    let mut admission = Admission::new(limits);
+    let mut texts = Vec::with_capacity(listing.files.len());
+    for file in listing.files {
+        let read = read_page(&file, &listing.inside, limits.page_bytes).unwrap_or_else(|error| {
+            tracing::warn!(path = file.relative, %error, "Markdown file skipped: unreadable");
+            None
+        });
+        let Some(text) = read else {
+            tracing::warn!(
+                path = file.relative,
+                "Markdown file skipped: it changed into something not servable"
+            );
+            continue;
+        };
+        match admission.admit(text.len() as u64) {
+            Ok(()) => texts.push((file.relative, text)),
+            Err(why) => tracing::warn!(path = file.relative, why, "Markdown file skipped"),
+        }
+    }
+    if texts.is_empty() {
+        return Err(CorpusError::NoMarkdown(root.to_path_buf()));
+    }
+    Ok(texts)
 }
 
 #[cfg(test)]
@@ -181,9 +219,9 @@ mod tests {
         let fifo = std::ffi::CString::new(root.join("x.md").to_str().unwrap()).unwrap();
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
         let huge = std::fs::File::create(root.join("huge.md")).unwrap();
-        huge.set_len(MAX_PAGE_BYTES + 1).unwrap();
+        huge.set_len(Limits::default().page_bytes + 1).unwrap();
 
-        let listing = markdown_files(&root).unwrap();
+        let listing = markdown_files(&root, Limits::default().page_bytes).unwrap();
         let served: Vec<&str> = listing.files.iter().map(|f| f.relative.as_str()).collect();
         assert_eq!(served, ["good.md", "sub/alias.md"]);
         let skipped: Vec<&str> = listing.skipped.iter().map(|(p, _)| p.as_str()).collect();
@@ -210,12 +248,12 @@ mod tests {
     #[test]
     fn a_file_swapped_for_a_fifo_after_the_listing_is_refused_without_blocking() {
         let root = folder("swap");
-        let listing = markdown_files(&root).unwrap();
+        let listing = markdown_files(&root, 1 << 20).unwrap();
         let file = &listing.files[0];
         std::fs::remove_file(&file.full).unwrap();
         let fifo = std::ffi::CString::new(file.full.to_str().unwrap()).unwrap();
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
-        assert!(read_page(file, &listing.inside).unwrap().is_none());
+        assert!(read_page(file, &listing.inside, 1 << 20).unwrap().is_none());
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -1,32 +1,52 @@
 //! The served documentation: a corpus and its search index as one immutable snapshot, swapped
-//! whole when `DOCS_DIR` changes.
+//! whole when the source changes.
 //!
-//! Reload polls file sizes and modification times every `DOCS_RELOAD_INTERVAL` rather than using
-//! inotify: it also works on network and container-mounted volumes, and costs one `stat` per
-//! file. A new snapshot is built off the async threads; requests keep using the old one until the
-//! swap, so none fails during a rebuild. A rebuild that fails (the folder emptied, a file
-//! unreadable) is logged and the old snapshot stays.
+//! A folder is polled every `DOCS_RELOAD_INTERVAL` by file sizes and modification times rather
+//! than inotify: it also works on network and container-mounted volumes, and costs one `stat`
+//! per file. An S3 prefix is polled by one listing that compares ETags (see [`super::s3`]). A
+//! new snapshot is built off the async threads; requests keep using the old one until the swap,
+//! so none fails or waits during a rebuild. A check that fails (the folder emptied, S3
+//! unreachable) is logged at error and shown in `/health`, and the old snapshot stays.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
+use serde_json::{Value, json};
+
 use super::corpus::{Corpus, CorpusError};
-use super::folder::markdown_files;
+use super::folder::{markdown_files, read_folder};
+use super::s3::{Refresh, S3Docs, S3Settings};
 use super::search::SearchIndex;
+use super::source::{Limits, content_version};
 use super::variants::VariantRules;
 use crate::sessions::changes::{Change, ChangeFeed};
 
 include!(concat!(env!("OUT_DIR"), "/embedded_docs.rs"));
 
+/// Tries at start-up before an S3 source is given up (waits of 0.5, 1, 2 and 4 s between).
+pub const S3_START_ATTEMPTS: u32 = 5;
+
 /// A corpus with its index.
 pub struct Snapshot {
     pub corpus: Corpus,
     pub index: SearchIndex,
+    /// Names the pages served ([`content_version`]): the same on every task serving them.
+    pub version: String,
+    /// Bytes of page text.
+    pub bytes: u64,
+    /// When it was built.
+    pub loaded_at: SystemTime,
 }
 
 impl Snapshot {
-    fn build(corpus: Corpus, rules: &VariantRules) -> Result<Snapshot, String> {
+    fn build<'a>(
+        texts: impl IntoIterator<Item = (&'a str, &'a str)> + Clone,
+        rules: &VariantRules,
+    ) -> Result<Snapshot, String> {
+        let version = content_version(texts.clone());
+        let bytes = texts.clone().into_iter().map(|(_, t)| t.len() as u64).sum();
+        let corpus = Corpus::from_texts(texts);
         let index = SearchIndex::build_with(&corpus, rules).map_err(|e| e.to_string())?;
         if let Some(version) = &rules.default_version
             && !index.versions.contains(version)
@@ -37,28 +57,54 @@ impl Snapshot {
                 "DOCS_VERSION names no version of the documentation; searches without a version see only pages that have none"
             );
         }
-        Ok(Snapshot { corpus, index })
+        Ok(Snapshot {
+            corpus,
+            index,
+            version,
+            bytes,
+            loaded_at: SystemTime::now(),
+        })
     }
 }
 
 /// Where the pages come from.
-#[derive(Debug, Clone)]
 enum Source {
     /// Compiled into the binary: this project's docs.
     Embedded,
     /// A folder on disk, watched for changes.
-    Folder(PathBuf),
+    Folder {
+        folder: PathBuf,
+        limits: Limits,
+        /// What `stat` said about every Markdown file at the last check.
+        fingerprint: Mutex<Fingerprint>,
+    },
+    /// A prefix of an S3 bucket, and the texts read from it.
+    S3 {
+        name: String,
+        docs: Box<tokio::sync::Mutex<S3Docs>>,
+        requests: Arc<std::sync::atomic::AtomicU64>,
+    },
 }
 
 /// What `stat` says about every Markdown file under the folder.
 type Fingerprint = Vec<(String, u64, Option<SystemTime>)>;
+
+/// How the checks of the source went, for `/health`.
+#[derive(Debug, Default, Clone)]
+struct Checks {
+    last_check_at: Option<SystemTime>,
+    failing: bool,
+    last_error: Option<String>,
+    last_error_at: Option<SystemTime>,
+    skipped: usize,
+}
 
 /// The documentation the server answers from.
 pub struct Library {
     current: RwLock<Arc<Snapshot>>,
     source: Source,
     rules: VariantRules,
-    fingerprint: RwLock<Fingerprint>,
+    checks: Mutex<Checks>,
     /// Told when the pages change.
     pub changes: ChangeFeed,
 }
@@ -66,51 +112,125 @@ pub struct Library {
 impl Library {
     /// The embedded docs, or the Markdown under `folder`, with the default variant rules.
     pub fn load(folder: Option<&Path>) -> Result<Arc<Library>, CorpusError> {
-        Self::load_with(folder, VariantRules::default())
+        Self::load_with(folder, VariantRules::default(), Limits::default())
     }
 
-    /// The embedded docs, or the Markdown under `folder`; `rules` tell versions and languages
-    /// apart. Logs how long indexing took.
+    /// The embedded docs, or the Markdown under `folder` within `limits`; `rules` tell versions
+    /// and languages apart. Logs how long indexing took.
     pub fn load_with(
         folder: Option<&Path>,
         rules: VariantRules,
+        limits: Limits,
     ) -> Result<Arc<Library>, CorpusError> {
         let started = Instant::now();
-        let (source, corpus, fingerprint) = match folder {
+        let (source, snapshot) = match folder {
             None => (
                 Source::Embedded,
-                Corpus::from_texts(EMBEDDED_DOCS.iter().copied()),
-                Vec::new(),
+                Snapshot::build(EMBEDDED_DOCS.iter().copied(), &rules),
             ),
             Some(folder) => {
-                let fingerprint = fingerprint(folder)?;
+                let fingerprint = fingerprint(folder, limits)?;
+                let texts = read_folder(folder, limits)?;
                 (
-                    Source::Folder(folder.to_path_buf()),
-                    Corpus::load(folder)?,
-                    fingerprint,
+                    Source::Folder {
+                        folder: folder.to_path_buf(),
+                        limits,
+                        fingerprint: Mutex::new(fingerprint),
+                    },
+                    Snapshot::build(pairs(&texts), &rules),
                 )
             }
         };
-        let snapshot = Snapshot::build(corpus, &rules).map_err(|e| {
+        let snapshot = snapshot.map_err(|e| {
             CorpusError::Io(
                 folder.map(Path::to_path_buf).unwrap_or_default(),
                 std::io::Error::other(e),
             )
         })?;
+        Ok(Self::serve(source, snapshot, rules, started))
+    }
+
+    /// The Markdown under an S3 prefix. S3 unreachable, or no page to serve, is tried
+    /// [`S3_START_ATTEMPTS`] times with growing waits; then the error names the bucket, the
+    /// prefix and the cause.
+    pub async fn load_s3(
+        settings: S3Settings,
+        rules: VariantRules,
+    ) -> Result<Arc<Library>, String> {
+        let started = Instant::now();
+        let location = settings.location.clone();
+        let mut docs = S3Docs::connect(settings).await;
+        let mut wait = Duration::from_millis(500);
+        let mut attempt = 1;
+        let pages = loop {
+            match docs.refresh().await {
+                Ok(Refresh::Changed(pages)) => break pages,
+                Ok(Refresh::Unchanged) => unreachable!("the first listing is always new"),
+                Err(error) if attempt < S3_START_ATTEMPTS => {
+                    tracing::warn!(
+                        %error, bucket = location.bucket, prefix = location.prefix, attempt,
+                        retry_in_ms = wait.as_millis() as u64,
+                        "cannot read the documentation from S3 yet"
+                    );
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                    attempt += 1;
+                }
+                Err(error) => {
+                    return Err(format!(
+                        "cannot read the documentation from {location} (bucket '{}', prefix '{}') after {attempt} tries: {error}",
+                        location.bucket, location.prefix
+                    ));
+                }
+            }
+        };
+        let built = {
+            let rules = rules.clone();
+            tokio::task::spawn_blocking(move || {
+                Snapshot::build(pages.iter().map(|(p, t)| (p.as_str(), &**t)), &rules)
+            })
+            .await
+            .map_err(|e| e.to_string())?
+        };
+        let snapshot =
+            built.map_err(|e| format!("cannot index the documentation from {location}: {e}"))?;
+        let requests = docs.requests();
+        let skipped = docs.skipped();
+        let library = Self::serve(
+            Source::S3 {
+                name: location.to_string(),
+                docs: Box::new(tokio::sync::Mutex::new(docs)),
+                requests,
+            },
+            snapshot,
+            rules,
+            started,
+        );
+        library.checks.lock().expect("checks lock").skipped = skipped;
+        Ok(library)
+    }
+
+    fn serve(
+        source: Source,
+        snapshot: Snapshot,
+        rules: VariantRules,
+        started: Instant,
+    ) -> Arc<Library> {
         tracing::info!(
             source = %source.describe(),
             pages = snapshot.corpus.pages.len(),
             sections = snapshot.index.len(),
+            version = snapshot.version,
             build_ms = started.elapsed().as_secs_f64() * 1000.0,
             "documentation indexed"
         );
-        Ok(Arc::new(Library {
+        Arc::new(Library {
             current: RwLock::new(Arc::new(snapshot)),
             source,
             rules,
-            fingerprint: RwLock::new(fingerprint),
+            checks: Mutex::new(Checks::default()),
             changes: ChangeFeed::default(),
-        }))
+        })
     }
 
     /// The snapshot to answer one request from.
@@ -118,13 +238,12 @@ impl Library {
         self.current.read().expect("snapshot lock").clone()
     }
 
-    /// Polls the folder every `interval` and swaps in a new snapshot when it changed; does
-    /// nothing for the embedded docs.
+    /// Checks the source every `interval` and swaps in a new snapshot when it changed; does
+    /// nothing for the embedded docs. The task ends when the library is dropped.
     pub fn watch(self: &Arc<Self>, interval: Duration) {
-        let Source::Folder(folder) = &self.source else {
+        if matches!(self.source, Source::Embedded) {
             return;
-        };
-        let folder = folder.clone();
+        }
         let library = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(interval);
@@ -135,53 +254,168 @@ impl Library {
                 let Some(library) = library.upgrade() else {
                     return;
                 };
-                let folder = folder.clone();
-                let checked =
-                    tokio::task::spawn_blocking(move || library.reload_if_changed(&folder)).await;
-                if let Err(error) = checked {
-                    tracing::error!(%error, "Error in the documentation reload task");
-                }
+                library.check().await;
             }
         });
     }
 
-    /// Rebuilds when the folder's fingerprint changed; returns whether a new snapshot is live.
-    pub fn reload_if_changed(&self, folder: &Path) -> bool {
-        let now = match fingerprint(folder) {
+    /// Checks the source once; returns whether a new snapshot is live.
+    pub async fn check(self: &Arc<Self>) -> bool {
+        match &self.source {
+            Source::Embedded => false,
+            Source::Folder { .. } => {
+                let library = self.clone();
+                match tokio::task::spawn_blocking(move || library.reload_if_changed()).await {
+                    Ok(swapped) => swapped,
+                    Err(error) => {
+                        self.failed(format!("the reload task failed: {error}"));
+                        false
+                    }
+                }
+            }
+            Source::S3 { docs, .. } => {
+                let mut docs = docs.lock().await;
+                let started = Instant::now();
+                let pages = match docs.refresh().await {
+                    Ok(Refresh::Unchanged) => {
+                        self.succeeded(None);
+                        return false;
+                    }
+                    Ok(Refresh::Changed(pages)) => pages,
+                    Err(error) => {
+                        self.failed(error);
+                        return false;
+                    }
+                };
+                let skipped = docs.skipped();
+                drop(docs);
+                let rules = self.rules.clone();
+                let built = tokio::task::spawn_blocking(move || {
+                    Snapshot::build(pages.iter().map(|(p, t)| (p.as_str(), &**t)), &rules)
+                })
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|built| built);
+                match built {
+                    Ok(snapshot) => {
+                        self.succeeded(Some(skipped));
+                        self.swap(snapshot, started)
+                    }
+                    Err(error) => {
+                        self.failed(error);
+                        false
+                    }
+                }
+            }
+        }
+    }
+
+    /// A folder's check: rebuilds when its fingerprint changed (blocking).
+    pub fn reload_if_changed(&self) -> bool {
+        let Source::Folder {
+            folder,
+            limits,
+            fingerprint: seen,
+        } = &self.source
+        else {
+            return false;
+        };
+        let now = match fingerprint(folder, *limits) {
             Ok(now) => now,
             Err(error) => {
-                tracing::error!(%error, "Error checking the documentation folder; keeping the current pages");
+                self.failed(error.to_string());
                 return false;
             }
         };
-        if *self.fingerprint.read().expect("fingerprint lock") == now {
+        if *seen.lock().expect("fingerprint lock") == now {
+            self.succeeded(None);
             return false;
         }
         let started = Instant::now();
-        let rebuilt = Corpus::load(folder)
+        let rebuilt = read_folder(folder, *limits)
             .map_err(|e| e.to_string())
-            .and_then(|corpus| Snapshot::build(corpus, &self.rules));
+            .and_then(|texts| Snapshot::build(pairs(&texts), &self.rules));
         // Remember what was seen either way, so a broken state is reported once, not every tick.
-        *self.fingerprint.write().expect("fingerprint lock") = now;
+        *seen.lock().expect("fingerprint lock") = now;
         match rebuilt {
             Ok(snapshot) => {
-                let (pages, sections) = (snapshot.corpus.pages.len(), snapshot.index.len());
-                *self.current.write().expect("snapshot lock") = Arc::new(snapshot);
-                let told = self.changes.publish(Change::ResourcesListChanged);
-                tracing::info!(
-                    pages,
-                    sections,
-                    build_ms = started.elapsed().as_secs_f64() * 1000.0,
-                    listeners = told,
-                    "documentation reloaded"
-                );
-                true
+                self.succeeded(None);
+                self.swap(snapshot, started)
             }
             Err(error) => {
-                tracing::error!(%error, "Error reloading the documentation; keeping the current pages");
+                self.failed(error);
                 false
             }
         }
+    }
+
+    /// Puts `snapshot` in service and tells the listeners.
+    fn swap(&self, snapshot: Snapshot, started: Instant) -> bool {
+        let (pages, sections) = (snapshot.corpus.pages.len(), snapshot.index.len());
+        let version = snapshot.version.clone();
+        *self.current.write().expect("snapshot lock") = Arc::new(snapshot);
+        let told = self.changes.publish(Change::ResourcesListChanged);
+        tracing::info!(
+            pages,
+            sections,
+            version,
+            build_ms = started.elapsed().as_secs_f64() * 1000.0,
+            listeners = told,
+            "documentation reloaded"
+        );
+        true
+    }
+
+    fn succeeded(&self, skipped: Option<usize>) {
+        let mut checks = self.checks.lock().expect("checks lock");
+        if checks.failing {
+            tracing::info!(source = %self.source.describe(), "documentation source readable again");
+        }
+        checks.last_check_at = Some(SystemTime::now());
+        checks.failing = false;
+        if let Some(skipped) = skipped {
+            checks.skipped = skipped;
+        }
+    }
+
+    fn failed(&self, error: String) {
+        tracing::error!(
+            %error, source = %self.source.describe(),
+            "Error checking the documentation; keeping the current pages"
+        );
+        let mut checks = self.checks.lock().expect("checks lock");
+        let now = SystemTime::now();
+        checks.last_check_at = Some(now);
+        checks.failing = true;
+        checks.last_error = Some(error);
+        checks.last_error_at = Some(now);
+    }
+
+    /// `docs` in `/health`: the source, the pages served and their version, when they were
+    /// loaded, and how the checks go.
+    pub fn health(&self) -> Value {
+        let snapshot = self.snapshot();
+        let checks = self.checks.lock().expect("checks lock").clone();
+        let requests = match &self.source {
+            Source::S3 { requests, .. } => {
+                Some(requests.load(std::sync::atomic::Ordering::Relaxed))
+            }
+            _ => None,
+        };
+        json!({
+            "source": self.source.describe(),
+            "pages": snapshot.corpus.pages.len(),
+            "sections": snapshot.index.len(),
+            "bytes": snapshot.bytes,
+            "version": snapshot.version,
+            "loadedAt": epoch_seconds(Some(snapshot.loaded_at)),
+            "lastCheckAt": epoch_seconds(checks.last_check_at),
+            "refreshFailing": checks.failing,
+            "lastError": checks.last_error,
+            "lastErrorAt": epoch_seconds(checks.last_error_at),
+            "skipped": checks.skipped,
+            "s3Requests": requests,
+        })
     }
 }
 
@@ -189,17 +423,29 @@ impl Source {
     fn describe(&self) -> String {
         match self {
             Source::Embedded => "embedded".into(),
-            Source::Folder(folder) => folder.display().to_string(),
+            Source::Folder { folder, .. } => folder.display().to_string(),
+            Source::S3 { name, .. } => name.clone(),
         }
     }
 }
 
-fn fingerprint(folder: &Path) -> Result<Fingerprint, CorpusError> {
+fn pairs(texts: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> + Clone {
+    texts.iter().map(|(p, t)| (p.as_str(), t.as_str()))
+}
+
+fn epoch_seconds(at: Option<SystemTime>) -> Option<u64> {
+    at.map(|at| {
+        at.duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    })
+}
+
+fn fingerprint(folder: &Path, limits: Limits) -> Result<Fingerprint, CorpusError> {
     if !folder.is_dir() {
         return Err(CorpusError::NotAFolder(folder.to_path_buf()));
     }
     let mut seen = Vec::new();
-    for file in markdown_files(folder)?.files {
+    for file in markdown_files(folder, limits.page_bytes)?.files {
         let metadata =
             std::fs::metadata(&file.full).map_err(|e| CorpusError::Io(file.full.clone(), e))?;
         seen.push((file.relative, metadata.len(), metadata.modified().ok()));
@@ -230,20 +476,33 @@ mod tests {
         std::fs::write(folder.join("a.md"), "# Alpha\n\nfirst words\n").unwrap();
         let library = Library::load(Some(&folder)).unwrap();
         let mut changes = library.changes.subscribe();
-        assert!(!library.reload_if_changed(&folder), "nothing changed yet");
+        assert!(!library.reload_if_changed(), "nothing changed yet");
+        let first = library.snapshot().version.clone();
 
         std::fs::write(folder.join("b.md"), "# Beta\n\nsecond words\n").unwrap();
-        assert!(library.reload_if_changed(&folder));
+        assert!(library.reload_if_changed());
         assert_eq!(library.snapshot().corpus.pages.len(), 2);
+        assert_ne!(library.snapshot().version, first);
+        assert_eq!(library.health()["refreshFailing"], false);
         assert_eq!(changes.try_recv().ok(), Some(Change::ResourcesListChanged));
 
         std::fs::remove_file(folder.join("a.md")).unwrap();
         std::fs::remove_file(folder.join("b.md")).unwrap();
         assert!(
-            !library.reload_if_changed(&folder),
+            !library.reload_if_changed(),
             "an empty folder is not served"
         );
         assert_eq!(library.snapshot().corpus.pages.len(), 2, "old pages stay");
+        let health = library.health();
+        assert_eq!(health["refreshFailing"], true);
+        assert_eq!(health["pages"], 2);
+        assert!(
+            health["lastError"]
+                .as_str()
+                .unwrap()
+                .contains("no Markdown"),
+            "{health}"
+        );
         std::fs::remove_dir_all(&folder).unwrap();
     }
 }

@@ -50,6 +50,13 @@ impl DocsServer {
     }
 }
 
+impl crate::report::Report for DocsServer {
+    /// `docs`: the source, the pages served and their version, and how the checks go.
+    fn health(&self) -> Vec<(&'static str, serde_json::Value)> {
+        vec![("docs", self.library.health())]
+    }
+}
+
 pub(super) fn page_uri(path: &str) -> String {
     format!("{SCHEME}{path}")
 }

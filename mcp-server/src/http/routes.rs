@@ -46,7 +46,7 @@ fn health(app: Arc<App>) -> BoxedFilter<(Response,)> {
                 DrainState::Serving => None,
                 DrainState::Draining(reason) => Some(reason),
             };
-            let body = json!({
+            let mut body = json!({
                 "ok": true,
                 "draining": state.is_draining(),
                 "drainReason": reason.map(|r| r.label()),
@@ -87,6 +87,9 @@ fn health(app: Arc<App>) -> BoxedFilter<(Response,)> {
                 },
                 "version": env!("CARGO_PKG_VERSION"),
             });
+            for (name, block) in app.handler_health() {
+                body[name] = block;
+            }
             // A drain that cannot be undone answers 503, so a load balancer still checking the
             // task takes it out of service. A guessed drain answers 200: the check itself shows
             // the load balancer still routes here, and it ends the guess.
