@@ -2,6 +2,7 @@
 //! talks to them over real sockets. Also finds the external tools `scripts/install-test-tools.sh`
 //! installs, failing with instructions (never skipping) when one is missing.
 
+pub mod generated;
 pub mod http;
 pub mod load;
 pub mod oidc;

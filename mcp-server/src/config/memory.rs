@@ -9,7 +9,7 @@ use crate::access::budget::{BUDGET_SHARE, Caps, MemoryLimit, derived_caps};
 /// Memory a snapshot takes per byte of page text (corpus, units, index and the texts an S3
 /// source keeps), with margin over what the allocator measured on real documentation
 /// (docs/performance.md).
-pub const DOCS_BYTES_PER_TEXT_BYTE: u64 = 8;
+pub const DOCS_BYTES_PER_TEXT_BYTE: u64 = 10;
 
 impl Config {
     /// Puts `limit` in force: each cap the budget sets that was left at its default is derived

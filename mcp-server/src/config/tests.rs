@@ -460,3 +460,22 @@ fn oauth_settings_are_read_whole_and_only_with_auth_oauth() {
         "an issuer without AUTH=oauth guards nothing"
     );
 }
+
+#[test]
+fn every_variable_is_documented_in_the_readme_and_the_configuration_page() {
+    let readme = include_str!("../../../README.md");
+    let page = include_str!("../../../docs/configuration.md");
+    for variable in variables() {
+        let row = format!("| `{}` |", variable.name);
+        assert!(
+            readme.contains(&row),
+            "README has no row for {}",
+            variable.name
+        );
+        assert!(
+            page.contains(&row),
+            "docs/configuration.md has no row for {}",
+            variable.name
+        );
+    }
+}

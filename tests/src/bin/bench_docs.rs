@@ -22,120 +22,10 @@ use mcp_server::docs::corpus::Corpus;
 use mcp_server::docs::search::SearchIndex;
 use serde_json::json;
 use tests::Server;
+use tests::generated::{Rng, generate};
 use tests::http::{MODERN_VERSION, modern_meta};
 use tests::load::{connect, exchange, percentile, post};
-
-const WORDS: &[&str] = &[
-    "load",
-    "balancer",
-    "target",
-    "group",
-    "idle",
-    "timeout",
-    "stream",
-    "session",
-    "drain",
-    "health",
-    "check",
-    "deploy",
-    "task",
-    "service",
-    "container",
-    "listener",
-    "certificate",
-    "keepalive",
-    "retry",
-    "header",
-    "origin",
-    "host",
-    "cluster",
-    "capacity",
-    "memory",
-    "latency",
-    "request",
-    "response",
-    "event",
-    "resume",
-    "protocol",
-    "version",
-    "client",
-    "server",
-    "tool",
-    "resource",
-    "prompt",
-    "search",
-    "index",
-    "section",
-    "anchor",
-    "cache",
-    "limit",
-    "metric",
-    "alarm",
-    "log",
-    "query",
-    "policy",
-    "role",
-    "stack",
-    "template",
-    "parameter",
-    "output",
-    "export",
-    "subnet",
-    "security",
-    "network",
-    "interface",
-    "port",
-    "scaling",
-    "rollback",
-    "signal",
-    "shutdown",
-    "deadline",
-    "gateway",
-    "proxy",
-    "sticky",
-    "cookie",
-    "registry",
-    "image",
-];
-
-/// xorshift64*: deterministic, dependency-free.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn word(&mut self) -> &'static str {
-        WORDS[(self.next() % WORDS.len() as u64) as usize]
-    }
-
-    fn words(&mut self, n: usize) -> String {
-        (0..n).map(|_| self.word()).collect::<Vec<_>>().join(" ")
-    }
-}
-
-/// `pages` pages of five sections each (an H1 and four H2s), about 60 words per section.
-fn generate(pages: usize) -> Vec<(String, String)> {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    (0..pages)
-        .map(|p| {
-            let mut text = format!(
-                "---\ntitle: {} guide {p}\n---\n# {}\n\n{}\n",
-                rng.words(2),
-                rng.words(3),
-                rng.words(60)
-            );
-            for _ in 0..4 {
-                text.push_str(&format!("\n## {}\n\n{}\n", rng.words(3), rng.words(60)));
-            }
-            (format!("area-{}/page-{p}.md", p % 20), text)
-        })
-        .collect()
-}
+use tests::process::cpu_micros;
 
 struct Options {
     pages: usize,
@@ -176,18 +66,6 @@ fn options() -> Options {
         "--docs and --questions go together"
     );
     options
-}
-
-/// The server's CPU time so far (user + system), in microseconds.
-fn cpu_micros(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let after = &stat[stat.rfind(')').expect("stat has a command") + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    // SAFETY: sysconf with a valid name.
-    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    ticks / per_second * 1e6
 }
 
 /// What one phase of load measured.
