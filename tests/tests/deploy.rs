@@ -9,7 +9,9 @@
 //! `deploy/insights/`) runs the saved queries over the real server's output; `deploy/api_keys.rs`
 //! checks the API-key wiring (the secret ECS reads, the permission to read it) on both paths, and
 //! `deploy/oauth.rs` the OAuth wiring (issuer, audience, scopes, the Cognito user pool the
-//! template can create, the Rules that keep the ways to authenticate apart).
+//! template can create, the Rules that keep the ways to authenticate apart), and
+//! `deploy/docs_source.rs` documentation from S3 (`DOCS_DIR`, the task role's least privilege,
+//! evaluated as IAM would, and the Copilot addon that does the same).
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -24,6 +26,8 @@ use tests::tools::{python_report, run, tools_dir};
 
 #[path = "deploy/api_keys.rs"]
 mod api_keys;
+#[path = "deploy/docs_source.rs"]
+mod docs_source;
 #[path = "deploy/insights.rs"]
 mod insights;
 #[path = "deploy/oauth.rs"]
@@ -37,6 +41,7 @@ const TEMPLATES: &[&str] = &[
     "copilot/docs-mcp/addons/alb-timeout.yml",
     "copilot/docs-mcp/addons/session-cache.yml",
     "copilot/docs-mcp/addons/observability.yml",
+    "copilot/docs-mcp/addons/docs-source.yml",
 ];
 
 /// cfn-lint on `templates`, from the workspace root, failing on warnings too: its exit code and
@@ -194,6 +199,33 @@ fn check(name: &str, deployment: &Value) {
         deployment["stickiness"], true,
         "{name}: legacy sessions need stickiness"
     );
+}
+
+/// Every Rule of `template/service.yml` refuses some case of the modules that test it (OAuth,
+/// documentation from S3), and says why.
+#[test]
+fn every_rule_of_the_template_refuses_a_case_and_says_why() {
+    let settings = settings();
+    let rules = settings["observability"]["service"]["Rules"]
+        .as_object()
+        .unwrap();
+    let refused: Vec<&str> = oauth::cases()
+        .into_iter()
+        .chain(docs_source::cases())
+        .flat_map(|(_, _, refused)| refused.iter().copied())
+        .collect();
+    for (name, rule) in rules {
+        assert!(
+            refused.contains(&name.as_str()),
+            "no case reaches rule {name}"
+        );
+        for assertion in rule["Assertions"].as_array().unwrap() {
+            assert!(
+                assertion["AssertDescription"].as_str().is_some(),
+                "{name}: an assertion without a description"
+            );
+        }
+    }
 }
 
 #[test]

@@ -44,7 +44,7 @@ const COGNITO: &[(&str, &str)] = &[
 
 /// Parameter values of `template/service.yml` for each case, and the Rules that must refuse
 /// them (none for a stack CloudFormation creates).
-fn cases() -> Vec<(&'static str, Value, &'static [&'static str])> {
+pub(super) fn cases() -> Vec<(&'static str, Value, &'static [&'static str])> {
     let cognito = json!({
         "CreateCognitoUserPool": "true", "CognitoDomainPrefix": PREFIX, "AuthAudience": AUDIENCE,
     });
@@ -255,10 +255,7 @@ fn each_way_to_authenticate_gives_the_container_exactly_its_auth_variables() {
 
 #[test]
 fn the_rules_refuse_every_mix_the_server_could_not_run() {
-    let (settings, deployed) = deployments();
-    let rules = settings["observability"]["service"]["Rules"]
-        .as_object()
-        .unwrap();
+    let (_, deployed) = deployments();
     for (case, _, refused) in cases() {
         let failing: Vec<&str> = deployed[case]["failingRules"]
             .as_array()
@@ -268,21 +265,8 @@ fn the_rules_refuse_every_mix_the_server_could_not_run() {
             .collect();
         assert_eq!(failing, refused, "{case}: the Rules that refuse it");
     }
-    // Every rule refuses something here, and says why.
-    for (name, rule) in rules {
-        assert!(
-            cases()
-                .iter()
-                .any(|(_, _, refused)| refused.contains(&name.as_str())),
-            "no case reaches rule {name}"
-        );
-        for assertion in rule["Assertions"].as_array().unwrap() {
-            assert!(
-                assertion["AssertDescription"].as_str().is_some(),
-                "{name}: an assertion without a description"
-            );
-        }
-    }
+    // That every rule is reached by some case (these or another module's), and says why, is
+    // deploy.rs's every_rule_of_the_template_refuses_a_case_and_says_why.
 }
 
 #[test]
