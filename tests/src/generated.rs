@@ -78,7 +78,7 @@ const WORDS: &[&str] = &[
 pub struct Rng(pub u64);
 
 impl Rng {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -86,7 +86,7 @@ impl Rng {
     }
 
     pub fn word(&mut self) -> &'static str {
-        WORDS[(self.next() % WORDS.len() as u64) as usize]
+        WORDS[(self.next_u64() % WORDS.len() as u64) as usize]
     }
 
     pub fn words(&mut self, n: usize) -> String {
