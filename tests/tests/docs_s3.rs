@@ -49,6 +49,7 @@ async fn docs_bucket() -> (Moto, aws_sdk_s3::Client) {
     put(&s3, "site/.git/config.md", "# Hidden\n\nhidden\n").await;
     put(&s3, "site/huge.md", vec![b'x'; 5000]).await;
     put(&s3, "site/notes.txt", "not markdown").await;
+    put(&s3, "site/binary.md", vec![0xff, 0xfe, 0x00, 0x41]).await;
     put(&s3, "other/outside.md", "# Outside\n\noutside the prefix\n").await;
     (moto, s3)
 }
@@ -132,11 +133,11 @@ async fn pages_load_from_a_prefix_and_changes_show_within_two_intervals() {
     let docs = health(server.addr).await["docs"].clone();
     assert_eq!(docs["source"], "s3://docs-bucket/site/");
     assert_eq!(docs["pages"], 2);
-    assert_eq!(docs["skipped"], 3, "escape, hidden and huge: {docs}");
+    assert_eq!(docs["skipped"], 4, "escape, hidden, huge, not UTF-8: {docs}");
     assert_eq!(docs["refreshFailing"], false);
     let first_version = docs["version"].as_str().unwrap().to_string();
     let logs = server.logs().join("\n");
-    for skipped in ["../secret.md", ".git/config.md", "huge.md"] {
+    for skipped in ["../secret.md", ".git/config.md", "huge.md", "binary.md"] {
         assert!(
             logs.contains(&format!("\"path\":\"{skipped}\"")),
             "{skipped} skipped with a warning:\n{logs}"
@@ -178,6 +179,13 @@ async fn pages_load_from_a_prefix_and_changes_show_within_two_intervals() {
     let docs = health(server.addr).await["docs"].clone();
     assert_ne!(docs["version"], first_version.as_str());
     assert_eq!(docs["pages"], 2);
+    assert_eq!(docs["skipped"], 4);
+    let warned = |path: &str| {
+        let needle = format!("\"path\":\"{path}\"");
+        server.logs().iter().filter(|l| l.contains(&needle)).count()
+    };
+    assert_eq!(warned("../secret.md"), 1, "a skipped key is warned about once");
+    assert_eq!(warned("binary.md"), 1, "a refused object is not read again");
 
     // Nothing changed: a check is one listing, no download.
     let before = health(server.addr).await["docs"]["s3Requests"]

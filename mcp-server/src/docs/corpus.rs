@@ -332,7 +332,7 @@ impl Corpus {
     /// folders, `node_modules`, links out of the folder and anything not a regular file are
     /// skipped, with a warning), under the default [`Limits`].
     pub fn load(root: &Path) -> Result<Corpus, CorpusError> {
-        let texts = read_folder(root, Limits::default())?;
+        let (texts, _) = read_folder(root, Limits::default())?;
         Ok(Corpus::from_texts(
             texts.iter().map(|(p, t)| (p.as_str(), t.as_str())),
         ))

@@ -155,8 +155,12 @@ pub fn read_page(
 }
 
 /// Reads every `.md` and `.mdx` file under `root` that [`markdown_files`] admits, in path
-/// order while they fit `limits`, as `(path, text)` pairs; what is refused is logged at warn.
-pub fn read_folder(root: &Path, limits: Limits) -> Result<Vec<(String, String)>, CorpusError> {
+/// order while they fit `limits`, as `(path, text)` pairs, with the number of files refused;
+/// each refusal is logged at warn. A file past a cap is not read.
+pub fn read_folder(
+    root: &Path,
+    limits: Limits,
+) -> Result<(Vec<(String, String)>, usize), CorpusError> {
     if !root.is_dir() {
         return Err(CorpusError::NotAFolder(root.to_path_buf()));
     }
@@ -164,29 +168,35 @@ pub fn read_folder(root: &Path, limits: Limits) -> Result<Vec<(String, String)>,
     for (path, why) in &listing.skipped {
         tracing::warn!(path, why, "Markdown file skipped");
     }
+    let mut skipped = listing.skipped.len();
     let mut admission = Admission::new(limits);
     let mut texts = Vec::with_capacity(listing.files.len());
     for file in listing.files {
+        let size = std::fs::metadata(&file.full).map_or(0, |m| m.len());
+        if let Err(why) = admission.admit(size) {
+            tracing::warn!(path = file.relative, why, "Markdown file skipped");
+            skipped += 1;
+            continue;
+        }
         let read = read_page(&file, &listing.inside, limits.page_bytes).unwrap_or_else(|error| {
             tracing::warn!(path = file.relative, %error, "Markdown file skipped: unreadable");
             None
         });
-        let Some(text) = read else {
-            tracing::warn!(
-                path = file.relative,
-                "Markdown file skipped: it changed into something not servable"
-            );
-            continue;
-        };
-        match admission.admit(text.len() as u64) {
-            Ok(()) => texts.push((file.relative, text)),
-            Err(why) => tracing::warn!(path = file.relative, why, "Markdown file skipped"),
+        match read {
+            Some(text) => texts.push((file.relative, text)),
+            None => {
+                tracing::warn!(
+                    path = file.relative,
+                    "Markdown file skipped: it changed into something not servable"
+                );
+                skipped += 1;
+            }
         }
     }
     if texts.is_empty() {
         return Err(CorpusError::NoMarkdown(root.to_path_buf()));
     }
-    Ok(texts)
+    Ok((texts, skipped))
 }
 
 #[cfg(test)]

@@ -75,8 +75,9 @@ enum Source {
     Folder {
         folder: PathBuf,
         limits: Limits,
-        /// What `stat` said about every Markdown file at the last check.
-        fingerprint: Mutex<Fingerprint>,
+        /// What `stat` said about every Markdown file at the last check, and whether those
+        /// files are the ones served (not when they could not be).
+        fingerprint: Mutex<(Fingerprint, bool)>,
     },
     /// A prefix of an S3 bucket, and the texts read from it.
     S3 {
@@ -123,6 +124,7 @@ impl Library {
         limits: Limits,
     ) -> Result<Arc<Library>, CorpusError> {
         let started = Instant::now();
+        let mut folder_skipped = 0;
         let (source, snapshot) = match folder {
             None => (
                 Source::Embedded,
@@ -130,12 +132,13 @@ impl Library {
             ),
             Some(folder) => {
                 let fingerprint = fingerprint(folder, limits)?;
-                let texts = read_folder(folder, limits)?;
+                let (texts, skipped) = read_folder(folder, limits)?;
+                folder_skipped = skipped;
                 (
                     Source::Folder {
                         folder: folder.to_path_buf(),
                         limits,
-                        fingerprint: Mutex::new(fingerprint),
+                        fingerprint: Mutex::new((fingerprint, true)),
                     },
                     Snapshot::build(pairs(&texts), &rules),
                 )
@@ -147,7 +150,9 @@ impl Library {
                 std::io::Error::other(e),
             )
         })?;
-        Ok(Self::serve(source, snapshot, rules, started))
+        let library = Self::serve(source, snapshot, rules, started);
+        library.checks.lock().expect("checks lock").skipped = folder_skipped;
+        Ok(library)
     }
 
     /// The Markdown under an S3 prefix. S3 unreachable, or no page to serve, is tried
@@ -274,6 +279,7 @@ impl Library {
                 }
             }
             Source::S3 { docs, .. } => {
+                // Held through the build and the swap: one check at a time, in order.
                 let mut docs = docs.lock().await;
                 let started = Instant::now();
                 let pages = match docs.refresh().await {
@@ -287,8 +293,6 @@ impl Library {
                         return false;
                     }
                 };
-                let skipped = docs.skipped();
-                drop(docs);
                 let rules = self.rules.clone();
                 let built = tokio::task::spawn_blocking(move || {
                     Snapshot::build(pages.iter().map(|(p, t)| (p.as_str(), &**t)), &rules)
@@ -298,7 +302,8 @@ impl Library {
                 .and_then(|built| built);
                 match built {
                     Ok(snapshot) => {
-                        self.succeeded(Some(skipped));
+                        docs.served();
+                        self.succeeded(Some(docs.skipped()));
                         self.swap(snapshot, started)
                     }
                     Err(error) => {
@@ -327,19 +332,29 @@ impl Library {
                 return false;
             }
         };
-        if *seen.lock().expect("fingerprint lock") == now {
-            self.succeeded(None);
+        let mut seen = seen.lock().expect("fingerprint lock");
+        if seen.0 == now {
+            // Unchanged: fine if these files are served; still failing if they could not be.
+            match seen.1 {
+                true => self.succeeded(None),
+                false => {
+                    self.checks.lock().expect("checks lock").last_check_at = Some(SystemTime::now())
+                }
+            }
             return false;
         }
         let started = Instant::now();
         let rebuilt = read_folder(folder, *limits)
             .map_err(|e| e.to_string())
-            .and_then(|texts| Snapshot::build(pairs(&texts), &self.rules));
+            .and_then(|(texts, skipped)| {
+                Ok((Snapshot::build(pairs(&texts), &self.rules)?, skipped))
+            });
         // Remember what was seen either way, so a broken state is reported once, not every tick.
-        *seen.lock().expect("fingerprint lock") = now;
+        *seen = (now, rebuilt.is_ok());
+        drop(seen);
         match rebuilt {
-            Ok(snapshot) => {
-                self.succeeded(None);
+            Ok((snapshot, skipped)) => {
+                self.succeeded(Some(skipped));
                 self.swap(snapshot, started)
             }
             Err(error) => {

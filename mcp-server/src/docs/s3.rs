@@ -2,7 +2,9 @@
 //!
 //! One `ListObjectsV2` listing (paged) of the prefix says what is there; an object is fetched
 //! only when its ETag differs from the one its text was fetched at, so a check when nothing
-//! changed costs one request per thousand keys and no download. The keys below the prefix are
+//! changed costs one request per thousand keys and no download. An object is read at the ETag
+//! it was listed with (`If-Match`), so the sizes the caps were checked against are the sizes
+//! read; one that changed in between is read at the next check. The keys below the prefix are
 //! the page paths; a key that would leave the corpus (`..`, an empty part, a leading `/`) or
 //! hide (`.git/`, `node_modules/`) is skipped, as is anything over the caps ([`Limits`]), never
 //! half-read. Every call is bounded by `DOCS_S3_TIMEOUT`, the body included. Credentials and
@@ -45,7 +47,10 @@ struct Listed {
     key: String,
     /// The key below the prefix: the page path.
     path: String,
-    etag: String,
+    /// What tells one version of the object from another: its ETag, else its size and time.
+    version: String,
+    /// The ETag as S3 gave it (quotes included), for `If-Match`.
+    etag: Option<String>,
     size: u64,
 }
 
@@ -54,7 +59,9 @@ struct Listed {
 struct Listing {
     objects: Vec<Listed>,
     /// `(path, why)` of Markdown keys not served.
-    skipped: Vec<(String, &'static str)>,
+    skipped: Vec<(String, String)>,
+    /// Whether the listing stopped at its key cap.
+    truncated: bool,
 }
 
 /// The outcome of a check.
@@ -70,12 +77,17 @@ pub enum Refresh {
 pub struct S3Docs {
     client: Client,
     settings: S3Settings,
-    /// Texts by page path, with the ETag each was fetched at.
+    /// Texts by page path, with the version each was read at.
     texts: HashMap<String, (String, Arc<str>)>,
-    /// The last listing whose pages were all read.
+    /// Objects refused when read (not UTF-8, refused by S3), by path, with the version refused
+    /// and why: not read again until they change.
+    refused: HashMap<String, (String, String)>,
+    /// The listing whose pages are served.
     last: Option<Listing>,
-    /// Objects refused at the last change (caps, keys, encoding).
-    skipped: usize,
+    /// The listing of the pages the last `Changed` handed out, until they are served.
+    pending: Option<Listing>,
+    /// What was skipped at the last change, already logged.
+    logged: Vec<(String, String)>,
     /// S3 requests made, for `/health` and the benchmark.
     requests: Arc<AtomicU64>,
 }
@@ -100,8 +112,10 @@ impl S3Docs {
             client: Client::from_conf(config),
             settings,
             texts: HashMap::new(),
+            refused: HashMap::new(),
             last: None,
-            skipped: 0,
+            pending: None,
+            logged: Vec::new(),
             requests: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -113,17 +127,12 @@ impl S3Docs {
 
     /// Objects refused at the last change.
     pub fn skipped(&self) -> usize {
-        self.skipped
+        self.logged.len()
     }
 
-    /// Bytes of the texts held.
-    pub fn bytes(&self) -> u64 {
-        self.texts.values().map(|(_, text)| text.len() as u64).sum()
-    }
-
-    /// Lists the prefix and reads what changed. An error (S3 unreachable, a call over the
-    /// timeout, nothing to serve) changes nothing: the next check starts over from the last
-    /// listing fully read.
+    /// Lists the prefix and reads what changed. The first error (S3 unreachable, a call over
+    /// `DOCS_S3_TIMEOUT`, nothing to serve) ends the check and the reads still running; what
+    /// was read is kept, and the next check starts over from the listing served.
     pub async fn refresh(&mut self) -> Result<Refresh, String> {
         let listing = self.list().await?;
         if self.last.as_ref() == Some(&listing) {
@@ -133,9 +142,9 @@ impl S3Docs {
             .objects
             .iter()
             .filter(|o| {
-                self.texts
-                    .get(&o.path)
-                    .is_none_or(|(etag, _)| *etag != o.etag)
+                let read = self.texts.get(&o.path).map(|(v, _)| v);
+                let refused = self.refused.get(&o.path).map(|(v, _)| v);
+                read != Some(&o.version) && refused != Some(&o.version)
             })
             .cloned()
             .collect();
@@ -144,25 +153,32 @@ impl S3Docs {
             settings: self.settings.clone(),
             requests: self.requests.clone(),
         };
-        let fetched: Vec<Result<Fetched, String>> = futures::stream::iter(stale)
+        let mut reads = futures::stream::iter(stale)
             .map(move |object| reader.clone().fetch(object))
-            .buffer_unordered(FETCHES_AT_ONCE)
-            .collect()
-            .await;
-        let mut skipped = listing.skipped.clone();
-        for result in fetched {
-            match result? {
-                Fetched::Text { path, etag, text } => {
-                    self.texts.insert(path, (etag, text));
+            .buffer_unordered(FETCHES_AT_ONCE);
+        let mut moved = false;
+        while let Some(read) = reads.next().await {
+            match read? {
+                Fetched::Text {
+                    path,
+                    version,
+                    text,
+                } => {
+                    self.refused.remove(&path);
+                    self.texts.insert(path, (version, text));
                 }
-                Fetched::Refused { path, why } => {
+                Fetched::Refused { path, version, why } => {
                     self.texts.remove(&path);
-                    skipped.push((path, why));
+                    self.refused.insert(path, (version, why));
                 }
+                Fetched::Moved => moved = true,
             }
         }
-        self.texts
-            .retain(|path, _| listing.objects.iter().any(|o| o.path == *path));
+        drop(reads);
+        let listed = |path: &String| listing.objects.iter().any(|o| o.path == *path);
+        self.texts.retain(|path, _| listed(path));
+        self.refused.retain(|path, _| listed(path));
+        // A page that changed while it was read keeps its last text until the next check.
         let pages: Vec<(String, Arc<str>)> = listing
             .objects
             .iter()
@@ -171,18 +187,44 @@ impl S3Docs {
                 Some((o.path.clone(), text.clone()))
             })
             .collect();
+        let mut skipped = listing.skipped.clone();
+        skipped.extend(
+            self.refused
+                .iter()
+                .map(|(path, (_, why))| (path.clone(), why.clone())),
+        );
         skipped.sort();
-        for (path, why) in &skipped {
-            tracing::warn!(path, why, source = %self.settings.location, "Markdown object skipped");
-        }
+        self.log_skipped(skipped);
         if pages.is_empty() {
             return Err(
                 "no Markdown objects (.md, .mdx) that can be served under the prefix".into(),
             );
         }
-        self.skipped = skipped.len();
-        self.last = Some(listing);
+        self.pending = (!moved).then_some(listing);
         Ok(Refresh::Changed(pages))
+    }
+
+    /// The pages of the last `Changed` are served: checks compare with their listing now.
+    pub fn served(&mut self) {
+        if let Some(listing) = self.pending.take() {
+            self.last = Some(listing);
+        }
+    }
+
+    /// Logs what is newly skipped, each once, and a count when it changed.
+    fn log_skipped(&mut self, skipped: Vec<(String, String)>) {
+        if skipped == self.logged {
+            return;
+        }
+        for (path, why) in skipped.iter().filter(|s| !self.logged.contains(s)) {
+            tracing::warn!(path, why, source = %self.settings.location, "Markdown object skipped");
+        }
+        tracing::info!(
+            skipped = skipped.len(),
+            source = %self.settings.location,
+            "Markdown objects skipped in all"
+        );
+        self.logged = skipped;
     }
 
     /// Every Markdown key under the prefix, in key order, with what the caps and the path rule
@@ -215,35 +257,39 @@ impl S3Docs {
                     Ok(()) => {}
                     Err("not Markdown") => continue,
                     Err(why) => {
-                        listing.skipped.push((path.to_string(), why));
+                        listing.skipped.push((path.to_string(), why.to_string()));
                         continue;
                     }
                 }
                 let size = object.size().unwrap_or(0).max(0) as u64;
                 if let Err(why) = admission.admit(size) {
-                    listing.skipped.push((path.to_string(), why));
+                    listing.skipped.push((path.to_string(), why.to_string()));
                     continue;
                 }
-                let etag = object
-                    .e_tag()
-                    .map(|e| e.trim_matches('"').to_string())
-                    .or_else(|| object.last_modified().map(|t| t.to_string()))
-                    .unwrap_or_default();
+                let etag = object.e_tag().filter(|e| !e.is_empty());
+                let version = match (etag, object.last_modified()) {
+                    (Some(etag), _) => etag.to_string(),
+                    (None, modified) => format!("{size} {modified:?}"),
+                };
                 listing.objects.push(Listed {
                     key: key.to_string(),
                     path: path.to_string(),
-                    etag,
+                    version,
+                    etag: etag.map(str::to_string),
                     size,
                 });
             }
             match page.next_continuation_token() {
                 Some(next) if page.is_truncated() == Some(true) => {
                     if keys >= most_keys {
-                        tracing::warn!(
-                            keys,
-                            source = %self.settings.location,
-                            "the listing stopped after this many keys (10 times DOCS_MAX_PAGES); keys after them are not served"
-                        );
+                        if self.last.as_ref().is_none_or(|last| !last.truncated) {
+                            tracing::warn!(
+                                keys,
+                                source = %self.settings.location,
+                                "the listing stopped after this many keys (10 times DOCS_MAX_PAGES); keys after them are not served"
+                            );
+                        }
+                        listing.truncated = true;
                         break;
                     }
                     token = Some(next.to_string());
@@ -264,11 +310,13 @@ struct Reader {
 }
 
 impl Reader {
-    /// One object's text, or why it is not served.
+    /// One object's text at the version it was listed with, or why it is not served.
     async fn fetch(self, object: Listed) -> Result<Fetched, String> {
-        let cap = self.settings.limits.page_bytes;
-        let refused = |why| Fetched::Refused {
+        // Never more than the listing said: the caps were checked against that size.
+        let cap = self.settings.limits.page_bytes.min(object.size);
+        let refused = |why: String| Fetched::Refused {
             path: object.path.clone(),
+            version: object.version.clone(),
             why,
         };
         let read = async {
@@ -277,47 +325,54 @@ impl Reader {
                 .get_object()
                 .bucket(&self.settings.location.bucket)
                 .key(&object.key)
+                .set_if_match(object.etag.clone())
                 .send();
             self.requests.fetch_add(1, Ordering::Relaxed);
             let output = match call.await {
                 Ok(output) => output,
-                // Deleted since the listing: the next listing will not have it.
-                Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
-                    return Ok(refused("deleted while it was being read"));
-                }
                 Err(e) => {
-                    return Err(format!(
-                        "GetObject {} failed: {}",
-                        object.key,
-                        DisplayErrorContext(e)
-                    ));
+                    let status = e.raw_response().map(|r| r.status().as_u16());
+                    return match status {
+                        // Changed (412) or deleted (404) since the listing: the next check
+                        // sees what is there now.
+                        Some(404 | 412) => Ok(Fetched::Moved),
+                        // Refused for this object alone (a key of another account, an
+                        // object-level deny): skipped, like an unreadable file in a folder.
+                        Some(status @ 400..=499) if status != 408 && status != 429 => {
+                            Ok(refused(format!(
+                                "GetObject refused it ({status}: {})",
+                                e.as_service_error()
+                                    .and_then(|e| aws_sdk_s3::error::ProvideErrorMetadata::code(e))
+                                    .unwrap_or("no code")
+                            )))
+                        }
+                        _ => Err(format!(
+                            "GetObject {} failed: {}",
+                            object.key,
+                            DisplayErrorContext(e)
+                        )),
+                    };
                 }
             };
-            if output.content_length().unwrap_or(0).max(0) as u64 > cap {
-                return Ok(refused("larger than DOCS_MAX_PAGE_BYTES"));
-            }
-            let etag = output
-                .e_tag()
-                .map(|e| e.trim_matches('"').to_string())
-                .unwrap_or_else(|| object.etag.clone());
             let mut body = output.body;
-            let mut bytes = Vec::with_capacity(object.size.min(cap) as usize);
+            let mut bytes = Vec::with_capacity(cap as usize);
             while let Some(chunk) = body.next().await {
                 let chunk = chunk.map_err(|e| {
                     format!("reading {} failed: {}", object.key, DisplayErrorContext(e))
                 })?;
                 if (bytes.len() + chunk.len()) as u64 > cap {
-                    return Ok(refused("larger than DOCS_MAX_PAGE_BYTES"));
+                    // Larger than listed: it changed (an endpoint without If-Match).
+                    return Ok(Fetched::Moved);
                 }
                 bytes.extend_from_slice(&chunk);
             }
             Ok(match String::from_utf8(bytes) {
                 Ok(text) => Fetched::Text {
                     path: object.path.clone(),
-                    etag,
+                    version: object.version.clone(),
                     text: text.into(),
                 },
-                Err(_) => refused("not UTF-8 text"),
+                Err(_) => refused("not UTF-8 text".into()),
             })
         };
         bounded(self.settings.timeout, "GetObject", read).await?
@@ -328,13 +383,17 @@ impl Reader {
 enum Fetched {
     Text {
         path: String,
-        etag: String,
+        version: String,
         text: Arc<str>,
     },
+    /// Not served while it stays at this version.
     Refused {
         path: String,
-        why: &'static str,
+        version: String,
+        why: String,
     },
+    /// Changed or gone since the listing.
+    Moved,
 }
 
 /// `call` within `DOCS_S3_TIMEOUT` (the SDK's own timeouts do not cover reading a body).

@@ -144,14 +144,15 @@ impl Admission {
 
 /// Whether `path` (relative to the corpus root, `/`-separated) may be a page: a `.md` or `.mdx`
 /// name, no empty, `.` or `..` part, no part that is hidden (`.git/...`) or `node_modules`, no
-/// backslash or control character. The rule a folder walk follows, applied to S3 keys, where
+/// backslash or control character, and no `?` or `#` (a page's `docs://` URI would read them
+/// as its query or fragment). The rule a folder walk follows, applied to S3 keys, where
 /// nothing stops a key from being `../../etc/passwd.md`.
 pub fn servable_path(path: &str) -> Result<(), &'static str> {
     if !(path.ends_with(".md") || path.ends_with(".mdx")) {
         return Err("not Markdown");
     }
-    if path.contains('\\') || path.chars().any(char::is_control) {
-        return Err("a backslash or control character in the path");
+    if path.contains(['\\', '?', '#']) || path.chars().any(char::is_control) {
+        return Err("a backslash, '?', '#' or control character in the path");
     }
     for part in path.split('/') {
         if part.is_empty() || part == "." || part == ".." {
@@ -247,6 +248,8 @@ mod tests {
             "node_modules/pkg/README.md",
             "a\\..\\b.md",
             "a\u{0}.md",
+            "x.md?section=y.md",
+            "a#b.md",
             "readme.txt",
             "folder/",
             "",
