@@ -67,7 +67,8 @@ fn start(moto: &Moto, docs_dir: &str, interval_ms: u64) -> (Server, Duration) {
     let mut env: Vec<(&str, &str)> = aws.iter().map(|(k, v)| (*k, v.as_str())).collect();
     env.push(("DOCS_DIR", docs_dir));
     env.push(("DOCS_RELOAD_INTERVAL", &interval));
-    env.push(("LOG_LEVEL", "warn"));
+    // The harness finds the address in the `listening` line, at info.
+    env.push(("LOG_LEVEL", "warn,mcp_server=info"));
     let started = Instant::now();
     let server = Server::start(&env);
     (server, started.elapsed())
