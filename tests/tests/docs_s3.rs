@@ -133,7 +133,10 @@ async fn pages_load_from_a_prefix_and_changes_show_within_two_intervals() {
     let docs = health(server.addr).await["docs"].clone();
     assert_eq!(docs["source"], "s3://docs-bucket/site/");
     assert_eq!(docs["pages"], 2);
-    assert_eq!(docs["skipped"], 4, "escape, hidden, huge, not UTF-8: {docs}");
+    assert_eq!(
+        docs["skipped"], 4,
+        "escape, hidden, huge, not UTF-8: {docs}"
+    );
     assert_eq!(docs["refreshFailing"], false);
     let first_version = docs["version"].as_str().unwrap().to_string();
     let logs = server.logs().join("\n");
@@ -184,7 +187,11 @@ async fn pages_load_from_a_prefix_and_changes_show_within_two_intervals() {
         let needle = format!("\"path\":\"{path}\"");
         server.logs().iter().filter(|l| l.contains(&needle)).count()
     };
-    assert_eq!(warned("../secret.md"), 1, "a skipped key is warned about once");
+    assert_eq!(
+        warned("../secret.md"),
+        1,
+        "a skipped key is warned about once"
+    );
     assert_eq!(warned("binary.md"), 1, "a refused object is not read again");
 
     // Nothing changed: a check is one listing, no download.
