@@ -302,10 +302,24 @@ async fn on_ecs_the_memory_limit_and_the_default_caps_come_from_task_metadata() 
         "the container's 1 GiB, not the task's 2: {memory}"
     );
     assert_eq!(memory["limitSource"], "ECS task metadata");
-    assert_eq!(memory["maxLegacySessions"], 3981);
-    assert_eq!(memory["maxSseConnections"], 3981);
-    assert_eq!(memory["maxConnections"], 6192);
-    assert_eq!(memory["maxBodyBytesInFlight"], 64u64 << 20);
+    // The documentation's reserve comes off the top (twice ten bytes per byte of text), then
+    // the caps are those of the memory left: with no docs, 3,981 sessions and streams.
+    let docs_bytes = health(server.addr).await["docs"]["bytes"].as_u64().unwrap();
+    assert_eq!(memory["docsReserve"], docs_bytes * 20, "{memory}");
+    let mut expected = mcp_server::config::Config::from_lookup(|name| {
+        (name == "MEMORY_LIMIT").then(|| (1u64 << 30).to_string())
+    })
+    .unwrap();
+    assert_eq!(expected.max_legacy_sessions, 3981, "without the docs");
+    expected.reserve_docs_memory(docs_bytes);
+    assert!(expected.max_legacy_sessions < 3981);
+    assert_eq!(memory["maxLegacySessions"], expected.max_legacy_sessions);
+    assert_eq!(memory["maxSseConnections"], expected.max_sse_connections);
+    assert_eq!(memory["maxConnections"], expected.max_connections);
+    assert_eq!(
+        memory["maxBodyBytesInFlight"],
+        expected.max_body_bytes_in_flight
+    );
     // The allocator's own account: the index and the runtime are live data, and the allocator
     // cannot hold less than it hands out.
     let heap = &memory["heap"];

@@ -75,6 +75,7 @@ fn health(app: Arc<App>) -> BoxedFilter<(Response,)> {
                     "limit": app.config.memory.map(|m| m.bytes),
                     "limitSource": app.config.memory.map(|m| m.source.label()),
                     "budget": app.config.memory.map(|m| (m.bytes as f64 * BUDGET_SHARE) as u64),
+                    "docsReserve": app.config.docs_memory(),
                     "resident": resident_bytes(),
                     "heap": heap(),
                     "maxLegacySessions": app.config.max_legacy_sessions,
