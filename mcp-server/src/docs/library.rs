@@ -12,8 +12,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use serde_json::{Value, json};
-
 use super::corpus::{Corpus, CorpusError};
 use super::folder::{markdown_files, read_folder};
 use super::s3::{Refresh, S3Docs, S3Settings};
@@ -21,6 +19,9 @@ use super::search::SearchIndex;
 use super::source::{Limits, content_version};
 use super::variants::VariantRules;
 use crate::sessions::changes::{Change, ChangeFeed};
+use checks::Checks;
+
+mod checks;
 
 include!(concat!(env!("OUT_DIR"), "/embedded_docs.rs"));
 
@@ -89,16 +90,6 @@ enum Source {
 
 /// What `stat` says about every Markdown file under the folder.
 type Fingerprint = Vec<(String, u64, Option<SystemTime>)>;
-
-/// How the checks of the source went, for `/health`.
-#[derive(Debug, Default, Clone)]
-struct Checks {
-    last_check_at: Option<SystemTime>,
-    failing: bool,
-    last_error: Option<String>,
-    last_error_at: Option<SystemTime>,
-    skipped: usize,
-}
 
 /// The documentation the server answers from.
 pub struct Library {
@@ -380,58 +371,6 @@ impl Library {
         );
         true
     }
-
-    fn succeeded(&self, skipped: Option<usize>) {
-        let mut checks = self.checks.lock().expect("checks lock");
-        if checks.failing {
-            tracing::info!(source = %self.source.describe(), "documentation source readable again");
-        }
-        checks.last_check_at = Some(SystemTime::now());
-        checks.failing = false;
-        if let Some(skipped) = skipped {
-            checks.skipped = skipped;
-        }
-    }
-
-    fn failed(&self, error: String) {
-        tracing::error!(
-            %error, source = %self.source.describe(),
-            "Error checking the documentation; keeping the current pages"
-        );
-        let mut checks = self.checks.lock().expect("checks lock");
-        let now = SystemTime::now();
-        checks.last_check_at = Some(now);
-        checks.failing = true;
-        checks.last_error = Some(error);
-        checks.last_error_at = Some(now);
-    }
-
-    /// `docs` in `/health`: the source, the pages served and their version, when they were
-    /// loaded, and how the checks go.
-    pub fn health(&self) -> Value {
-        let snapshot = self.snapshot();
-        let checks = self.checks.lock().expect("checks lock").clone();
-        let requests = match &self.source {
-            Source::S3 { requests, .. } => {
-                Some(requests.load(std::sync::atomic::Ordering::Relaxed))
-            }
-            _ => None,
-        };
-        json!({
-            "source": self.source.describe(),
-            "pages": snapshot.corpus.pages.len(),
-            "sections": snapshot.index.len(),
-            "bytes": snapshot.bytes,
-            "version": snapshot.version,
-            "loadedAt": epoch_seconds(Some(snapshot.loaded_at)),
-            "lastCheckAt": epoch_seconds(checks.last_check_at),
-            "refreshFailing": checks.failing,
-            "lastError": checks.last_error,
-            "lastErrorAt": epoch_seconds(checks.last_error_at),
-            "skipped": checks.skipped,
-            "s3Requests": requests,
-        })
-    }
 }
 
 impl Source {
@@ -448,13 +387,6 @@ fn pairs(texts: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> + Clo
     texts.iter().map(|(p, t)| (p.as_str(), t.as_str()))
 }
 
-fn epoch_seconds(at: Option<SystemTime>) -> Option<u64> {
-    at.map(|at| {
-        at.duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    })
-}
-
 fn fingerprint(folder: &Path, limits: Limits) -> Result<Fingerprint, CorpusError> {
     if !folder.is_dir() {
         return Err(CorpusError::NotAFolder(folder.to_path_buf()));
@@ -469,55 +401,4 @@ fn fingerprint(folder: &Path, limits: Limits) -> Result<Fingerprint, CorpusError
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_embedded_docs_include_the_readme_and_the_docs_folder() {
-        let library = Library::load(None).unwrap();
-        let snapshot = library.snapshot();
-        assert!(snapshot.corpus.page("README.md").is_some());
-        assert!(
-            snapshot.corpus.pages.len() > 1,
-            "docs/ pages are embedded too"
-        );
-    }
-
-    #[test]
-    fn reload_swaps_in_changes_and_keeps_the_old_pages_on_failure() {
-        let folder = std::env::temp_dir().join(format!("docs-reload-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&folder);
-        std::fs::create_dir_all(&folder).unwrap();
-        std::fs::write(folder.join("a.md"), "# Alpha\n\nfirst words\n").unwrap();
-        let library = Library::load(Some(&folder)).unwrap();
-        let mut changes = library.changes.subscribe();
-        assert!(!library.reload_if_changed(), "nothing changed yet");
-        let first = library.snapshot().version.clone();
-
-        std::fs::write(folder.join("b.md"), "# Beta\n\nsecond words\n").unwrap();
-        assert!(library.reload_if_changed());
-        assert_eq!(library.snapshot().corpus.pages.len(), 2);
-        assert_ne!(library.snapshot().version, first);
-        assert_eq!(library.health()["refreshFailing"], false);
-        assert_eq!(changes.try_recv().ok(), Some(Change::ResourcesListChanged));
-
-        std::fs::remove_file(folder.join("a.md")).unwrap();
-        std::fs::remove_file(folder.join("b.md")).unwrap();
-        assert!(
-            !library.reload_if_changed(),
-            "an empty folder is not served"
-        );
-        assert_eq!(library.snapshot().corpus.pages.len(), 2, "old pages stay");
-        let health = library.health();
-        assert_eq!(health["refreshFailing"], true);
-        assert_eq!(health["pages"], 2);
-        assert!(
-            health["lastError"]
-                .as_str()
-                .unwrap()
-                .contains("no Markdown"),
-            "{health}"
-        );
-        std::fs::remove_dir_all(&folder).unwrap();
-    }
-}
+mod tests;
