@@ -175,9 +175,11 @@ impl S3Docs {
             }
         }
         drop(reads);
-        let listed = |path: &String| listing.objects.iter().any(|o| o.path == *path);
-        self.texts.retain(|path, _| listed(path));
-        self.refused.retain(|path, _| listed(path));
+        let listed: std::collections::HashSet<&str> =
+            listing.objects.iter().map(|o| o.path.as_str()).collect();
+        self.texts.retain(|path, _| listed.contains(path.as_str()));
+        self.refused
+            .retain(|path, _| listed.contains(path.as_str()));
         // A page that changed while it was read keeps its last text until the next check.
         let pages: Vec<(String, Arc<str>)> = listing
             .objects
