@@ -12,7 +12,8 @@
 //! because there are many settings, each a doc comment and an attribute; a reader looks one
 //! up, never holds them all); the parsers are
 //! in `config/values.rs`, what clap says of the settings (errors, the list of variables) in
-//! `config/describe.rs`, the tests in `config/tests.rs`.
+//! `config/describe.rs`, the tests in `config/tests.rs` (the rules every setting follows) and
+//! `config/tests/features.rs` (each feature's settings).
 
 mod describe;
 mod keys;
