@@ -70,6 +70,24 @@ fn cfn_lint_finds_no_errors_or_warnings_in_any_template() {
     );
 }
 
+/// cfn-lint passes `template/service.yml` with the parameters of every case no Rule refuses
+/// (`cases` as the feature modules declare them: name, parameters, Rules that refuse them).
+fn cfn_lint_passes_every_allowed_case(cases: Vec<(&str, Value, &[&str])>) {
+    for (case, given, refused) in cases {
+        if !refused.is_empty() {
+            continue;
+        }
+        let given: Vec<(&str, Value)> = given
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        let (code, output) = cfn_lint_service(&given);
+        assert_eq!(code, Some(0), "{case}: cfn-lint reported:\n{output}");
+    }
+}
+
 /// cfn-lint on `template/service.yml` with its required parameters and `given` (a list
 /// parameter as a JSON list), through a parameter file: cfn-lint resolves each Ref to the value
 /// and checks what it reaches.
