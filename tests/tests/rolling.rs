@@ -608,11 +608,6 @@ async fn rolling_replace(store: Option<String>) -> (Arc<Stats>, u64) {
     ];
     if let Some(url) = &store {
         env.push(("SESSION_STORE", url));
-        // What is tested here is clients moving between tasks, not a slow store (the session
-        // store suite covers that): with six servers, HAProxy, redis-server and 100 clients on
-        // two cores, a store call can pass the 1 s default, and the task then answers 503 on
-        // purpose (seen twice in full-suite runs, never alone).
-        env.push(("SESSION_STORE_TIMEOUT", "5000"));
     }
     env.extend_from_slice(tests::load::ONE_ADDRESS_LOAD);
     let env = env.as_slice();
