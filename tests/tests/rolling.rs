@@ -674,10 +674,11 @@ async fn rolling_replace(store: Option<String>) -> (Arc<Stats>, u64) {
     balancer.admin("set server services/s1 state maint");
     tokio::time::sleep(Duration::from_secs(1)).await;
     old.signal(libc::SIGTERM);
-    let (code, took) = tokio::task::spawn_blocking(move || {
-        let result = old.wait_exit(Duration::from_secs(15));
+    let (code, took, old_logs) = tokio::task::spawn_blocking(move || {
+        let (code, took) = old.wait_exit(Duration::from_secs(15));
+        let logs = old.logs();
         drop(old);
-        result
+        (code, took, logs)
     })
     .await
     .unwrap();
@@ -697,6 +698,18 @@ async fn rolling_replace(store: Option<String>) -> (Arc<Stats>, u64) {
     let mut reconnect = stats.reconnect_us.lock().await.clone();
     reconnect.sort_unstable();
     let first_error = stats.first_error.lock().await.clone();
+    if first_error.is_some() {
+        // What the tasks said, so a failure names its cause.
+        let mut said = old_logs.clone();
+        said.extend(stay.logs());
+        said.extend(new.logs());
+        for line in said
+            .iter()
+            .filter(|l| l.contains("\"WARN\"") || l.contains("\"ERROR\""))
+        {
+            println!("  task log: {line}");
+        }
+    }
     let silent: Vec<usize> = (0..clients)
         .filter(|&i| stats.after_replace[i].load(Ordering::Relaxed) == 0)
         .collect();
