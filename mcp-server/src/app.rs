@@ -9,14 +9,16 @@ use std::time::Instant;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use http_body_util::{Full, combinators::BoxBody};
-use rmcp::ServerHandler;
+use rmcp::model::ServerResult;
 use rmcp::transport::streamable_http_server::session::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ErrorData, ServerHandler};
 use tokio_util::sync::CancellationToken;
 
 use crate::access::limits::{ClientLimits, PerClient};
 use crate::config::Config;
+use crate::direct::{Direct, DirectRequest};
 use crate::lifecycle::drain::Drain;
 use crate::lifecycle::streams::StreamTracker;
 use crate::sessions::journal::Journal;
@@ -31,6 +33,9 @@ type McpHandle = dyn Fn(http::Request<Full<Bytes>>) -> BoxFuture<'static, http::
 
 /// The handler's [`crate::report::Report`], with its type erased.
 type Reporter = dyn Fn() -> Vec<(&'static str, serde_json::Value)> + Send + Sync;
+
+/// The handler's [`crate::direct::Direct`], with its type erased.
+type Answerer = dyn Fn(&DirectRequest<'_>) -> Option<Result<ServerResult, ErrorData>> + Send + Sync;
 
 /// Shared state of the HTTP server.
 pub struct App {
@@ -69,6 +74,8 @@ pub struct App {
     mcp: Box<McpHandle>,
     /// The handler's own `/health` blocks.
     report: Box<Reporter>,
+    /// The modern-era requests the handler answers itself.
+    direct: Box<Answerer>,
 }
 
 /// One admitted `initialize`, counted against `MAX_LEGACY_SESSIONS` until dropped (by then its
@@ -96,10 +103,21 @@ impl App {
         oauth: Option<Arc<crate::access::oauth::OAuth>>,
     ) -> Result<Arc<Self>, String>
     where
-        H: ServerHandler + crate::report::Report + Clone + Send + Sync + 'static,
+        H: ServerHandler + crate::report::Report + Direct + Clone + Send + Sync + 'static,
     {
         let reporter = handler.clone();
         let report: Box<Reporter> = Box::new(move || reporter.health());
+        let answerer = handler.clone();
+        let direct: Box<Answerer> = Box::new(move |request| {
+            // A panic is the request's internal error, as it is through rmcp.
+            let what = request.method;
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                answerer.answer_directly(request)
+            })) {
+                Ok(answer) => answer,
+                Err(_) => Some(Err(crate::recover::panicked(what))),
+            }
+        });
         let store = match &config.session_store {
             StoreSetting::Memory => None,
             StoreSetting::Redis(url) => Some(Arc::new(SharedStore::open(
@@ -190,6 +208,7 @@ impl App {
             )),
             mcp,
             report,
+            direct,
         });
         tokio::spawn(sweep(Arc::downgrade(&app)));
         if app.store.is_some() {
@@ -202,6 +221,14 @@ impl App {
     /// The handler's own `/health` blocks.
     pub fn handler_health(&self) -> Vec<(&'static str, serde_json::Value)> {
         (self.report)()
+    }
+
+    /// The handler's own answer to a modern-era request, or `None` for rmcp.
+    pub fn answer_directly(
+        &self,
+        request: &DirectRequest<'_>,
+    ) -> Option<Result<ServerResult, ErrorData>> {
+        (self.direct)(request)
     }
 
     /// Hands a fully read request to rmcp.

@@ -11,12 +11,16 @@
 //!   resources over them.
 //! - [`app`], [`logging`], [`recover`], [`stdio`]: the shared state of the HTTP server, log
 //!   set-up, panics turned into errors, and MCP on stdin/stdout.
+//! - [`report`] and [`direct`]: what a handler may add beside the MCP protocol (its own
+//!   `/health` blocks; the modern-era requests it answers without rmcp's per-request machinery),
+//!   traits the HTTP layer calls without knowing the handler.
 //! - [`meters`]: the names every layer records its figures under (a leaf, like [`recover`]),
 //!   and [`telemetry`]: the exporters (EMF lines, Prometheus), over the whole server's state.
 
 pub mod access;
 pub mod app;
 pub mod config;
+pub mod direct;
 pub mod docs;
 pub mod http;
 pub mod lifecycle;
@@ -46,7 +50,7 @@ pub fn implementation() -> Implementation {
 /// by the conformance fixture example, which differ only in their handler.
 pub async fn run<H>(mut config: Config, handler: H) -> Result<(), Box<dyn std::error::Error>>
 where
-    H: ServerHandler + report::Report + Clone + Send + Sync + 'static,
+    H: ServerHandler + report::Report + direct::Direct + Clone + Send + Sync + 'static,
 {
     if config.wants_ecs_memory_limit() {
         read_ecs_memory_limit(&mut config).await;

@@ -15,17 +15,20 @@ pub async fn unpanicked<T>(
 ) -> Result<T, ErrorData> {
     match AssertUnwindSafe(work).catch_unwind().await {
         Ok(result) => result,
-        Err(_) => {
-            tracing::error!(
-                handler = what,
-                "Error: a request handler panicked; answered with an internal error"
-            );
-            Err(ErrorData::internal_error(
-                format!("Internal error in {what}; the server logged it and is still serving"),
-                None,
-            ))
-        }
+        Err(_) => Err(panicked(what)),
     }
+}
+
+/// Logs a panic in the handler of `what` and gives the `-32603` that answers it.
+pub fn panicked(what: &str) -> ErrorData {
+    tracing::error!(
+        handler = what,
+        "Error: a request handler panicked; answered with an internal error"
+    );
+    ErrorData::internal_error(
+        format!("Internal error in {what}; the server logged it and is still serving"),
+        None,
+    )
 }
 
 #[cfg(test)]

@@ -34,13 +34,16 @@ fn ensure_built() -> &'static PathBuf {
         // (examples take the dev-dependencies) without linking every test executable with LTO.
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
-        if dir.ends_with("release") {
+        let profile = dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug");
+        if profile != "debug" {
+            // `release`, or a custom profile such as `profiling` (Cargo.toml).
             build.args([
                 "build",
                 "--workspace",
                 "--bins",
                 "--examples",
-                "--release",
+                "--profile",
+                profile,
                 "--quiet",
             ]);
         } else {

@@ -99,6 +99,32 @@ impl Fixtures {
 /// No `/health` blocks of its own.
 impl mcp_server::report::Report for Fixtures {}
 
+/// The fixtures whose answers are fixed (the benchmark's `test_simple_text` among them) and
+/// `tools/list` are answered without rmcp's per-request machinery, so the conformance suite's
+/// modern-era scenarios check that path too; every other tool talks to the client or keeps
+/// state and goes through rmcp.
+impl mcp_server::direct::Direct for Fixtures {
+    fn answer_directly(
+        &self,
+        request: &mcp_server::direct::DirectRequest<'_>,
+    ) -> Option<Result<ServerResult, ErrorData>> {
+        match request.method {
+            "tools/call" => {
+                let call: CallToolRequestParams = request.params()?;
+                if call.input_responses.is_some() || call.request_state.is_some() {
+                    return None;
+                }
+                let result = tools::fixed(&call.name)?;
+                Some(Ok(ServerResult::from(CallToolResponse::from(result))))
+            }
+            "tools/list" => Some(Ok(ServerResult::ListToolsResult(
+                ListToolsResult::with_all_items(tools::tools().to_vec()),
+            ))),
+            _ => None,
+        }
+    }
+}
+
 impl ServerHandler for Fixtures {
     fn get_info(&self) -> ServerConfig {
         let capabilities: ServerCapabilities = wire(json!({

@@ -203,13 +203,10 @@ impl Fixtures {
                 self.changes.publish(Change::PromptsListChanged);
                 text_result("prompts/list change announced")
             }
-            "test_simple_text" => text_result("This is a simple text response for testing."),
-            "test_image_content" => complete(json!({ "content": [{ "type": "image", "data": PNG, "mimeType": "image/png" }] })),
-            "test_audio_content" => complete(json!({ "content": [{ "type": "audio", "data": WAV, "mimeType": "audio/wav" }] })),
-            "test_embedded_resource" => complete(json!({ "content": [{
-                "type": "resource",
-                "resource": { "uri": "test://embedded-resource", "mimeType": "text/plain", "text": "This is an embedded resource content." }
-            }] })),
+            name @ ("test_simple_text"
+            | "test_image_content"
+            | "test_audio_content"
+            | "test_embedded_resource") => fixed(name).expect("a fixed answer"),
             "test_multiple_content_types" => complete(json!({ "content": [
                 { "type": "text", "text": "Multiple content types test:" },
                 { "type": "image", "data": PNG, "mimeType": "image/png" },
@@ -330,4 +327,22 @@ impl Fixtures {
         }
         .into())
     }
+}
+
+/// The answers of the fixtures that answer the same whatever they are asked.
+pub fn fixed(name: &str) -> Option<CallToolResult> {
+    Some(match name {
+        "test_simple_text" => text_result("This is a simple text response for testing."),
+        "test_image_content" => complete(
+            json!({ "content": [{ "type": "image", "data": PNG, "mimeType": "image/png" }] }),
+        ),
+        "test_audio_content" => complete(
+            json!({ "content": [{ "type": "audio", "data": WAV, "mimeType": "audio/wav" }] }),
+        ),
+        "test_embedded_resource" => complete(json!({ "content": [{
+            "type": "resource",
+            "resource": { "uri": "test://embedded-resource", "mimeType": "text/plain", "text": "This is an embedded resource content." }
+        }] })),
+        _ => return None,
+    })
 }

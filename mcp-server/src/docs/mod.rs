@@ -8,6 +8,7 @@
 
 pub mod chunk;
 pub mod corpus;
+mod direct;
 pub mod folder;
 pub mod includes;
 pub mod library;

@@ -97,16 +97,10 @@ impl ServerHandler for DocsServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let what = format!("tool {}", request.name);
-        let tool =
-            crate::meters::tool_label(&request.name, |name| self.tool_router.has_route(name));
+        let name = request.name.clone();
         let call = ToolCallContext::new(self, request, context);
         let result = crate::recover::unpanicked(&what, self.tool_router.call(call)).await;
-        let outcome = match &result {
-            Ok(response) if tool_result_is_error(response) => crate::meters::Outcome::Error,
-            Ok(_) => crate::meters::Outcome::Ok,
-            Err(_) => crate::meters::Outcome::Failed,
-        };
-        crate::meters::tool_call(tool, outcome);
+        self.count_call(&name, &result);
         result
     }
 
@@ -152,6 +146,28 @@ impl ServerHandler for DocsServer {
         self.library
             .changes
             .follow_legacy_session(context.peer, &self.scope);
+    }
+}
+
+impl DocsServer {
+    /// Counts a call of tool `name` by its outcome, however it was served.
+    pub(super) fn count_call(&self, name: &str, result: &Result<CallToolResponse, ErrorData>) {
+        let tool = crate::meters::tool_label(name, |name| self.tool_router.has_route(name));
+        let outcome = match result {
+            Ok(response) if tool_result_is_error(response) => crate::meters::Outcome::Error,
+            Ok(_) => crate::meters::Outcome::Ok,
+            Err(_) => crate::meters::Outcome::Failed,
+        };
+        crate::meters::tool_call(tool, outcome);
+    }
+
+    /// `tools/list` as rmcp's `tool_handler` answers it, with the cache hints of 2026-07-28.
+    pub(super) fn tool_list(&self) -> ListToolsResult {
+        let mut result = ListToolsResult::with_all_items(self.tool_router.list_all());
+        result.result_type = Some(ResultType::COMPLETE);
+        result.ttl_ms = Some(0);
+        result.cache_scope = Some(CacheScope::Public);
+        result
     }
 }
 

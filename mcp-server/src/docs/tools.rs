@@ -36,7 +36,7 @@ impl DocsServer {
         output_schema = schema_for_output::<SearchOutput>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn search_docs(
+    pub(super) fn search_docs(
         &self,
         Parameters(args): Parameters<SearchArgs>,
     ) -> Result<CallToolResult, ErrorData> {
@@ -143,7 +143,7 @@ impl DocsServer {
         output_schema = schema_for_output::<ReadOutput>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn read_doc(
+    pub(super) fn read_doc(
         &self,
         Parameters(args): Parameters<ReadArgs>,
     ) -> Result<CallToolResult, ErrorData> {
@@ -206,7 +206,7 @@ impl DocsServer {
         output_schema = schema_for_output::<ListOutput>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn list_docs(
+    pub(super) fn list_docs(
         &self,
         Parameters(args): Parameters<ListArgs>,
     ) -> Result<CallToolResult, ErrorData> {

@@ -18,8 +18,8 @@ pub enum ReadError {
     ClientBusy,
     /// Not all there within `BODY_READ_TIMEOUT`.
     Stalled,
-    /// The connection failed.
-    Broken(warp::Error),
+    /// The connection failed (why, in words).
+    Broken(String),
 }
 
 /// A body read whole, and its share of the body budget (given back when dropped: keep it as
@@ -42,7 +42,7 @@ pub struct BodyShare {
 /// let go, the rest is read and thrown away (so the connection can carry the answer and the
 /// next request), and the body is refused as [`ReadError::Busy`]. The same bytes are counted in
 /// `client`'s account, whose limit refuses the body as [`ReadError::ClientBusy`] the same way.
-pub async fn read_limited<S, B>(
+pub async fn read_limited<S, B, E>(
     body: S,
     limit: usize,
     declared: Option<usize>,
@@ -50,8 +50,9 @@ pub async fn read_limited<S, B>(
     mut client: ClientBody,
 ) -> Result<ReadBody, ReadError>
 where
-    S: Stream<Item = Result<B, warp::Error>>,
+    S: Stream<Item = Result<B, E>>,
     B: Buf,
+    E: std::fmt::Display,
 {
     let mut body = std::pin::pin!(body);
     let mut collected = BytesMut::new();
@@ -82,7 +83,7 @@ where
         }
     }
     while let Some(chunk) = body.next().await {
-        let mut chunk = chunk.map_err(ReadError::Broken)?;
+        let mut chunk = chunk.map_err(|error| ReadError::Broken(error.to_string()))?;
         received += chunk.remaining();
         if received > limit {
             return Err(ReadError::TooLarge);

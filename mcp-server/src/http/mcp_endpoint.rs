@@ -19,6 +19,7 @@ use crate::access::limits::{ClientKey, Refusal};
 use crate::app::App;
 use crate::config::AuthMode;
 use crate::http::body::{ReadError, read_limited};
+use crate::http::direct;
 use crate::http::forward::forward;
 use crate::http::gate::{
     Credential, authenticate, client_of, foreign_session, host_and_origin, reserve_stream,
@@ -41,7 +42,7 @@ const LAST_EVENT_ID: &str = "last-event-id";
 pub struct PeerAddr(pub SocketAddr);
 
 /// Handles one request to `/mcp`.
-pub async fn handle<S, B>(
+pub async fn handle<S, B, E>(
     app: Arc<App>,
     method: Method,
     headers: HeaderMap,
@@ -49,8 +50,9 @@ pub async fn handle<S, B>(
     body: S,
 ) -> Response
 where
-    S: Stream<Item = Result<B, warp::Error>>,
+    S: Stream<Item = Result<B, E>>,
     B: Buf,
+    E: std::fmt::Display,
 {
     let peer = peer.map(|p| p.0);
     let origin = match host_and_origin(&app, &headers, peer) {
@@ -144,7 +146,7 @@ where
     response
 }
 
-async fn post<S, B>(
+async fn post<S, B, E>(
     app: &Arc<App>,
     headers: HeaderMap,
     peer: Option<SocketAddr>,
@@ -152,8 +154,9 @@ async fn post<S, B>(
     body: S,
 ) -> Response
 where
-    S: Stream<Item = Result<B, warp::Error>>,
+    S: Stream<Item = Result<B, E>>,
     B: Buf,
+    E: std::fmt::Display,
 {
     let client = credential.client;
     let limit = app.config.max_request_body;
@@ -256,7 +259,26 @@ where
             "Invalid params: `arguments` must be an object of named arguments",
         );
     }
+    // rmcp's own test: the media type, parameters aside, is exactly application/json.
+    let json_content = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+        });
     let initialize = rpc_method.as_deref() == Some("initialize");
+    // A modern-era request the handler answers itself skips rmcp's per-request machinery
+    // (`direct` declines anything rmcp would answer differently).
+    if !initialize
+        && id.is_some()
+        && rpc_method.as_deref() != Some("subscriptions/listen")
+        && let Some(response) = direct::answer(app, &headers, bytes, json_content)
+    {
+        drop(share);
+        return response;
+    }
     if initialize && let Some(refusal) = store_gate::before_initialize(app, id.as_ref()) {
         return refusal;
     }
@@ -304,15 +326,6 @@ where
             app.config.sse_retry,
         );
     }
-    // rmcp's own test: the media type, parameters aside, is exactly application/json.
-    let json_content = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
-        });
     let slot = if rpc_method.as_deref() == Some("subscriptions/listen") {
         match reserve_stream(app, credential) {
             Ok(slot) => Some(slot),

@@ -1,10 +1,11 @@
 //! The HTTP edge: the accept loop and its connection timeouts ([`server`]), the routes
 //! ([`routes`]), the `/mcp` endpoint ([`mcp_endpoint`]) and its hand-off to rmcp
-//! ([`forward`]), with what it reads of a body first ([`body`], [`peek`], [`gate`]), what a
+//! ([`forward`]) or its fast path for answers the handler gives itself ([`direct`]), with what it reads of a body first ([`body`], [`peek`], [`gate`]), what a
 //! legacy request needs from the shared session store ([`store_gate`]), and the error bodies
 //! the server writes itself ([`replies`]).
 
 pub mod body;
+pub mod direct;
 pub mod forward;
 pub mod gate;
 pub mod mcp_endpoint;

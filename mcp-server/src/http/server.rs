@@ -32,7 +32,7 @@ use tokio::time::Instant;
 use tower_service::Service;
 
 use crate::app::App;
-use crate::http::mcp_endpoint::PeerAddr;
+use crate::http::mcp_endpoint::{self, PeerAddr};
 use crate::http::routes::routes;
 use crate::meters;
 
@@ -103,6 +103,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
         let service = service.clone();
         let request_activity = activity.clone();
         let drain = app.drain.clone();
+        let endpoint = app.clone();
         let hyper_service =
             hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
                 // Every request counts for the idle drain guess, health checks included.
@@ -113,12 +114,30 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
                 fill_host_from_authority(&mut request);
                 let guard = request_activity.request_started();
                 let mut service = service.clone();
+                // `/mcp`, the hot path, goes straight to its handler rather than through the
+                // chain of warp filters (which would also clone its headers); the other routes
+                // keep warp's.
+                let mcp = (request.uri().path() == "/mcp").then(|| endpoint.clone());
                 let route = meters::Route::of(request.uri().path());
                 let arrived = Instant::now();
                 async move {
                     // Made inside the future, so that it lives and dies with it.
                     let mut pending = Unanswered(Some(route));
-                    let response = service.call(request).await?;
+                    let response = match mcp {
+                        Some(app) => {
+                            let (parts, body) = request.into_parts();
+                            let body = http_body_util::BodyDataStream::new(body);
+                            mcp_endpoint::handle(
+                                app,
+                                parts.method,
+                                parts.headers,
+                                Some(PeerAddr(peer)),
+                                body,
+                            )
+                            .await
+                        }
+                        None => service.call(request).await?,
+                    };
                     if let Some(route) = pending.0.take() {
                         meters::response(route, response.status().as_u16(), arrived.elapsed());
                     }

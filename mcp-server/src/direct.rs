@@ -1,0 +1,51 @@
+//! Modern-era requests a handler answers itself, without rmcp's per-request machinery.
+//!
+//! rmcp serves each stateless (2026-07-28) request by parsing it into its message types,
+//! serialising it back to check the `Mcp-*` headers, cloning the handler, spawning a service
+//! task over a one-shot transport and waiting on its channel. For a request whose answer is a
+//! pure function of its parameters (our documentation tools, the lists), that is most of the
+//! cost. A handler that implements [`Direct`] answers such requests in place: the HTTP layer
+//! ([`crate::http::direct`]) first checks the request is exactly one rmcp would serve
+//! statelessly, and anything else (an odd header, a tool that talks back to the client, a
+//! malformed argument) is declined and goes to rmcp, which answers it as before.
+
+use rmcp::ErrorData;
+use rmcp::model::ServerResult;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// A well-formed modern-era request, its envelope and headers already checked.
+pub struct DirectRequest<'a> {
+    /// The JSON-RPC method (`tools/call`, `tools/list`, ...).
+    pub method: &'a str,
+    /// The whole body; [`DirectRequest::params`] reads its `params` (an object).
+    pub body: &'a [u8],
+}
+
+impl DirectRequest<'_> {
+    /// `params` (with `_meta`) read as `T`, one of rmcp's parameter types; `None` if it does not
+    /// read as one, and the handler should decline.
+    pub fn params<T: DeserializeOwned>(&self) -> Option<T> {
+        #[derive(Deserialize)]
+        struct Envelope<T> {
+            params: T,
+        }
+        serde_json::from_slice::<Envelope<T>>(self.body)
+            .ok()
+            .map(|envelope| envelope.params)
+    }
+}
+
+/// What a handler answers in place.
+pub trait Direct {
+    /// The answer to `request`, or `None` to leave it to rmcp. Only for requests whose answer
+    /// needs nothing from the client (no progress or log notifications, no questions back), and
+    /// only where the answer is the one the handler gives through rmcp: the same result, or the
+    /// same error. Arguments the handler cannot read are declined, so rmcp words the error.
+    fn answer_directly(
+        &self,
+        _request: &DirectRequest<'_>,
+    ) -> Option<Result<ServerResult, ErrorData>> {
+        None
+    }
+}

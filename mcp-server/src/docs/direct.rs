@@ -1,0 +1,63 @@
+//! The requests the documentation handler answers without rmcp's per-request machinery (see
+//! [`crate::direct`]): its three tools, `tools/list` and the resources. Each answer is the one
+//! the handler gives through rmcp, from the same functions; arguments these functions cannot
+//! read are declined, so rmcp words the error.
+
+use rmcp::ErrorData;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, PaginatedRequestParams, ReadResourceRequestParams,
+    ServerResult,
+};
+use serde::de::DeserializeOwned;
+
+use super::server::DocsServer;
+use crate::direct::{Direct, DirectRequest};
+
+impl Direct for DocsServer {
+    fn answer_directly(
+        &self,
+        request: &DirectRequest<'_>,
+    ) -> Option<Result<ServerResult, ErrorData>> {
+        match request.method {
+            "tools/call" => {
+                let call: CallToolRequestParams = request.params()?;
+                let arguments = call.arguments.unwrap_or_default();
+                let result = match call.name.as_ref() {
+                    "search_docs" => self.search_docs(arguments_of(arguments)?),
+                    "read_doc" => self.read_doc(arguments_of(arguments)?),
+                    "list_docs" => self.list_docs(arguments_of(arguments)?),
+                    _ => return None,
+                }
+                .map(CallToolResponse::Complete);
+                self.count_call(&call.name, &result);
+                Some(result.map(ServerResult::from))
+            }
+            "tools/list" => Some(Ok(ServerResult::ListToolsResult(self.tool_list()))),
+            "resources/list" => {
+                let page: Option<PaginatedRequestParams> = request.params()?;
+                Some(
+                    self.resource_page(page)
+                        .map(ServerResult::ListResourcesResult),
+                )
+            }
+            "resources/templates/list" => Some(Ok(ServerResult::ListResourceTemplatesResult(
+                Self::resource_templates(),
+            ))),
+            "resources/read" => {
+                let read: ReadResourceRequestParams = request.params()?;
+                Some(self.read_uri(read.uri.as_str()).map(ServerResult::from))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A tool's arguments read as rmcp's `Parameters` reads them (absent arguments are `{}`).
+fn arguments_of<T: DeserializeOwned>(
+    arguments: serde_json::Map<String, serde_json::Value>,
+) -> Option<Parameters<T>> {
+    serde_json::from_value(serde_json::Value::Object(arguments))
+        .ok()
+        .map(Parameters)
+}

@@ -1,0 +1,202 @@
+//! The modern-era fast path: a stateless request the handler can answer itself
+//! ([`crate::direct`]) is answered here, without rmcp's per-request service and task.
+//!
+//! It is taken only for a request that rmcp would serve statelessly and answer with this same
+//! JSON: every check rmcp makes on such a request is made here the same way or more strictly,
+//! and whatever is not plainly well-formed (a parameter in `Accept`, a Base64 `Mcp-Name`, an
+//! `Mcp-Param-*` header, an unknown envelope field, a version other than 2026-07-28, a session
+//! header) is declined and goes to rmcp, so rmcp still words every error. The answer is built
+//! with rmcp's own types and steps (cache hints filled, `resultType` kept, a missing resource
+//! reported as `-32602`, the HTTP status rmcp gives each error code).
+
+use std::borrow::Cow;
+
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use rmcp::model::{ErrorCode, ProtocolVersion, RequestId, RequestMetaObject, ServerJsonRpcMessage};
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use warp::reply::Response;
+
+use crate::app::App;
+use crate::direct::DirectRequest;
+use crate::http::MODERN_PROTOCOL;
+
+/// The JSON-RPC request, exactly: any other field, or a notification, is left to rmcp.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope<'a> {
+    jsonrpc: &'a str,
+    id: RequestId,
+    method: &'a str,
+    params: Params,
+}
+
+/// What the checks read of `params` (which must be an object); the handler reads the rest.
+#[derive(Default)]
+struct Params {
+    meta: Option<RequestMetaObject>,
+    name: Option<String>,
+    uri: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Params {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> Visitor<'de> for Fields {
+            type Value = Params;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Params, A::Error> {
+                fn once<T, E: de::Error>(slot: &mut Option<T>, value: T) -> Result<(), E> {
+                    match slot.replace(value) {
+                        None => Ok(()),
+                        Some(_) => Err(E::custom("a field given twice")),
+                    }
+                }
+                let mut params = Params::default();
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "_meta" => once(&mut params.meta, map.next_value()?)?,
+                        "name" => once(&mut params.name, map.next_value()?)?,
+                        "uri" => once(&mut params.uri, map.next_value()?)?,
+                        _ => {
+                            map.next_value::<de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(params)
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
+/// The answer to a modern-era request the handler answers itself, or `None` for rmcp.
+/// `json_content`: the request's media type is `application/json` (rmcp's own test).
+pub fn answer(app: &App, headers: &HeaderMap, body: &[u8], json_content: bool) -> Option<Response> {
+    if !json_content || !accepts_json_and_sse(headers) || !plain_headers(headers) {
+        return None;
+    }
+    // An object: serde would also read a struct from an array, which rmcp refuses.
+    if !body.trim_ascii_start().starts_with(b"{") {
+        return None;
+    }
+    let envelope: Envelope = serde_json::from_slice(body).ok()?;
+    if envelope.jsonrpc != "2.0" {
+        return None;
+    }
+    let params = envelope.params;
+    // rmcp's lifecycle checks, all of which a request passes to be served statelessly at
+    // 2026-07-28: the header names it, `_meta` carries it and well-formed capabilities.
+    let meta = params.meta?;
+    if single(headers, "mcp-protocol-version")? != MODERN_PROTOCOL
+        || meta.protocol_version()? != ProtocolVersion::V_2026_07_28
+        || !meta
+            .missing_required_keys(&ProtocolVersion::V_2026_07_28)
+            .is_empty()
+    {
+        return None;
+    }
+    // SEP-2243: `Mcp-Method` always, `Mcp-Name` where the method names something.
+    if single(headers, "mcp-method")? != envelope.method {
+        return None;
+    }
+    let named = match envelope.method {
+        "tools/call" | "prompts/get" => Some(params.name.as_deref()?),
+        "resources/read" => Some(params.uri.as_deref()?),
+        _ => None,
+    };
+    if let Some(named) = named
+        && single(headers, "mcp-name")? != named
+    {
+        return None;
+    }
+    let request = DirectRequest {
+        method: envelope.method,
+        body,
+    };
+    let outcome = app.answer_directly(&request)?;
+    let (message, status) = match outcome {
+        Ok(mut result) => {
+            result.fill_missing_cache_hints();
+            (
+                ServerJsonRpcMessage::response(result, envelope.id),
+                StatusCode::OK,
+            )
+        }
+        Err(mut error) => {
+            if error.code == ErrorCode::RESOURCE_NOT_FOUND {
+                error.code = ErrorCode::INVALID_PARAMS;
+            }
+            let status = status_of(error.code);
+            (
+                ServerJsonRpcMessage::error(error, Some(envelope.id)),
+                status,
+            )
+        }
+    };
+    let body = serde_json::to_vec(&message).ok()?;
+    let mut response = Response::new(body.into());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Some(response)
+}
+
+/// The HTTP status rmcp gives a modern-era JSON-RPC error (its `jsonrpc_http_status`, for a
+/// request whose `_meta` is well-formed).
+fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::UNSUPPORTED_PROTOCOL_VERSION
+        | ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY
+        | ErrorCode::HEADER_MISMATCH => StatusCode::BAD_REQUEST,
+        ErrorCode::METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
+        _ => StatusCode::OK,
+    }
+}
+
+/// The one value of header `name`, as text; `None` when absent, repeated, not visible ASCII,
+/// or in the Base64 form (`=?base64?...?=`) that only rmcp decodes.
+fn single<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    let mut values = headers.get_all(name).iter();
+    let value = values.next()?.to_str().ok()?;
+    if values.next().is_some() || value.starts_with("=?") {
+        return None;
+    }
+    Some(value)
+}
+
+/// `Accept` lists both media types rmcp requires, with no parameters or quoting (a weight, even
+/// `q=1`, sends the request to rmcp, which reads weights).
+fn accepts_json_and_sse(headers: &HeaderMap) -> bool {
+    let (mut json, mut sse) = (false, false);
+    for value in headers.get_all(header::ACCEPT) {
+        let Ok(value) = value.to_str() else {
+            return false;
+        };
+        if value.contains(['"', ';']) {
+            return false;
+        }
+        for essence in value.split(',').map(str::trim) {
+            json |= essence.eq_ignore_ascii_case("application/json");
+            sse |= essence.eq_ignore_ascii_case("text/event-stream");
+        }
+    }
+    json && sse
+}
+
+/// A `Host` rmcp reads as an authority (it refuses a request without one, whatever its host
+/// list), no session header (rmcp decides the era from the body, but a session is rmcp's
+/// business) and no `Mcp-Param-*` header (checked against tool schemas only rmcp reads).
+fn plain_headers(headers: &HeaderMap) -> bool {
+    single(headers, "host").is_some_and(|host| http::uri::Authority::try_from(host).is_ok())
+        && !headers.contains_key("mcp-session-id")
+        && !headers
+            .keys()
+            .any(|name| name.as_str().starts_with("mcp-param-"))
+}

@@ -1,0 +1,409 @@
+//! The modern-era fast path answers exactly as rmcp does, or not at all.
+//!
+//! Each request is given to the fast path (`http::direct::answer`) and to rmcp
+//! (`App::handle_mcp`, which never takes the fast path): where the fast path answers, status,
+//! media type and JSON body must equal rmcp's; where a request is not plainly one rmcp serves
+//! statelessly, the fast path must decline it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::HeaderMap;
+use http_body_util::{BodyExt, Full};
+use mcp_server::app::App;
+use mcp_server::config::Config;
+use mcp_server::docs::{DocsServer, Library};
+use mcp_server::http::direct;
+use mcp_server::lifecycle::drain::{Drain, IdleGuess};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+/// One server state for every case, with a runtime of its own for rmcp's tasks.
+fn shared() -> &'static (tokio::runtime::Runtime, Arc<App>) {
+    static SHARED: std::sync::OnceLock<(tokio::runtime::Runtime, Arc<App>)> =
+        std::sync::OnceLock::new();
+    SHARED.get_or_init(|| {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let app = {
+            let _inside = runtime.enter();
+            app()
+        };
+        (runtime, app)
+    })
+}
+
+fn app() -> Arc<App> {
+    let config = Config::from_lookup(|_| None).unwrap();
+    let docs = DocsServer::new(Library::load(None).unwrap());
+    let drain = Drain::new(Duration::from_secs(60), IdleGuess::Off, false);
+    App::new(Arc::new(config), drain, docs, None).expect("app")
+}
+
+fn meta() -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": { "name": "t", "version": "1" }
+    })
+}
+
+/// Headers as a client sends them, repeats included.
+type Headers = Vec<(String, String)>;
+
+/// A well-formed modern request: its body and the headers a client sends with it.
+fn request(method: &str, mut params: Value, id: Value) -> (Vec<(String, String)>, Value) {
+    params["_meta"] = meta();
+    let mut headers = vec![
+        ("host".into(), "localhost:3000".into()),
+        ("content-type".into(), "application/json".into()),
+        (
+            "accept".into(),
+            "application/json, text/event-stream".into(),
+        ),
+        ("mcp-protocol-version".into(), "2026-07-28".into()),
+        ("mcp-method".into(), method.into()),
+    ];
+    let named = match method {
+        "tools/call" => params["name"].as_str(),
+        "resources/read" => params["uri"].as_str(),
+        _ => None,
+    };
+    if let Some(named) = named {
+        headers.push(("mcp-name".into(), named.into()));
+    }
+    let body = json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });
+    (headers, body)
+}
+
+fn header_map(headers: &[(String, String)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        map.append(
+            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    map
+}
+
+/// Status, media type and body, as either path answered.
+type Answer = (u16, Option<String>, Value);
+
+fn fast(app: &App, headers: &[(String, String)], body: &[u8]) -> Option<Answer> {
+    let headers = header_map(headers);
+    let json_content = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().unwrap().trim() == "application/json");
+    let response = direct::answer(app, &headers, body, json_content)?;
+    let status = response.status().as_u16();
+    let media = media(response.headers());
+    let bytes = futures::executor::block_on(response.into_body().collect())
+        .unwrap()
+        .to_bytes();
+    Some((status, media, serde_json::from_slice(&bytes).expect("JSON")))
+}
+
+async fn rmcp(app: &App, headers: &[(String, String)], body: &[u8]) -> Answer {
+    let mut request = http::Request::builder().method("POST").uri("/mcp");
+    *request.headers_mut().unwrap() = header_map(headers);
+    let request = request
+        .body(Full::new(Bytes::copy_from_slice(body)))
+        .unwrap();
+    let response = app.handle_mcp(request).await;
+    let status = response.status().as_u16();
+    let media = media(response.headers());
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, media, value)
+}
+
+fn media(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+}
+
+/// The requests the documentation handler answers itself, and how they are answered.
+fn answered() -> Vec<(Vec<(String, String)>, Value)> {
+    let call = |name: &str, arguments: Value| {
+        request(
+            "tools/call",
+            json!({ "name": name, "arguments": arguments }),
+            json!(7),
+        )
+    };
+    vec![
+        call("search_docs", json!({ "query": "idle timeout" })),
+        call("search_docs", json!({ "query": "drain", "limit": 2 })),
+        call("search_docs", json!({ "query": "" })),
+        call("search_docs", json!({ "query": "((((" })),
+        call("read_doc", json!({ "path": "README.md", "maxChars": 300 })),
+        call(
+            "read_doc",
+            json!({ "path": "configuration.md", "section": "nope" }),
+        ),
+        call("read_doc", json!({ "path": "no/such/page.md" })),
+        call(
+            "read_doc",
+            json!({ "path": "README.md", "offset": 99999999 }),
+        ),
+        call("list_docs", json!({})),
+        call("list_docs", json!({ "prefix": "zzz" })),
+        request(
+            "tools/call",
+            json!({ "name": "list_docs" }),
+            json!("string id"),
+        ),
+        request("tools/call", json!({ "name": "list_docs" }), json!(1.0)),
+        request("tools/list", json!({}), json!(1)),
+        request("resources/list", json!({}), json!(2)),
+        request("resources/templates/list", json!({}), json!(3)),
+        request(
+            "resources/read",
+            json!({ "uri": "docs://README.md" }),
+            json!(4),
+        ),
+        request(
+            "resources/read",
+            json!({ "uri": "docs://README.md?section=run-it" }),
+            json!(5),
+        ),
+        request(
+            "resources/read",
+            json!({ "uri": "docs://nope.md" }),
+            json!(6),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn what_the_fast_path_answers_it_answers_as_rmcp_does() {
+    let app = app();
+    for (headers, body) in answered() {
+        let bytes = serde_json::to_vec(&body).unwrap();
+        let fast =
+            fast(&app, &headers, &bytes).unwrap_or_else(|| panic!("the fast path declined {body}"));
+        let rmcp = rmcp(&app, &headers, &bytes).await;
+        assert_eq!(fast, rmcp, "for {body}");
+    }
+}
+
+#[tokio::test]
+async fn what_is_not_plainly_a_stateless_request_goes_to_rmcp() {
+    let app = app();
+    let (headers, body) = request(
+        "tools/call",
+        json!({ "name": "search_docs", "arguments": { "query": "drain" } }),
+        json!(1),
+    );
+    let with = |name: &str, value: &str| {
+        let mut h = headers.clone();
+        h.retain(|(n, _)| n != name);
+        h.push((name.into(), value.into()));
+        h
+    };
+    let without = |name: &str| {
+        let mut h = headers.clone();
+        h.retain(|(n, _)| n != name);
+        h
+    };
+    let edited = |edit: &dyn Fn(&mut Value)| {
+        let mut body = body.clone();
+        edit(&mut body);
+        body
+    };
+    let cases: Vec<(&str, Headers, Value)> = vec![
+        ("no Host", without("host"), body.clone()),
+        (
+            "a Host that is no authority",
+            with("host", "a b"),
+            body.clone(),
+        ),
+        ("no Mcp-Method", without("mcp-method"), body.clone()),
+        (
+            "another Mcp-Method",
+            with("mcp-method", "tools/list"),
+            body.clone(),
+        ),
+        ("no Mcp-Name", without("mcp-name"), body.clone()),
+        (
+            "another Mcp-Name",
+            with("mcp-name", "read_doc"),
+            body.clone(),
+        ),
+        (
+            "a Base64 Mcp-Name",
+            with("mcp-name", "=?base64?c2VhcmNoX2RvY3M=?="),
+            body.clone(),
+        ),
+        (
+            "no version header",
+            without("mcp-protocol-version"),
+            body.clone(),
+        ),
+        (
+            "a legacy version header",
+            with("mcp-protocol-version", "2025-11-25"),
+            body.clone(),
+        ),
+        (
+            "a weighted Accept",
+            with("accept", "application/json;q=1, text/event-stream"),
+            body.clone(),
+        ),
+        (
+            "no SSE in Accept",
+            with("accept", "application/json"),
+            body.clone(),
+        ),
+        (
+            "another media type",
+            with("content-type", "text/plain"),
+            body.clone(),
+        ),
+        (
+            "a session header",
+            with("mcp-session-id", "abc"),
+            body.clone(),
+        ),
+        (
+            "an Mcp-Param header",
+            with("mcp-param-query", "drain"),
+            body.clone(),
+        ),
+        (
+            "jsonrpc 1.0",
+            headers.clone(),
+            edited(&|b| b["jsonrpc"] = json!("1.0")),
+        ),
+        (
+            "an extra field",
+            headers.clone(),
+            edited(&|b| b["extra"] = json!(1)),
+        ),
+        (
+            "a notification",
+            headers.clone(),
+            edited(&|b| {
+                b.as_object_mut().unwrap().remove("id");
+            }),
+        ),
+        (
+            "a null id",
+            headers.clone(),
+            edited(&|b| b["id"] = json!(null)),
+        ),
+        (
+            "a fractional id",
+            headers.clone(),
+            edited(&|b| b["id"] = json!(1.5)),
+        ),
+        (
+            "no _meta",
+            headers.clone(),
+            edited(&|b| {
+                b["params"].as_object_mut().unwrap().remove("_meta");
+            }),
+        ),
+        (
+            "no capabilities",
+            headers.clone(),
+            edited(&|b| {
+                b["params"]["_meta"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("io.modelcontextprotocol/clientCapabilities");
+            }),
+        ),
+        (
+            "a legacy _meta version",
+            headers.clone(),
+            edited(&|b| {
+                b["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] =
+                    json!("2025-11-25")
+            }),
+        ),
+        (
+            "arguments of the wrong type",
+            headers.clone(),
+            edited(&|b| b["params"]["arguments"]["query"] = json!(5)),
+        ),
+        (
+            "an unknown tool",
+            with("mcp-name", "nope"),
+            edited(&|b| b["params"]["name"] = json!("nope")),
+        ),
+        (
+            "params not an object",
+            headers.clone(),
+            edited(&|b| b["params"] = json!([1])),
+        ),
+        (
+            "a ping",
+            with("mcp-method", "ping"),
+            edited(&|b| b["method"] = json!("ping")),
+        ),
+    ];
+    for (what, headers, body) in cases {
+        let bytes = serde_json::to_vec(&body).unwrap();
+        assert!(
+            fast(&app, &headers, &bytes).is_none(),
+            "the fast path answered a request with {what}"
+        );
+    }
+    assert!(fast(&app, &headers, b"{not json").is_none());
+    let array = format!(r#"["2.0", 1, "tools/call", {}]"#, body["params"]);
+    assert!(fast(&app, &headers, array.as_bytes()).is_none());
+    // The unedited request is answered: the cases above fail for what they change.
+    assert!(fast(&app, &headers, &serde_json::to_vec(&body).unwrap()).is_some());
+}
+
+/// Variations a client (or an attacker) may send; any mix of them.
+fn variation() -> impl Strategy<Value = (usize, u8, u8, u8, String)> {
+    (
+        0..answered().len(),
+        0u8..6,
+        0u8..6,
+        0u8..7,
+        "[a-z/_ .:#?=-]{0,12}",
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Whatever is changed in a request, the fast path either declines or answers as rmcp.
+    #[test]
+    fn changed_requests_are_declined_or_answered_as_rmcp_does(
+        (base, header_edit, body_edit, which, text) in variation()
+    ) {
+        let (runtime, app) = shared();
+        let (mut headers, mut body) = answered().swap_remove(base);
+        let names = ["mcp-method", "mcp-name", "mcp-protocol-version", "accept", "content-type", "mcp-session-id", "host"];
+        let name = names[which as usize % names.len()].to_string();
+        match header_edit {
+            0 => {}
+            1 => headers.retain(|(n, _)| *n != name),
+            2 => headers.push((name, text.clone())),
+            3 => { headers.retain(|(n, _)| *n != name); headers.push((name, text.clone())); }
+            4 => { let copy = headers.clone(); headers.extend(copy); }
+            _ => headers.push(("mcp-name".into(), text.clone())),
+        }
+        match body_edit {
+            0 => {}
+            1 => body["params"]["name"] = json!(text),
+            2 => body["params"]["uri"] = json!(text),
+            3 => body["method"] = json!(text),
+            4 => body["params"]["arguments"] = json!({ "query": text, "path": text, "prefix": text }),
+            _ => body["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] = json!(text),
+        }
+        let bytes = serde_json::to_vec(&body).unwrap();
+        if let Some(fast) = fast(app, &headers, &bytes) {
+            let rmcp = runtime.block_on(rmcp(app, &headers, &bytes));
+            prop_assert_eq!(fast, rmcp, "for {} with {:?}", body, headers);
+        }
+    }
+}
