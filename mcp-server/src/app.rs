@@ -9,7 +9,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use http_body_util::{Full, combinators::BoxBody};
-use rmcp::model::ServerResult;
+use rmcp::model::{Implementation, ServerResult, SubscriptionFilter};
 use rmcp::transport::streamable_http_server::session::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
@@ -21,10 +21,12 @@ use crate::config::Config;
 use crate::direct::{Direct, DirectRequest};
 use crate::lifecycle::drain::Drain;
 use crate::lifecycle::streams::StreamTracker;
+use crate::sessions::changes::Change;
 use crate::sessions::journal::Journal;
 use crate::sessions::resident::Resident;
 use crate::sessions::resumable::Resumable;
 use crate::sessions::store::{SharedStore, StoreOptions, StoreSetting};
+use tokio::sync::broadcast;
 
 /// rmcp's `handle`, with the handler type erased so routes need not be generic.
 type McpHandle = dyn Fn(http::Request<Full<Bytes>>) -> BoxFuture<'static, http::Response<BoxBody<Bytes, Infallible>>>
@@ -33,6 +35,12 @@ type McpHandle = dyn Fn(http::Request<Full<Bytes>>) -> BoxFuture<'static, http::
 
 /// The handler's [`crate::report::Report`], with its type erased.
 type Reporter = dyn Fn() -> Vec<(&'static str, serde_json::Value)> + Send + Sync;
+
+/// A listen stream's accepted filter and its feed of changes, when the handler's feed serves it.
+pub type Subscription = (SubscriptionFilter, broadcast::Receiver<Change>);
+
+/// What [`Direct::change_feed`] enables, with the handler's type erased.
+type Listener = dyn Fn(&SubscriptionFilter) -> Option<Subscription> + Send + Sync;
 
 /// The handler's [`crate::direct::Direct`], with its type erased.
 type Answerer = dyn Fn(&DirectRequest<'_>) -> Option<Result<ServerResult, ErrorData>> + Send + Sync;
@@ -76,6 +84,10 @@ pub struct App {
     report: Box<Reporter>,
     /// The modern-era requests the handler answers itself.
     direct: Box<Answerer>,
+    /// Listen streams served from the handler's change feed.
+    listen: Box<Listener>,
+    /// The handler's `serverInfo`, for the result that ends a listen stream.
+    pub server_info: Implementation,
 }
 
 /// One admitted `initialize`, counted against `MAX_LEGACY_SESSIONS` until dropped (by then its
@@ -107,6 +119,17 @@ impl App {
     {
         let reporter = handler.clone();
         let report: Box<Reporter> = Box::new(move || reporter.health());
+        let listener = handler.clone();
+        let server = handler.get_info();
+        let capabilities = server.capabilities;
+        let listen: Box<Listener> = Box::new(move |requested| {
+            // rmcp's narrowing: what the handler accepts and the server advertises.
+            let feed = listener.change_feed()?;
+            let candidate = listener.accepted_subscription_filter(requested)?;
+            let advertised = requested.supported_by(&capabilities);
+            let accepted = requested.intersection(&candidate).intersection(&advertised);
+            Some((accepted, feed.subscribe()))
+        });
         let answerer = handler.clone();
         let direct: Box<Answerer> = Box::new(move |request| {
             // A panic is the request's internal error, as it is through rmcp.
@@ -209,6 +232,8 @@ impl App {
             mcp,
             report,
             direct,
+            listen,
+            server_info: server.server_info,
         });
         tokio::spawn(sweep(Arc::downgrade(&app)));
         if app.store.is_some() {
@@ -229,6 +254,12 @@ impl App {
         request: &DirectRequest<'_>,
     ) -> Option<Result<ServerResult, ErrorData>> {
         (self.direct)(request)
+    }
+
+    /// A modern listen stream with filter `requested`, served from the handler's change feed,
+    /// or `None` for rmcp.
+    pub fn listen_directly(&self, requested: &SubscriptionFilter) -> Option<Subscription> {
+        (self.listen)(requested)
     }
 
     /// Hands a fully read request to rmcp.

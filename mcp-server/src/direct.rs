@@ -14,6 +14,8 @@ use rmcp::model::ServerResult;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::sessions::changes::ChangeFeed;
+
 /// A well-formed modern-era request, its envelope and headers already checked.
 pub struct DirectRequest<'a> {
     /// The JSON-RPC method (`tools/call`, `tools/list`, ...).
@@ -38,6 +40,15 @@ impl DirectRequest<'_> {
 
 /// What a handler answers in place.
 pub trait Direct {
+    /// The feed this handler's `subscriptions/listen` streams carry, when its `listen` is
+    /// [`ChangeFeed::serve`] and its `accepted_subscription_filter` is [`ChangeFeed::accept`]:
+    /// the HTTP layer then serves modern listen streams from it itself (an acknowledgment, the
+    /// accepted changes, keep-alive comments), without a service task and its channels per
+    /// stream. `None` leaves listen streams to rmcp.
+    fn change_feed(&self) -> Option<&ChangeFeed> {
+        None
+    }
+
     /// The answer to `request`, or `None` to leave it to rmcp. Only for requests whose answer
     /// needs nothing from the client (no progress or log notifications, no questions back), and
     /// only where the answer is the one the handler gives through rmcp: the same result, or the

@@ -21,8 +21,13 @@ pub const ONE_ADDRESS_LOAD: &[(&str, &str)] = &[
     ("MAX_STREAMS_PER_CLIENT", "1000000"),
 ];
 
-/// Lets the benchmark and the server it spawns hold thousands of sockets.
+/// Lets the benchmark and the server it spawns hold thousands of sockets: the soft open-file
+/// limit goes up to the hard one, and the hard one (where the process may, as root) up to the
+/// system's ceiling, `/proc/sys/fs/nr_open`.
 pub fn raise_fd_limit() {
+    let ceiling = std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()
+        .and_then(|v| v.trim().parse::<libc::rlim_t>().ok());
     // SAFETY: getrlimit/setrlimit on our own process with a valid struct.
     unsafe {
         let mut limit = libc::rlimit {
@@ -30,6 +35,15 @@ pub fn raise_fd_limit() {
             rlim_max: 0,
         };
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            if let Some(ceiling) = ceiling.filter(|&c| c > limit.rlim_max) {
+                let raised = libc::rlimit {
+                    rlim_cur: ceiling,
+                    rlim_max: ceiling,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                    return;
+                }
+            }
             limit.rlim_cur = limit.rlim_max;
             libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         }

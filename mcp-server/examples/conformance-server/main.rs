@@ -104,6 +104,11 @@ impl mcp_server::report::Report for Fixtures {}
 /// modern-era scenarios check that path too; every other tool talks to the client or keeps
 /// state and goes through rmcp.
 impl mcp_server::direct::Direct for Fixtures {
+    /// `listen` is the feed's own `serve`, and the filter its `accept`.
+    fn change_feed(&self) -> Option<&ChangeFeed> {
+        Some(&self.changes)
+    }
+
     fn answer_directly(
         &self,
         request: &mcp_server::direct::DirectRequest<'_>,

@@ -13,8 +13,14 @@ use serde::de::DeserializeOwned;
 
 use super::server::DocsServer;
 use crate::direct::{Direct, DirectRequest};
+use crate::sessions::changes::ChangeFeed;
 
 impl Direct for DocsServer {
+    /// `listen` is the feed's own `serve`, and the filter its `accept` (see `server.rs`).
+    fn change_feed(&self) -> Option<&ChangeFeed> {
+        Some(&self.library.changes)
+    }
+
     fn answer_directly(
         &self,
         request: &DirectRequest<'_>,

@@ -24,10 +24,10 @@ use crate::http::MODERN_PROTOCOL;
 /// The JSON-RPC request, exactly: any other field, or a notification, is left to rmcp.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Envelope<'a> {
+pub(crate) struct Envelope<'a> {
     jsonrpc: &'a str,
-    id: RequestId,
-    method: &'a str,
+    pub id: RequestId,
+    pub method: &'a str,
     params: Params,
 }
 
@@ -74,9 +74,13 @@ impl<'de> Deserialize<'de> for Params {
     }
 }
 
-/// The answer to a modern-era request the handler answers itself, or `None` for rmcp.
-/// `json_content`: the request's media type is `application/json` (rmcp's own test).
-pub fn answer(app: &App, headers: &HeaderMap, body: &[u8], json_content: bool) -> Option<Response> {
+/// The envelope of a request rmcp would serve statelessly at 2026-07-28, every check rmcp makes
+/// on it passed; `None` when anything is not plainly so.
+pub(crate) fn checked<'b>(
+    headers: &HeaderMap,
+    body: &'b [u8],
+    json_content: bool,
+) -> Option<Envelope<'b>> {
     if !json_content || !accepts_json_and_sse(headers) || !plain_headers(headers) {
         return None;
     }
@@ -88,10 +92,10 @@ pub fn answer(app: &App, headers: &HeaderMap, body: &[u8], json_content: bool) -
     if envelope.jsonrpc != "2.0" {
         return None;
     }
-    let params = envelope.params;
+    let params = &envelope.params;
     // rmcp's lifecycle checks, all of which a request passes to be served statelessly at
     // 2026-07-28: the header names it, `_meta` carries it and well-formed capabilities.
-    let meta = params.meta?;
+    let meta = params.meta.as_ref()?;
     if single(headers, "mcp-protocol-version")? != MODERN_PROTOCOL
         || meta.protocol_version()? != ProtocolVersion::V_2026_07_28
         || !meta
@@ -114,6 +118,13 @@ pub fn answer(app: &App, headers: &HeaderMap, body: &[u8], json_content: bool) -
     {
         return None;
     }
+    Some(envelope)
+}
+
+/// The answer to a modern-era request the handler answers itself, or `None` for rmcp.
+/// `json_content`: the request's media type is `application/json` (rmcp's own test).
+pub fn answer(app: &App, headers: &HeaderMap, body: &[u8], json_content: bool) -> Option<Response> {
+    let envelope = checked(headers, body, json_content)?;
     let request = DirectRequest {
         method: envelope.method,
         body,

@@ -19,7 +19,6 @@ use crate::access::limits::{ClientKey, Refusal};
 use crate::app::App;
 use crate::config::AuthMode;
 use crate::http::body::{ReadError, read_limited};
-use crate::http::direct;
 use crate::http::forward::forward;
 use crate::http::gate::{
     Credential, authenticate, client_of, foreign_session, host_and_origin, reserve_stream,
@@ -31,6 +30,7 @@ use crate::http::replies::{
     unreadable_body,
 };
 use crate::http::store_gate;
+use crate::http::{direct, listen};
 use crate::lifecycle::streams::{StreamKind, StreamSlot};
 
 /// The header a client resumes an SSE stream with.
@@ -334,6 +334,13 @@ where
     } else {
         None
     };
+    // A modern listen stream served from the handler's change feed, without rmcp's service
+    // task and channels per stream (`listen` declines anything else).
+    let mut slot = slot;
+    if let Some(response) = listen::listen(app, &headers, bytes, json_content, peer, &mut slot) {
+        drop(share);
+        return response;
+    }
     let slot = match (slot, in_use) {
         (None, Some(in_use)) => Some(StreamSlot::holding(in_use)),
         (Some(slot), Some(in_use)) => Some(slot.hold(in_use)),

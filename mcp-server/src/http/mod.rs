@@ -1,6 +1,7 @@
 //! The HTTP edge: the accept loop and its connection timeouts ([`server`]), the routes
 //! ([`routes`]), the `/mcp` endpoint ([`mcp_endpoint`]) and its hand-off to rmcp
-//! ([`forward`]) or its fast path for answers the handler gives itself ([`direct`]), with what it reads of a body first ([`body`], [`peek`], [`gate`]), what a
+//! ([`forward`]) or its fast path for answers the handler gives itself ([`direct`]) and for modern listen
+//! streams from its change feed ([`listen`]), with what it reads of a body first ([`body`], [`peek`], [`gate`]), what a
 //! legacy request needs from the shared session store ([`store_gate`]), and the error bodies
 //! the server writes itself ([`replies`]).
 
@@ -8,6 +9,7 @@ pub mod body;
 pub mod direct;
 pub mod forward;
 pub mod gate;
+pub mod listen;
 pub mod mcp_endpoint;
 pub mod peek;
 pub mod replies;

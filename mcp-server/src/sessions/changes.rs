@@ -6,7 +6,11 @@
 //! notification with the subscription id); legacy clients on their session, through their peer.
 //! Handlers publish a [`Change`]; everything else is here.
 
-use rmcp::model::SubscriptionFilter;
+use rmcp::model::{
+    GetMeta, PromptListChangedNotification, RequestId, ResourceListChangedNotification,
+    ResourceUpdatedNotification, ResourceUpdatedNotificationParam, ServerNotification,
+    SubscriptionFilter, ToolListChangedNotification,
+};
 use rmcp::service::{Peer, SubscriptionContext, SubscriptionSendError};
 use rmcp::{ErrorData, RoleServer};
 use tokio::sync::broadcast;
@@ -86,6 +90,53 @@ impl ChangeFeed {
                 Err(_) => return Ok(()),
             }
         }
+    }
+
+    /// The notification a listen stream with filter `accepted` gets for `change`, as rmcp's
+    /// subscription sink builds it (tagged with the subscription id), or `None` when the filter
+    /// does not accept it.
+    pub fn notification(
+        change: &Change,
+        accepted: &SubscriptionFilter,
+        subscription: &RequestId,
+    ) -> Option<ServerNotification> {
+        let mut notification = match change {
+            Change::ToolsListChanged if accepted.tools_list_changed == Some(true) => {
+                ServerNotification::ToolListChangedNotification(ToolListChangedNotification {
+                    method: Default::default(),
+                    extensions: Default::default(),
+                })
+            }
+            Change::PromptsListChanged if accepted.prompts_list_changed == Some(true) => {
+                ServerNotification::PromptListChangedNotification(PromptListChangedNotification {
+                    method: Default::default(),
+                    extensions: Default::default(),
+                })
+            }
+            Change::ResourcesListChanged if accepted.resources_list_changed == Some(true) => {
+                ServerNotification::ResourceListChangedNotification(
+                    ResourceListChangedNotification {
+                        method: Default::default(),
+                        extensions: Default::default(),
+                    },
+                )
+            }
+            Change::ResourceUpdated(uri)
+                if accepted
+                    .resource_subscriptions
+                    .as_ref()
+                    .is_some_and(|uris| uris.contains(uri)) =>
+            {
+                ServerNotification::ResourceUpdatedNotification(ResourceUpdatedNotification::new(
+                    ResourceUpdatedNotificationParam::new(uri.clone()),
+                ))
+            }
+            _ => return None,
+        };
+        notification
+            .get_meta_mut()
+            .set_subscription_id(subscription.clone());
+        Some(notification)
     }
 
     /// Receivers listening now: listen streams and legacy sessions being followed.
