@@ -127,13 +127,16 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
                         Some(app) => {
                             let (parts, body) = request.into_parts();
                             let body = http_body_util::BodyDataStream::new(body);
-                            mcp_endpoint::handle(
+                            // Boxed: hyper keeps room for one request's future for as long as
+                            // its connection lives, so an idle or streaming connection would
+                            // hold this large one's size; boxed, it is freed when answered.
+                            Box::pin(mcp_endpoint::handle(
                                 app,
                                 parts.method,
                                 parts.headers,
                                 Some(PeerAddr(peer)),
                                 body,
-                            )
+                            ))
                             .await
                         }
                         None => service.call(request).await?,
@@ -303,46 +306,59 @@ impl Activity {
         }
     }
 
-    fn set(&self, phase: u8) {
+    /// Enters `phase`. Only a phase whose deadline may come sooner than the one the watcher
+    /// sleeps towards wakes it (`wake`): waking it for every change would cost the connection's
+    /// task three extra polls per request.
+    fn set(&self, phase: u8, wake: bool) {
         self.since_ms
             .store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
         self.phase.store(phase, Ordering::Release);
-        self.changed.notify_one();
-    }
-
-    /// Bytes arrived: if nothing was in flight, a new request has begun.
-    fn bytes_read(&self) {
-        if self.phase.load(Ordering::Acquire) == IDLE && self.in_flight.load(Ordering::Acquire) == 0
-        {
-            self.set(READING_HEADERS);
+        if wake {
+            self.changed.notify_one();
         }
     }
 
+    /// Bytes arrived: if nothing was in flight, a new request has begun, and its headers are due
+    /// within `HEADER_READ_TIMEOUT`, which may be sooner than the idle deadline being watched.
+    fn bytes_read(&self) {
+        if self.phase.load(Ordering::Acquire) == IDLE && self.in_flight.load(Ordering::Acquire) == 0
+        {
+            self.set(READING_HEADERS, true);
+        }
+    }
+
+    /// A request is being answered: no deadline of this loop's while it is (the watcher sees it
+    /// when it next wakes).
     fn request_started(self: &Arc<Self>) -> RequestGuard {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
-        self.set(BUSY);
+        self.set(BUSY, false);
         RequestGuard(self.clone())
     }
 
-    /// Resolves when a limit expires, with its name.
+    /// Resolves when a limit expires, with its name. The watcher wakes at the deadline of the
+    /// phase it saw (or, while a request is answered, after the shorter limit) and looks again:
+    /// a phase entered meanwhile has a deadline of its own, counted from when it began.
     async fn watch(&self, limits: Limits) -> &'static str {
         loop {
             let phase = self.phase.load(Ordering::Acquire);
             let since = self.epoch + Duration::from_millis(self.since_ms.load(Ordering::Relaxed));
-            let (limit, name) = match phase {
-                IDLE => (limits.idle, "HTTP_IDLE_TIMEOUT"),
-                READING_HEADERS => (limits.header_read, "HEADER_READ_TIMEOUT"),
-                _ => {
-                    self.changed.notified().await;
-                    continue;
-                }
-            };
-            tokio::select! {
-                () = tokio::time::sleep_until(since + limit) => {
-                    if self.phase.load(Ordering::Acquire) == phase {
+            let now = Instant::now();
+            let wake = match phase {
+                IDLE | READING_HEADERS => {
+                    let (limit, name) = if phase == IDLE {
+                        (limits.idle, "HTTP_IDLE_TIMEOUT")
+                    } else {
+                        (limits.header_read, "HEADER_READ_TIMEOUT")
+                    };
+                    if since + limit <= now {
                         return name;
                     }
+                    since + limit
                 }
+                _ => now + limits.header_read.min(limits.idle),
+            };
+            tokio::select! {
+                () = tokio::time::sleep_until(wake) => {}
                 () = self.changed.notified() => {}
             }
         }
@@ -355,7 +371,9 @@ struct RequestGuard(Arc<Activity>);
 impl Drop for RequestGuard {
     fn drop(&mut self) {
         if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.set(IDLE);
+            // No wake: the watcher, asleep for at most the shorter limit while a request is
+            // answered, wakes before this idle deadline.
+            self.0.set(IDLE, false);
         }
     }
 }
