@@ -495,3 +495,34 @@ async fn a_listen_stream_from_the_feed_carries_what_rmcp_sends() {
         );
     }
 }
+
+/// A handler whose fast-path answer panics.
+#[derive(Clone)]
+struct Panicky;
+
+impl rmcp::ServerHandler for Panicky {}
+impl mcp_server::report::Report for Panicky {}
+impl mcp_server::direct::Direct for Panicky {
+    fn answer_directly(
+        &self,
+        _request: &mcp_server::direct::DirectRequest<'_>,
+    ) -> Option<Result<rmcp::model::ServerResult, rmcp::ErrorData>> {
+        panic!("boom in a fast-path answer")
+    }
+}
+
+#[tokio::test]
+async fn a_panic_in_a_fast_path_answer_is_that_request_s_internal_error() {
+    let config = Config::from_lookup(|_| None).unwrap();
+    let drain = Drain::new(Duration::from_secs(60), IdleGuess::Off, false);
+    let app = App::new(Arc::new(config), drain, Panicky, None).expect("app");
+    let (headers, body) = request("tools/list", json!({}), json!(3));
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let (status, _, answer) = fast(&app, &headers, &bytes).expect("answered");
+    assert_eq!(status, 200);
+    assert_eq!(answer["id"], 3);
+    assert_eq!(answer["error"]["code"], -32603, "{answer}");
+    // The server is still answering.
+    let (status, _, answer) = fast(&app, &headers, &bytes).expect("answered");
+    assert_eq!((status, &answer["error"]["code"]), (200, &json!(-32603)));
+}
