@@ -297,6 +297,12 @@ pub struct Config {
           default_value = "30000", value_parser = Setting(values::millis), help_heading = "Timeouts")]
     pub body_read_timeout: Duration,
 
+    /// Milliseconds a response may wait on a client that reads nothing (the socket takes no
+    /// byte) before the connection is closed
+    #[arg(long, env = "WRITE_TIMEOUT", value_name = "WRITE_TIMEOUT",
+          default_value = "30000", value_parser = Setting(values::millis), help_heading = "Timeouts")]
+    pub write_timeout: Duration,
+
     /// Milliseconds in-flight requests get to finish after SIGTERM/SIGINT before the process
     /// exits; keep it below the task's stop timeout
     #[arg(long, env = "SHUTDOWN_TIMEOUT", value_name = "SHUTDOWN_TIMEOUT", default_value = "25000",

@@ -45,11 +45,13 @@ pub const DRAINING: &str = "mcp_draining";
 pub const RESIDENT_MEMORY: &str = "process_resident_memory_bytes";
 
 /// The limits whose expiry is counted: `REQUEST_TIMEOUT` is the server's (a request it did
-/// not answer in time); the other two are the client's (a body or headers that never came).
-pub const LIMITS: [&str; 3] = [
+/// not answer in time); the others are the client's (a body or headers that never came, an
+/// answer it never read).
+pub const LIMITS: [&str; 4] = [
     "REQUEST_TIMEOUT",
     "BODY_READ_TIMEOUT",
     "HEADER_READ_TIMEOUT",
+    "WRITE_TIMEOUT",
 ];
 
 /// Where a request went, as a label.
@@ -122,7 +124,7 @@ pub struct Handles {
     durations: [Histogram; 3],
     cancelled: [Counter; 3],
     refused: Counter,
-    timeouts: [Counter; 3],
+    timeouts: [Counter; 4],
 }
 
 static HANDLES: OnceLock<Handles> = OnceLock::new();

@@ -207,6 +207,32 @@ async fn a_stalled_body_gets_408_and_the_connection_is_closed() {
 }
 
 #[tokio::test]
+async fn a_client_that_never_reads_its_answers_gets_the_write_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let server = Server::start(&[("WRITE_TIMEOUT", "1000")]);
+    // A small receive window, and far more pipelined requests than the socket buffers hold
+    // answers for: the server's writes soon wait on a client that reads nothing.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(server.addr).await.unwrap();
+    let (reader, mut writer) = stream.into_split();
+    const REQUESTS: usize = 20_000;
+    let request = format!("GET /health HTTP/1.1\r\nhost: {}\r\n\r\n", server.addr);
+    let sending = tokio::spawn(async move {
+        let all = request.repeat(REQUESTS);
+        let _ = tokio::time::timeout(Duration::from_secs(20), writer.write_all(all.as_bytes())).await;
+        writer
+    });
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Reading now finds what was buffered, then the end: the server gave up on this client.
+    let mut stream = reader.reunite(sending.await.unwrap()).unwrap();
+    let (seen, _) = read_until_closed(&mut stream, Duration::from_secs(10)).await;
+    let answered = seen.matches("HTTP/1.1 200").count();
+    assert!(answered < REQUESTS, "answered all {answered}");
+    assert_eq!(health(server.addr).await["ok"], true);
+}
+
+#[tokio::test]
 async fn docs_dir_traps_are_skipped_at_start_up_and_on_reload() {
     let folder = std::env::temp_dir().join(format!("hostile-traps-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&folder);

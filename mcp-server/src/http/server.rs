@@ -5,8 +5,9 @@
 //! Each connection is served by hyper-util's HTTP/1 + HTTP/2 builder and watched by a small
 //! timer with two limits hyper cannot tell apart: `HEADER_READ_TIMEOUT` from the connection's
 //! start (a connection that never sends a byte) or from the first byte of a later request to its
-//! last header, and `HTTP_IDLE_TIMEOUT` between requests. A POST body has its own deadline,
-//! `BODY_READ_TIMEOUT`, in `mcp_endpoint`. (hyper's own
+//! last header, and `HTTP_IDLE_TIMEOUT` between requests; and, whatever the connection is doing,
+//! `WRITE_TIMEOUT` from the moment its socket stops taking an answer's bytes (a client that reads
+//! nothing). A POST body has its own deadline, `BODY_READ_TIMEOUT`, in `mcp_endpoint`. (hyper's own
 //! `header_read_timeout` also runs while a keep-alive connection sits idle, 30 s by default,
 //! which would close connections the ALB still considers open and cause 502s; it is off.)
 
@@ -15,7 +16,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -57,6 +58,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
     let limits = Limits {
         idle: app.config.http_idle_timeout,
         header_read: app.config.header_read_timeout,
+        write: app.config.write_timeout,
     };
 
     end_streams_when_draining(&app);
@@ -99,6 +101,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
         let io = TokioIo::new(WatchedIo {
             inner: stream,
             activity: activity.clone(),
+            first_read: true,
         });
         let service = service.clone();
         let request_activity = activity.clone();
@@ -163,7 +166,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
                     }
                 }
                 expired = activity.watch(limits) => {
-                    if expired == "HEADER_READ_TIMEOUT" {
+                    if expired != "HTTP_IDLE_TIMEOUT" {
                         meters::timeout(expired);
                     }
                     tracing::debug!(%peer, limit = expired, "connection closed by timeout");
@@ -276,6 +279,7 @@ pub async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 struct Limits {
     idle: Duration,
     header_read: Duration,
+    write: Duration,
 }
 
 const IDLE: u8 = 0;
@@ -289,6 +293,13 @@ struct Activity {
     since_ms: AtomicU64,
     /// Requests whose responses are not finished.
     in_flight: AtomicUsize,
+    /// When the socket began refusing the bytes of a write still waiting, in ms since `epoch`
+    /// plus one; 0 while writes go through.
+    write_stalled_ms: AtomicU64,
+    /// HTTP/2, seen from the connection preface: its frames between requests (PING,
+    /// WINDOW_UPDATE, SETTINGS) are not a new request's headers, so reads never start the
+    /// header deadline after the first request.
+    multiplexed: AtomicBool,
     epoch: Instant,
     changed: Notify,
 }
@@ -301,6 +312,8 @@ impl Activity {
             phase: AtomicU8::new(READING_HEADERS),
             since_ms: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            write_stalled_ms: AtomicU64::new(0),
+            multiplexed: AtomicBool::new(false),
             epoch: Instant::now(),
             changed: Notify::new(),
         }
@@ -321,9 +334,28 @@ impl Activity {
     /// Bytes arrived: if nothing was in flight, a new request has begun, and its headers are due
     /// within `HEADER_READ_TIMEOUT`, which may be sooner than the idle deadline being watched.
     fn bytes_read(&self) {
-        if self.phase.load(Ordering::Acquire) == IDLE && self.in_flight.load(Ordering::Acquire) == 0
+        if self.phase.load(Ordering::Acquire) == IDLE
+            && self.in_flight.load(Ordering::Acquire) == 0
+            && !self.multiplexed.load(Ordering::Relaxed)
         {
             self.set(READING_HEADERS, true);
+        }
+    }
+
+    /// A write found the socket full (the client is not reading): its deadline starts now,
+    /// unless it already runs, and the watcher is woken to watch it.
+    fn write_waiting(&self) {
+        if self.write_stalled_ms.load(Ordering::Relaxed) == 0 {
+            let now = self.epoch.elapsed().as_millis() as u64 + 1;
+            self.write_stalled_ms.store(now, Ordering::Relaxed);
+            self.changed.notify_one();
+        }
+    }
+
+    /// A write went through: the client reads again.
+    fn write_done(&self) {
+        if self.write_stalled_ms.load(Ordering::Relaxed) != 0 {
+            self.write_stalled_ms.store(0, Ordering::Relaxed);
         }
     }
 
@@ -340,9 +372,20 @@ impl Activity {
     /// a phase entered meanwhile has a deadline of its own, counted from when it began.
     async fn watch(&self, limits: Limits) -> &'static str {
         loop {
-            let phase = self.phase.load(Ordering::Acquire);
-            let since = self.epoch + Duration::from_millis(self.since_ms.load(Ordering::Relaxed));
             let now = Instant::now();
+            let stalled = self.write_stalled_ms.load(Ordering::Relaxed);
+            let write_deadline = (stalled != 0)
+                .then(|| self.epoch + Duration::from_millis(stalled - 1) + limits.write);
+            if write_deadline.is_some_and(|deadline| deadline <= now) {
+                return "WRITE_TIMEOUT";
+            }
+            // A request in flight wins over a phase written late by another that just ended
+            // (HTTP/2 answers several at once).
+            let phase = match self.in_flight.load(Ordering::Acquire) {
+                0 => self.phase.load(Ordering::Acquire),
+                _ => BUSY,
+            };
+            let since = self.epoch + Duration::from_millis(self.since_ms.load(Ordering::Relaxed));
             let wake = match phase {
                 IDLE | READING_HEADERS => {
                     let (limit, name) = if phase == IDLE {
@@ -357,6 +400,7 @@ impl Activity {
                 }
                 _ => now + limits.header_read.min(limits.idle),
             };
+            let wake = write_deadline.map_or(wake, |deadline| deadline.min(wake));
             tokio::select! {
                 () = tokio::time::sleep_until(wake) => {}
                 () = self.changed.notified() => {}
@@ -408,11 +452,12 @@ impl<B: Body> Body for GuardedBody<B> {
 }
 
 pin_project! {
-    /// The TCP stream, reporting reads to the connection's `Activity`.
+    /// The TCP stream, reporting reads and blocked writes to the connection's `Activity`.
     struct WatchedIo {
         #[pin]
         inner: TcpStream,
         activity: Arc<Activity>,
+        first_read: bool,
     }
 }
 
@@ -426,9 +471,28 @@ impl AsyncRead for WatchedIo {
         let before = buf.filled().len();
         let result = this.inner.poll_read(cx, buf);
         if buf.filled().len() > before {
+            if std::mem::take(this.first_read) && is_h2_preface(&buf.filled()[before..]) {
+                this.activity.multiplexed.store(true, Ordering::Relaxed);
+            }
             this.activity.bytes_read();
         }
         result
+    }
+}
+
+/// Whether a connection's first bytes begin HTTP/2's connection preface (prior knowledge, as
+/// hyper-util's `auto` builder tells the protocols apart).
+fn is_h2_preface(bytes: &[u8]) -> bool {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let n = bytes.len().min(PREFACE.len());
+    n >= 4 && bytes[..n] == PREFACE[..n]
+}
+
+/// Reports a write's outcome: the socket full, or taking bytes again.
+fn note_write<T>(activity: &Activity, result: &Poll<T>) {
+    match result {
+        Poll::Pending => activity.write_waiting(),
+        Poll::Ready(_) => activity.write_done(),
     }
 }
 
@@ -438,7 +502,10 @@ impl AsyncWrite for WatchedIo {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.project().inner.poll_write(cx, buf)
+        let this = self.project();
+        let result = this.inner.poll_write(cx, buf);
+        note_write(this.activity, &result);
+        result
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -454,7 +521,10 @@ impl AsyncWrite for WatchedIo {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.project().inner.poll_write_vectored(cx, bufs)
+        let this = self.project();
+        let result = this.inner.poll_write_vectored(cx, bufs);
+        note_write(this.activity, &result);
+        result
     }
 
     fn is_write_vectored(&self) -> bool {
