@@ -53,6 +53,9 @@ pub trait Direct {
     /// needs nothing from the client (no progress or log notifications, no questions back), and
     /// only where the answer is the one the handler gives through rmcp: the same result, or the
     /// same error. Arguments the handler cannot read are declined, so rmcp words the error.
+    /// A tool whose input schema marks properties with `x-mcp-header` must be declined too: the
+    /// HTTP layer declines requests that carry `Mcp-Param-*` headers, but only rmcp checks that
+    /// such a tool's requests carry them.
     fn answer_directly(
         &self,
         _request: &DirectRequest<'_>,

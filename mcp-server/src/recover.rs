@@ -19,6 +19,14 @@ pub async fn unpanicked<T>(
     }
 }
 
+/// Runs `work` in place; a panic inside it is answered as `-32603` naming `what`.
+pub fn unpanicked_now<T>(
+    what: &str,
+    work: impl FnOnce() -> Result<T, ErrorData>,
+) -> Result<T, ErrorData> {
+    std::panic::catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|_| Err(panicked(what)))
+}
+
 /// Logs a panic in the handler of `what` and gives the `-32603` that answers it.
 pub fn panicked(what: &str) -> ErrorData {
     tracing::error!(
@@ -43,5 +51,13 @@ mod tests {
         assert_eq!(error.code, rmcp::model::ErrorCode::INTERNAL_ERROR);
         assert!(error.message.contains("tool boom"), "{}", error.message);
         assert_eq!(unpanicked("fine", async { Ok(7) }).await.unwrap(), 7);
+    }
+
+    #[test]
+    fn a_panic_in_place_is_an_internal_error_naming_the_tool() {
+        let error = unpanicked_now::<()>("tool read_doc", || panic!("boom")).unwrap_err();
+        assert_eq!(error.code, rmcp::model::ErrorCode::INTERNAL_ERROR);
+        assert!(error.message.contains("tool read_doc"), "{}", error.message);
+        assert_eq!(unpanicked_now("fine", || Ok(7)).unwrap(), 7);
     }
 }

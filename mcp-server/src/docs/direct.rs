@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 
 use super::server::DocsServer;
 use crate::direct::{Direct, DirectRequest};
+use crate::recover::unpanicked_now;
 use crate::sessions::changes::ChangeFeed;
 
 impl Direct for DocsServer {
@@ -29,10 +30,21 @@ impl Direct for DocsServer {
             "tools/call" => {
                 let call: CallToolRequestParams = request.params()?;
                 let arguments = call.arguments.unwrap_or_default();
+                // A panic is this call's internal error, named and counted as through rmcp.
+                let what = format!("tool {}", call.name);
                 let result = match call.name.as_ref() {
-                    "search_docs" => self.search_docs(arguments_of(arguments)?),
-                    "read_doc" => self.read_doc(arguments_of(arguments)?),
-                    "list_docs" => self.list_docs(arguments_of(arguments)?),
+                    "search_docs" => {
+                        let arguments = arguments_of(arguments)?;
+                        unpanicked_now(&what, || self.search_docs(arguments))
+                    }
+                    "read_doc" => {
+                        let arguments = arguments_of(arguments)?;
+                        unpanicked_now(&what, || self.read_doc(arguments))
+                    }
+                    "list_docs" => {
+                        let arguments = arguments_of(arguments)?;
+                        unpanicked_now(&what, || self.list_docs(arguments))
+                    }
                     _ => return None,
                 }
                 .map(CallToolResponse::Complete);

@@ -18,3 +18,13 @@ fn schemas_are_plain_json_schema_without_rust_number_formats() {
         );
     }
 }
+
+/// The fast path answers these tools' calls without checking `Mcp-Param-*` headers against
+/// their schemas (see `Direct::answer_directly`): that holds only while no schema asks for one.
+#[test]
+fn no_tool_asks_for_mcp_param_headers() {
+    for tool in DocsServer::tool_router().list_all() {
+        let schema = serde_json::Value::Object((*tool.input_schema).clone()).to_string();
+        assert!(!schema.contains("x-mcp-header"), "{}: {schema}", tool.name);
+    }
+}
