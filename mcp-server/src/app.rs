@@ -298,6 +298,41 @@ impl App {
         self.sessions.sessions.read().await.contains_key(id)
     }
 
+    /// Whether rmcp holds legacy session `id` here, if that can be told without waiting (`false`
+    /// while a session is being added or removed).
+    pub fn holds_session_now(&self, id: &str) -> bool {
+        self.sessions
+            .sessions
+            .try_read()
+            .is_ok_and(|sessions| sessions.contains_key(id))
+    }
+
+    /// Session `id` answered a request without rmcp (the fast path): rmcp's session worker,
+    /// which closes a session after `LEGACY_SESSION_IDLE_TIMEOUT` without an event of its own,
+    /// is reminded that the session is in use, once per sixteenth of that timeout at most. The
+    /// reminder is an event that changes nothing (closing a request channel that never
+    /// existed), sent in the background.
+    pub fn keep_session_alive(&self, id: &str) {
+        let Some(keep_alive) = self.sessions.session_config.keep_alive else {
+            return;
+        };
+        if !self.resident.used(id, Instant::now(), keep_alive / 16) {
+            return;
+        }
+        let handle = self
+            .sessions
+            .sessions
+            .try_read()
+            .ok()
+            .and_then(|sessions| sessions.get(id).cloned());
+        if let Some(handle) = handle {
+            tokio::spawn(async move {
+                // No request channel has this id (rmcp counts them up from 0).
+                let _ = handle.close_request_wise_channel(u64::MAX).await;
+            });
+        }
+    }
+
     /// Drops session `id` from this process's memory (it stays in the store, if any).
     pub async fn release_session(&self, id: &str) {
         if let Err(error) = self.sessions.close_session(&Arc::from(id)).await {

@@ -7,7 +7,8 @@
 //! cost. A handler that implements [`Direct`] answers such requests in place: the HTTP layer
 //! ([`crate::http::direct`]) first checks the request is exactly one rmcp would serve
 //! statelessly, and anything else (an odd header, a tool that talks back to the client, a
-//! malformed argument) is declined and goes to rmcp, which answers it as before.
+//! malformed argument) is declined and goes to rmcp, which answers it as before. The same
+//! answers serve requests in a legacy session this process holds.
 
 use rmcp::ErrorData;
 use rmcp::model::ServerResult;
@@ -20,11 +21,20 @@ use crate::sessions::changes::ChangeFeed;
 pub struct DirectRequest<'a> {
     /// The JSON-RPC method (`tools/call`, `tools/list`, ...).
     pub method: &'a str,
+    /// The protocol version the request is made under (its `MCP-Protocol-Version`): a legacy
+    /// session's or 2026-07-28. Answers differ by version where rmcp's do (cache hints only
+    /// from 2026-07-28; the HTTP layer makes the other changes rmcp makes).
+    pub protocol: &'a str,
     /// The whole body; [`DirectRequest::params`] reads its `params` (an object).
     pub body: &'a [u8],
 }
 
 impl DirectRequest<'_> {
+    /// Whether the request is made under 2026-07-28 or later (not in a legacy session).
+    pub fn is_modern(&self) -> bool {
+        self.protocol >= crate::http::MODERN_PROTOCOL
+    }
+
     /// `params` (with `_meta`) read as `T`, one of rmcp's parameter types; `None` if it does not
     /// read as one, and the handler should decline.
     pub fn params<T: DeserializeOwned>(&self) -> Option<T> {

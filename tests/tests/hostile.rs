@@ -220,7 +220,8 @@ async fn a_client_that_never_reads_its_answers_gets_the_write_timeout() {
     let request = format!("GET /health HTTP/1.1\r\nhost: {}\r\n\r\n", server.addr);
     let sending = tokio::spawn(async move {
         let all = request.repeat(REQUESTS);
-        let _ = tokio::time::timeout(Duration::from_secs(20), writer.write_all(all.as_bytes())).await;
+        let _ =
+            tokio::time::timeout(Duration::from_secs(20), writer.write_all(all.as_bytes())).await;
         writer
     });
     tokio::time::sleep(Duration::from_secs(3)).await;

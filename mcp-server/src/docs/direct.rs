@@ -51,7 +51,9 @@ impl Direct for DocsServer {
                 self.count_call(&call.name, &result);
                 Some(result.map(ServerResult::from))
             }
-            "tools/list" => Some(Ok(ServerResult::ListToolsResult(self.tool_list()))),
+            "tools/list" => Some(Ok(ServerResult::ListToolsResult(
+                self.tool_list(request.is_modern()),
+            ))),
             "resources/list" => {
                 let page: Option<PaginatedRequestParams> = request.params()?;
                 Some(

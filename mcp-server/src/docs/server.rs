@@ -161,12 +161,13 @@ impl DocsServer {
         crate::meters::tool_call(tool, outcome);
     }
 
-    /// `tools/list` as rmcp's `tool_handler` answers it, with the cache hints of 2026-07-28.
-    pub(super) fn tool_list(&self) -> ListToolsResult {
+    /// `tools/list` as rmcp's `tool_handler` answers it: with the cache hints of 2026-07-28
+    /// when the request is made under it (`cache_hints`).
+    pub(super) fn tool_list(&self, cache_hints: bool) -> ListToolsResult {
         let mut result = ListToolsResult::with_all_items(self.tool_router.list_all());
         result.result_type = Some(ResultType::COMPLETE);
-        result.ttl_ms = Some(0);
-        result.cache_scope = Some(CacheScope::Public);
+        result.ttl_ms = cache_hints.then_some(0);
+        result.cache_scope = cache_hints.then_some(CacheScope::Public);
         result
     }
 }

@@ -1,5 +1,7 @@
-//! The modern-era fast path: a stateless request the handler can answer itself
-//! ([`crate::direct`]) is answered here, without rmcp's per-request service and task.
+//! The fast paths: a stateless request the handler can answer itself ([`crate::direct`]) is
+//! answered here, without rmcp's per-request service and task; and so is such a request in a
+//! legacy session this process holds ([`answer_in_session`]), without the session worker's
+//! channels and the SSE stream rmcp answers every legacy request with.
 //!
 //! It is taken only for a request that rmcp would serve statelessly and answer with this same
 //! JSON: every check rmcp makes on such a request is made here the same way or more strictly,
@@ -28,6 +30,9 @@ pub(crate) struct Envelope<'a> {
     jsonrpc: &'a str,
     pub id: RequestId,
     pub method: &'a str,
+    /// Absent in a legacy request without parameters (`tools/list`); a modern one always has
+    /// them, with `_meta`.
+    #[serde(default)]
     params: Params,
 }
 
@@ -121,12 +126,84 @@ pub(crate) fn checked<'b>(
     Some(envelope)
 }
 
+/// The envelope of a request in a legacy session that rmcp would hand to the session's handler,
+/// every check rmcp makes on it passed; `None` when anything is not plainly so. The session
+/// itself is the caller's to check.
+pub(crate) fn checked_legacy<'b>(
+    headers: &HeaderMap,
+    body: &'b [u8],
+    json_content: bool,
+) -> Option<Envelope<'b>> {
+    if !json_content || !accepts_json_and_sse(headers) || !legacy_headers(headers) {
+        return None;
+    }
+    if !body.trim_ascii_start().starts_with(b"{") {
+        return None;
+    }
+    let envelope: Envelope = serde_json::from_slice(body).ok()?;
+    if envelope.jsonrpc != "2.0" {
+        return None;
+    }
+    // The version the session's client names on every request after `initialize` (rmcp would
+    // refuse an unknown one), and no per-request version in `_meta` (rmcp checks it against the
+    // header; a legacy request has none).
+    let version = single(headers, "mcp-protocol-version")?;
+    if !LEGACY_PROTOCOLS.contains(&version)
+        || envelope
+            .params
+            .meta
+            .as_ref()
+            .is_some_and(|meta| meta.protocol_version().is_some())
+    {
+        return None;
+    }
+    Some(envelope)
+}
+
+/// The protocol versions of the legacy (session) era.
+const LEGACY_PROTOCOLS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
+
+/// The answer to a request in legacy session `session`, when the handler answers it itself and
+/// the session is one rmcp holds here and has finished its handshake; `None` for rmcp. The
+/// result has the legacy shape rmcp gives it (no `resultType: "complete"`, object-only tool
+/// output, `-32002` for a missing resource), in a JSON body rather than a one-event SSE
+/// stream (either is the client's to read).
+pub fn answer_in_session(
+    app: &App,
+    session: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    json_content: bool,
+) -> Option<Response> {
+    let envelope = checked_legacy(headers, body, json_content)?;
+    let version = single(headers, "mcp-protocol-version")?;
+    if !app.resident.is_initialized(session) || !app.holds_session_now(session) {
+        return None;
+    }
+    let request = DirectRequest {
+        method: envelope.method,
+        protocol: version,
+        body,
+    };
+    let message = match app.answer_directly(&request)? {
+        Ok(mut result) => {
+            result.strip_result_type_for_legacy_peer();
+            result.strip_non_object_output_for_legacy_peer();
+            ServerJsonRpcMessage::response(result, envelope.id)
+        }
+        Err(error) => ServerJsonRpcMessage::error(error, Some(envelope.id)),
+    };
+    app.keep_session_alive(session);
+    json_response(&message, StatusCode::OK)
+}
+
 /// The answer to a modern-era request the handler answers itself, or `None` for rmcp.
 /// `json_content`: the request's media type is `application/json` (rmcp's own test).
 pub fn answer(app: &App, headers: &HeaderMap, body: &[u8], json_content: bool) -> Option<Response> {
     let envelope = checked(headers, body, json_content)?;
     let request = DirectRequest {
         method: envelope.method,
+        protocol: MODERN_PROTOCOL,
         body,
     };
     let outcome = app.answer_directly(&request)?;
@@ -149,7 +226,12 @@ pub fn answer(app: &App, headers: &HeaderMap, body: &[u8], json_content: bool) -
             )
         }
     };
-    let body = serde_json::to_vec(&message).ok()?;
+    json_response(&message, status)
+}
+
+/// `message` as an `application/json` answer with `status`.
+fn json_response(message: &ServerJsonRpcMessage, status: StatusCode) -> Option<Response> {
+    let body = serde_json::to_vec(message).ok()?;
     let mut response = Response::new(body.into());
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -199,6 +281,17 @@ fn accepts_json_and_sse(headers: &HeaderMap) -> bool {
         }
     }
     json && sse
+}
+
+/// The headers of a plain legacy request: a `Host`, and none of 2026-07-28's standard headers
+/// (`Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`), which rmcp checks against the body.
+fn legacy_headers(headers: &HeaderMap) -> bool {
+    single(headers, "host").is_some_and(|host| http::uri::Authority::try_from(host).is_ok())
+        && !headers.contains_key("mcp-method")
+        && !headers.contains_key("mcp-name")
+        && !headers
+            .keys()
+            .any(|name| name.as_str().starts_with("mcp-param-"))
 }
 
 /// A `Host` rmcp reads as an authority (it refuses a request without one, whatever its host

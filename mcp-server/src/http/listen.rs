@@ -53,6 +53,7 @@ pub fn listen(
     }
     let request = DirectRequest {
         method: envelope.method,
+        protocol: crate::http::MODERN_PROTOCOL,
         body,
     };
     let params: SubscriptionsListenRequestParams = request.params()?;

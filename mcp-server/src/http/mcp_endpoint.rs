@@ -288,6 +288,27 @@ where
     // Marked in use before the gate looks, so the idle sweep cannot release the session between
     // the gate's check and rmcp's answer; kept until the answer is out, however long it runs.
     let in_use = session.as_ref().map(|session| app.resident.in_use(session));
+    // A request in a legacy session that the handler answers itself skips the session worker
+    // and its SSE answer. Only without a store: restoring, leases and the event journal are the
+    // store's business, and rmcp's.
+    // (Without a store, `session` is `None`: the session is rmcp's alone.)
+    let session_here = match app.store {
+        None => headers
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        Some(_) => None,
+    };
+    if !initialize
+        && id.is_some()
+        && let Some(session) = &session_here
+        && let Some(response) =
+            direct::answer_in_session(app, session, &headers, bytes, json_content)
+    {
+        drop(share);
+        return response;
+    }
+    let initialized = rpc_method.as_deref() == Some("notifications/initialized");
     let restoring = match &session {
         Some(session) => match store_gate::before(app, session, client, id.as_ref()).await {
             Ok(restoring) => restoring,
@@ -394,6 +415,12 @@ where
         }
     } else {
         let response = forward(app, Method::POST, headers, peer, bytes.clone(), kind, slot).await;
+        if initialized
+            && response.status() == StatusCode::ACCEPTED
+            && let Some(session) = &session_here
+        {
+            app.resident.mark_initialized(session);
+        }
         match session {
             Some(session) => store_gate::after(app, &session, None, response, id.as_ref()).await,
             None => response,

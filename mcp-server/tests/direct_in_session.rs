@@ -1,0 +1,288 @@
+//! The legacy-session fast path answers exactly as rmcp's session does, or not at all.
+//!
+//! A session is started through the whole `/mcp` handler; then each request is given to the
+//! fast path (`http::direct::answer_in_session`) and to rmcp (`App::handle_mcp`, which never
+//! takes it, and answers a legacy request with an SSE stream): where the fast path answers, its
+//! JSON-RPC message must equal the one in rmcp's stream; where a request is not plainly one
+//! rmcp hands to the session's handler, the fast path must decline it. A session served only by
+//! the fast path must still live while it is used and end after its idle timeout once it is not.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+use http_body_util::{BodyExt, Full};
+use mcp_server::app::App;
+use mcp_server::config::Config;
+use mcp_server::docs::{DocsServer, Library};
+use mcp_server::http::{direct, mcp_endpoint};
+use mcp_server::lifecycle::drain::{Drain, IdleGuess};
+use serde_json::{Value, json};
+
+fn app(idle_ms: Option<&str>) -> Arc<App> {
+    let config = Config::from_lookup(|name| match name {
+        "LEGACY_SESSION_IDLE_TIMEOUT" => idle_ms.map(str::to_string),
+        _ => None,
+    })
+    .unwrap();
+    let docs = DocsServer::new(Library::load(None).unwrap());
+    let drain = Drain::new(Duration::from_secs(60), IdleGuess::Off, false);
+    App::new(Arc::new(config), drain, docs, None).expect("app")
+}
+
+const VERSION: &str = "2025-11-25";
+
+fn headers(session: Option<&str>, version: Option<&str>) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert("host", "localhost:3000".parse().unwrap());
+    headers.insert("content-type", "application/json".parse().unwrap());
+    headers.insert(
+        "accept",
+        "application/json, text/event-stream".parse().unwrap(),
+    );
+    if let Some(version) = version {
+        headers.insert("mcp-protocol-version", version.parse().unwrap());
+    }
+    if let Some(session) = session {
+        headers.insert("mcp-session-id", session.parse().unwrap());
+    }
+    headers
+}
+
+/// A request through the whole `/mcp` handler: status, media type and body.
+async fn through_the_endpoint(
+    app: &Arc<App>,
+    headers: HeaderMap,
+    body: &Value,
+) -> (u16, Option<String>, Bytes, HeaderMap) {
+    let bytes = Bytes::from(body.to_string());
+    let stream = futures::stream::iter([Ok::<_, std::convert::Infallible>(bytes)]);
+    let response = mcp_endpoint::handle(app.clone(), Method::POST, headers, None, stream).await;
+    let status = response.status().as_u16();
+    let media = media(response.headers());
+    let head = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, media, body, head)
+}
+
+fn media(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+}
+
+/// A legacy session past its handshake, started as a client starts one.
+async fn start_session(app: &Arc<App>, version: &str) -> String {
+    let initialize = json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": version, "capabilities": {},
+        "clientInfo": { "name": "t", "version": "1" } } });
+    let (status, _, _, head) = through_the_endpoint(app, headers(None, None), &initialize).await;
+    assert_eq!(status, 200);
+    let session = head["mcp-session-id"].to_str().unwrap().to_string();
+    let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+    let (status, ..) =
+        through_the_endpoint(app, headers(Some(&session), Some(version)), &initialized).await;
+    assert_eq!(status, 202);
+    session
+}
+
+fn fast(app: &App, session: &str, headers: &HeaderMap, body: &Value) -> Option<(u16, Value)> {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let response = direct::answer_in_session(app, session, headers, &bytes, true)?;
+    assert_eq!(
+        media(response.headers()).as_deref(),
+        Some("application/json")
+    );
+    let status = response.status().as_u16();
+    let bytes = futures::executor::block_on(response.into_body().collect())
+        .unwrap()
+        .to_bytes();
+    Some((status, serde_json::from_slice(&bytes).expect("JSON")))
+}
+
+/// rmcp's answer: the JSON-RPC message with the request's id in its SSE stream.
+async fn rmcp(app: &App, headers: &HeaderMap, body: &Value) -> (u16, Value) {
+    let mut request = http::Request::builder().method("POST").uri("/mcp");
+    *request.headers_mut().unwrap() = headers.clone();
+    let request = request
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap();
+    let response = app.handle_mcp(request).await;
+    let status = response.status().as_u16();
+    assert_eq!(
+        media(response.headers()).as_deref(),
+        Some("text/event-stream")
+    );
+    let text = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8(text.to_vec()).unwrap();
+    let message = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("data:"))
+        .filter_map(|data| serde_json::from_str::<Value>(data.trim()).ok())
+        .find(|message| message["id"] == body["id"])
+        .unwrap_or_else(|| panic!("no answer in {text}"));
+    (status, message)
+}
+
+fn call(name: &str, arguments: Value) -> Value {
+    json!({ "jsonrpc": "2.0", "id": 7, "method": "tools/call",
+        "params": { "name": name, "arguments": arguments } })
+}
+
+/// The requests the documentation handler answers itself in a session.
+fn answered() -> Vec<Value> {
+    vec![
+        call("search_docs", json!({ "query": "idle timeout" })),
+        call("search_docs", json!({ "query": "drain", "limit": 2 })),
+        call("search_docs", json!({ "query": "" })),
+        call("search_docs", json!({ "query": "((((" })),
+        call("read_doc", json!({ "path": "README.md", "maxChars": 300 })),
+        call(
+            "read_doc",
+            json!({ "path": "configuration.md", "section": "nope" }),
+        ),
+        call("read_doc", json!({ "path": "no/such/page.md" })),
+        call("list_docs", json!({})),
+        json!({ "jsonrpc": "2.0", "id": "s", "method": "tools/call",
+            "params": { "name": "list_docs", "_meta": { "progressToken": 3 } } }),
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }),
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {} }),
+        json!({ "jsonrpc": "2.0", "id": 2, "method": "resources/list" }),
+        json!({ "jsonrpc": "2.0", "id": 3, "method": "resources/templates/list", "params": {} }),
+        json!({ "jsonrpc": "2.0", "id": 4, "method": "resources/read",
+            "params": { "uri": "docs://README.md" } }),
+        json!({ "jsonrpc": "2.0", "id": 6, "method": "resources/read",
+            "params": { "uri": "docs://nope.md" } }),
+    ]
+}
+
+#[tokio::test]
+async fn what_the_session_fast_path_answers_it_answers_as_rmcp_does() {
+    let app = app(None);
+    for version in ["2025-03-26", "2025-06-18", VERSION] {
+        let session = start_session(&app, version).await;
+        let headers = headers(Some(&session), Some(version));
+        for body in answered() {
+            let fast = fast(&app, &session, &headers, &body)
+                .unwrap_or_else(|| panic!("the fast path declined {body} at {version}"));
+            let rmcp = rmcp(&app, &headers, &body).await;
+            assert_eq!(fast, rmcp, "for {body} at {version}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn what_is_not_plainly_a_session_request_goes_to_rmcp() {
+    let app = app(None);
+    let session = start_session(&app, VERSION).await;
+    let body = call("search_docs", json!({ "query": "drain" }));
+    let plain = headers(Some(&session), Some(VERSION));
+    assert!(
+        fast(&app, &session, &plain, &body).is_some(),
+        "the plain one"
+    );
+
+    let with = |name: &str, value: &str| {
+        let mut headers = plain.clone();
+        headers.append(
+            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            value.parse().unwrap(),
+        );
+        headers
+    };
+    let without = |name: &str| {
+        let mut headers = plain.clone();
+        headers.remove(name);
+        headers
+    };
+    let mut versioned = plain.clone();
+    versioned.insert("mcp-protocol-version", "2026-07-28".parse().unwrap());
+    let mut unknown_version = plain.clone();
+    unknown_version.insert("mcp-protocol-version", "2099-01-01".parse().unwrap());
+    let mut only_json = plain.clone();
+    only_json.insert("accept", "application/json".parse().unwrap());
+    let header_cases = [
+        ("no version header", without("mcp-protocol-version")),
+        ("the modern version", versioned),
+        ("an unknown version", unknown_version),
+        ("two versions", with("mcp-protocol-version", VERSION)),
+        ("Mcp-Method", with("mcp-method", "tools/call")),
+        ("Mcp-Name", with("mcp-name", "search_docs")),
+        ("Mcp-Param", with("mcp-param-query", "drain")),
+        ("no SSE in Accept", only_json),
+        ("no Host", without("host")),
+    ];
+    for (case, headers) in header_cases {
+        assert!(
+            fast(&app, &session, &headers, &body).is_none(),
+            "declined: {case}"
+        );
+    }
+
+    let body_cases = [
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": { "name": "search_docs", "arguments": { "query": "x" },
+                "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28" } } }),
+        json!({ "jsonrpc": "1.0", "id": 1, "method": "tools/list" }),
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list", "extra": 1 }),
+        json!({ "jsonrpc": "2.0", "method": "tools/list" }),
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" }),
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": { "name": "no_such_tool" } }),
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": { "name": "search_docs", "arguments": { "query": 5 } } }),
+        json!([{ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }]),
+    ];
+    for body in body_cases {
+        assert!(
+            fast(&app, &session, &plain, &body).is_none(),
+            "declined: {body}"
+        );
+    }
+
+    // A session this process does not hold, and one whose handshake is not finished.
+    let other = headers(Some("no-such-session"), Some(VERSION));
+    assert!(fast(&app, "no-such-session", &other, &body).is_none());
+    let initialize = json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": VERSION, "capabilities": {},
+        "clientInfo": { "name": "t", "version": "1" } } });
+    let (_, _, _, head) = through_the_endpoint(&app, headers(None, None), &initialize).await;
+    let fresh = head["mcp-session-id"].to_str().unwrap().to_string();
+    let fresh_headers = headers(Some(&fresh), Some(VERSION));
+    // Counted once a request names it, but not past its handshake.
+    through_the_endpoint(
+        &app,
+        fresh_headers.clone(),
+        &json!({ "jsonrpc": "2.0", "method": "notifications/cancelled",
+            "params": { "requestId": 99 } }),
+    )
+    .await;
+    assert!(fast(&app, &fresh, &fresh_headers, &body).is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_served_by_the_fast_path_lives_while_used_and_ends_when_idle() {
+    let app = app(Some("800"));
+    let session = start_session(&app, VERSION).await;
+    let headers = headers(Some(&session), Some(VERSION));
+    let body = call("list_docs", json!({}));
+    // Three idle timeouts of requests that rmcp's session worker never sees.
+    for _ in 0..24 {
+        let (status, media, ..) = through_the_endpoint(&app, headers.clone(), &body).await;
+        assert_eq!(status, 200);
+        assert_eq!(media.as_deref(), Some("application/json"), "the fast path");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(app.holds_session(&session).await, "kept while in use");
+    // Then nothing: the idle timeout ends it (bounded wait).
+    for _ in 0..50 {
+        if !app.holds_session(&session).await {
+            let (status, ..) = through_the_endpoint(&app, headers.clone(), &body).await;
+            assert_eq!(status, 404, "an ended session is not served");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the session outlived its idle timeout");
+}
