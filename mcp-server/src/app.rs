@@ -319,18 +319,16 @@ impl App {
         if !self.resident.used(id, Instant::now(), keep_alive / 16) {
             return;
         }
-        let handle = self
-            .sessions
-            .sessions
-            .try_read()
-            .ok()
-            .and_then(|sessions| sessions.get(id).cloned());
-        if let Some(handle) = handle {
-            tokio::spawn(async move {
+        // The clock restarted: the reminder must go out, so it waits for the session map
+        // rather than giving up while a session is being added or removed.
+        let (sessions, id) = (self.sessions.clone(), Arc::<str>::from(id));
+        tokio::spawn(async move {
+            let handle = sessions.sessions.read().await.get(&id).cloned();
+            if let Some(handle) = handle {
                 // No request channel has this id (rmcp counts them up from 0).
                 let _ = handle.close_request_wise_channel(u64::MAX).await;
-            });
-        }
+            }
+        });
     }
 
     /// Drops session `id` from this process's memory (it stays in the store, if any).

@@ -347,6 +347,14 @@ async fn what_is_not_plainly_a_stateless_request_goes_to_rmcp() {
             with("mcp-method", "ping"),
             edited(&|b| b["method"] = json!("ping")),
         ),
+        (
+            "a tools/list cursor rmcp cannot read",
+            with("mcp-method", "tools/list"),
+            edited(&|b| {
+                b["method"] = json!("tools/list");
+                b["params"] = json!({ "cursor": 5, "_meta": meta() });
+            }),
+        ),
     ];
     for (what, headers, body) in cases {
         let bytes = serde_json::to_vec(&body).unwrap();

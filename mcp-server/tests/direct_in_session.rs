@@ -228,6 +228,10 @@ async fn what_is_not_plainly_a_session_request_goes_to_rmcp() {
         json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list", "extra": 1 }),
         json!({ "jsonrpc": "2.0", "method": "tools/list" }),
         json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" }),
+        // Parameters rmcp cannot read (it answers -32601), even where they go unused.
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": { "cursor": 5 } }),
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "resources/templates/list",
+            "params": { "cursor": [] } }),
         json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
             "params": { "name": "no_such_tool" } }),
         json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
@@ -241,24 +245,27 @@ async fn what_is_not_plainly_a_session_request_goes_to_rmcp() {
         );
     }
 
-    // A session this process does not hold, and one whose handshake is not finished.
+    // A session this process does not hold.
     let other = headers(Some("no-such-session"), Some(VERSION));
     assert!(fast(&app, "no-such-session", &other, &body).is_none());
+    let (status, ..) = through_the_endpoint(&app, other, &body).await;
+    assert_eq!(status, 404, "rmcp's answer to it");
+}
+
+#[tokio::test]
+async fn a_session_before_its_initialized_notification_is_answered_as_rmcp_does() {
+    // rmcp (as the TypeScript SDK) serves a session's requests whether or not its
+    // `notifications/initialized` came first: so does the fast path.
+    let app = app(None);
     let initialize = json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
         "protocolVersion": VERSION, "capabilities": {},
         "clientInfo": { "name": "t", "version": "1" } } });
     let (_, _, _, head) = through_the_endpoint(&app, headers(None, None), &initialize).await;
     let fresh = head["mcp-session-id"].to_str().unwrap().to_string();
     let fresh_headers = headers(Some(&fresh), Some(VERSION));
-    // Counted once a request names it, but not past its handshake.
-    through_the_endpoint(
-        &app,
-        fresh_headers.clone(),
-        &json!({ "jsonrpc": "2.0", "method": "notifications/cancelled",
-            "params": { "requestId": 99 } }),
-    )
-    .await;
-    assert!(fast(&app, &fresh, &fresh_headers, &body).is_none());
+    let body = call("list_docs", json!({}));
+    let fast = fast(&app, &fresh, &fresh_headers, &body).expect("answered");
+    assert_eq!(fast, rmcp(&app, &fresh_headers, &body).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -122,9 +122,13 @@ impl mcp_server::direct::Direct for Fixtures {
                 let result = tools::fixed(&call.name)?;
                 Some(Ok(ServerResult::from(CallToolResponse::from(result))))
             }
-            "tools/list" => Some(Ok(ServerResult::ListToolsResult(
-                ListToolsResult::with_all_items(tools::tools().to_vec()),
-            ))),
+            "tools/list" => {
+                // Read, though unused: parameters rmcp cannot read are its to refuse.
+                let _page: Option<PaginatedRequestParams> = request.params()?;
+                Some(Ok(ServerResult::ListToolsResult(
+                    ListToolsResult::with_all_items(tools::tools().to_vec()),
+                )))
+            }
             _ => None,
         }
     }

@@ -51,9 +51,13 @@ impl Direct for DocsServer {
                 self.count_call(&call.name, &result);
                 Some(result.map(ServerResult::from))
             }
-            "tools/list" => Some(Ok(ServerResult::ListToolsResult(
-                self.tool_list(request.is_modern()),
-            ))),
+            "tools/list" => {
+                // Read, though unused: parameters rmcp cannot read are its to refuse.
+                let _page: Option<PaginatedRequestParams> = request.params()?;
+                Some(Ok(ServerResult::ListToolsResult(
+                    self.tool_list(request.is_modern()),
+                )))
+            }
             "resources/list" => {
                 let page: Option<PaginatedRequestParams> = request.params()?;
                 Some(
@@ -61,9 +65,12 @@ impl Direct for DocsServer {
                         .map(ServerResult::ListResourcesResult),
                 )
             }
-            "resources/templates/list" => Some(Ok(ServerResult::ListResourceTemplatesResult(
-                Self::resource_templates(),
-            ))),
+            "resources/templates/list" => {
+                let _page: Option<PaginatedRequestParams> = request.params()?;
+                Some(Ok(ServerResult::ListResourceTemplatesResult(
+                    Self::resource_templates(),
+                )))
+            }
             "resources/read" => {
                 let read: ReadResourceRequestParams = request.params()?;
                 Some(self.read_uri(read.uri.as_str()).map(ServerResult::from))

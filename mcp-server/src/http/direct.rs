@@ -164,7 +164,8 @@ pub(crate) fn checked_legacy<'b>(
 const LEGACY_PROTOCOLS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
 
 /// The answer to a request in legacy session `session`, when the handler answers it itself and
-/// the session is one rmcp holds here and has finished its handshake; `None` for rmcp. The
+/// the session is one rmcp holds here; `None` for rmcp (which, like the TypeScript SDK, serves a
+/// session's requests whether or not its `notifications/initialized` came first). The
 /// result has the legacy shape rmcp gives it (no `resultType: "complete"`, object-only tool
 /// output, `-32002` for a missing resource), in a JSON body rather than a one-event SSE
 /// stream (either is the client's to read).
@@ -177,7 +178,7 @@ pub fn answer_in_session(
 ) -> Option<Response> {
     let envelope = checked_legacy(headers, body, json_content)?;
     let version = single(headers, "mcp-protocol-version")?;
-    if !app.resident.is_initialized(session) || !app.holds_session_now(session) {
+    if !app.holds_session_now(session) {
         return None;
     }
     let request = DirectRequest {

@@ -292,23 +292,16 @@ where
     // and its SSE answer. Only without a store: restoring, leases and the event journal are the
     // store's business, and rmcp's.
     // (Without a store, `session` is `None`: the session is rmcp's alone.)
-    let session_here = match app.store {
-        None => headers
-            .get("mcp-session-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-        Some(_) => None,
-    };
-    if !initialize
+    if app.store.is_none()
+        && !initialize
         && id.is_some()
-        && let Some(session) = &session_here
+        && let Some(session) = headers.get("mcp-session-id").and_then(|v| v.to_str().ok())
         && let Some(response) =
             direct::answer_in_session(app, session, &headers, bytes, json_content)
     {
         drop(share);
         return response;
     }
-    let initialized = rpc_method.as_deref() == Some("notifications/initialized");
     let restoring = match &session {
         Some(session) => match store_gate::before(app, session, client, id.as_ref()).await {
             Ok(restoring) => restoring,
@@ -415,12 +408,6 @@ where
         }
     } else {
         let response = forward(app, Method::POST, headers, peer, bytes.clone(), kind, slot).await;
-        if initialized
-            && response.status() == StatusCode::ACCEPTED
-            && let Some(session) = &session_here
-        {
-            app.resident.mark_initialized(session);
-        }
         match session {
             Some(session) => store_gate::after(app, &session, None, response, id.as_ref()).await,
             None => response,

@@ -101,7 +101,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
         let io = TokioIo::new(WatchedIo {
             inner: stream,
             activity: activity.clone(),
-            first_read: true,
+            preface: PrefaceMatch::default(),
         });
         let service = service.clone();
         let request_activity = activity.clone();
@@ -457,7 +457,7 @@ pin_project! {
         #[pin]
         inner: TcpStream,
         activity: Arc<Activity>,
-        first_read: bool,
+        preface: PrefaceMatch,
     }
 }
 
@@ -471,7 +471,7 @@ impl AsyncRead for WatchedIo {
         let before = buf.filled().len();
         let result = this.inner.poll_read(cx, buf);
         if buf.filled().len() > before {
-            if std::mem::take(this.first_read) && is_h2_preface(&buf.filled()[before..]) {
+            if this.preface.feed(&buf.filled()[before..]) == Some(true) {
                 this.activity.multiplexed.store(true, Ordering::Relaxed);
             }
             this.activity.bytes_read();
@@ -480,12 +480,36 @@ impl AsyncRead for WatchedIo {
     }
 }
 
-/// Whether a connection's first bytes begin HTTP/2's connection preface (prior knowledge, as
-/// hyper-util's `auto` builder tells the protocols apart).
-fn is_h2_preface(bytes: &[u8]) -> bool {
+/// How much of HTTP/2's connection preface (prior knowledge) a connection's first bytes match,
+/// over as many reads as they come in, as hyper-util's `auto` builder tells the protocols apart.
+#[derive(Default)]
+struct PrefaceMatch {
+    matched: usize,
+    decided: bool,
+}
+
+impl PrefaceMatch {
     const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-    let n = bytes.len().min(PREFACE.len());
-    n >= 4 && bytes[..n] == PREFACE[..n]
+
+    /// Reads the next bytes: `Some(true)` once the whole preface came, `Some(false)` at the
+    /// first byte that differs, `None` while undecided or once decided before.
+    fn feed(&mut self, bytes: &[u8]) -> Option<bool> {
+        if self.decided {
+            return None;
+        }
+        for &byte in bytes {
+            if byte != Self::PREFACE[self.matched] {
+                self.decided = true;
+                return Some(false);
+            }
+            self.matched += 1;
+            if self.matched == Self::PREFACE.len() {
+                self.decided = true;
+                return Some(true);
+            }
+        }
+        None
+    }
 }
 
 /// Reports a write's outcome: the socket full, or taking bytes again.

@@ -16,8 +16,6 @@ struct Entry {
     /// session worker that the session is in use (see `App::keep_session_alive`).
     last_lease: Instant,
     users: u32,
-    /// The client sent `notifications/initialized`: the session is past its handshake.
-    initialized: bool,
 }
 
 /// How a session id becomes its store key.
@@ -124,7 +122,6 @@ impl Resident {
                         last_used: now,
                         last_lease: now,
                         users: 0,
-                        initialized: false,
                     },
                 );
                 drop(entries);
@@ -132,36 +129,6 @@ impl Resident {
                 false
             }
         }
-    }
-
-    /// Session `id` finished its handshake (its `notifications/initialized` was accepted); it
-    /// is counted here from now on if it was not.
-    pub fn mark_initialized(&self, id: &str) {
-        let mut entries = self.entries.lock().expect("resident lock");
-        let now = Instant::now();
-        let new = !entries.contains_key(id);
-        entries
-            .entry(id.to_string())
-            .or_insert(Entry {
-                last_used: now,
-                last_lease: now,
-                users: 0,
-                initialized: false,
-            })
-            .initialized = true;
-        drop(entries);
-        if new {
-            self.counted(id);
-        }
-    }
-
-    /// Whether session `id` is counted here and finished its handshake.
-    pub fn is_initialized(&self, id: &str) -> bool {
-        self.entries
-            .lock()
-            .expect("resident lock")
-            .get(id)
-            .is_some_and(|entry| entry.initialized)
     }
 
     /// Session `id` is in use (a GET stream opened, a request started) until the returned value
@@ -176,7 +143,6 @@ impl Resident {
                 last_used: now,
                 last_lease: now,
                 users: 0,
-                initialized: false,
             })
             .users += 1;
         drop(entries);
@@ -264,21 +230,6 @@ mod tests {
         );
         let taken = resident.take_idle(Instant::now() + Duration::from_secs(61), IDLE);
         assert!(taken.contains(&"streaming".to_string()), "{taken:?}");
-    }
-
-    #[test]
-    fn a_session_is_initialized_once_marked_and_until_forgotten() {
-        let resident = Resident::default();
-        let held = resident.in_use("a");
-        assert!(!resident.is_initialized("a"), "counted, not marked");
-        resident.mark_initialized("a");
-        assert!(resident.is_initialized("a"));
-        resident.mark_initialized("b");
-        assert!(resident.is_initialized("b"), "counted from its mark");
-        drop(held);
-        resident.retain(|_| false);
-        assert!(!resident.is_initialized("a"), "forgotten with its entry");
-        assert!(!resident.is_initialized("b"));
     }
 
     #[test]

@@ -138,11 +138,34 @@ async fn a_request_in_flight_wins_over_an_idle_phase_written_late() {
     assert_eq!(name, "HTTP_IDLE_TIMEOUT");
 }
 
+/// Feeds `reads` in turn; what the matcher decided, and at which read.
+fn preface_of(reads: &[&[u8]]) -> Option<(bool, usize)> {
+    let mut preface = PrefaceMatch::default();
+    reads
+        .iter()
+        .enumerate()
+        .find_map(|(i, bytes)| preface.feed(bytes).map(|h2| (h2, i)))
+}
+
 #[test]
-fn the_http2_preface_is_told_from_http1_requests() {
-    assert!(is_h2_preface(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0"));
-    assert!(is_h2_preface(b"PRI * HT"));
-    assert!(!is_h2_preface(b"PRI"));
-    assert!(!is_h2_preface(b"POST /mcp HTTP/1.1\r\n"));
-    assert!(!is_h2_preface(b"PRIX"));
+fn the_http2_preface_is_told_from_http1_requests_over_any_reads() {
+    let preface: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    assert_eq!(
+        preface_of(&[b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\x12"]),
+        Some((true, 0))
+    );
+    // One byte at a time, as a slow or hostile client may send it.
+    let bytes: Vec<&[u8]> = preface.chunks(1).collect();
+    assert_eq!(preface_of(&bytes), Some((true, 23)));
+    assert_eq!(
+        preface_of(&[b"PR", b"I * HTTP/2.0\r\n\r\nSM\r\n\r\n"]),
+        Some((true, 1))
+    );
+    assert_eq!(preface_of(&[b"PRI * HT"]), None, "undecided");
+    assert_eq!(preface_of(&[b"POST /mcp HTTP/1.1\r\n"]), Some((false, 0)));
+    assert_eq!(preface_of(&[b"PRI", b"X"]), Some((false, 1)));
+    // Decided once: later bytes change nothing.
+    let mut matcher = PrefaceMatch::default();
+    assert_eq!(matcher.feed(b"GET"), Some(false));
+    assert_eq!(matcher.feed(preface), None);
 }
