@@ -180,6 +180,8 @@ impl ClientLimits {
                 release(&mut sessions.per_client, client);
             }
         }
+        crate::sessions::shrink_if_sparse(&mut sessions.owner);
+        crate::sessions::shrink_if_sparse(&mut sessions.per_client);
     }
 
     /// Takes one of the client's stream slots, held until the returned value is dropped.

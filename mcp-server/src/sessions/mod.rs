@@ -9,3 +9,28 @@ pub mod resident;
 pub mod resumable;
 pub mod scope;
 pub mod store;
+
+/// Gives back a map's room once most of it is empty: a `HashMap` keeps the capacity of its
+/// largest moment, so a burst of sessions would otherwise be paid for until the process ends.
+pub fn shrink_if_sparse<K: std::hash::Hash + Eq, V>(map: &mut std::collections::HashMap<K, V>) {
+    if map.capacity() > 64 && map.len() * 4 < map.capacity() {
+        map.shrink_to_fit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    #[test]
+    fn a_mostly_empty_map_gives_its_room_back_and_a_full_one_keeps_it() {
+        let mut map: HashMap<u32, u32> = (0..10_000).map(|i| (i, i)).collect();
+        super::shrink_if_sparse(&mut map);
+        let full = map.capacity();
+        assert!(full >= 10_000);
+        map.retain(|k, _| *k < 100);
+        super::shrink_if_sparse(&mut map);
+        assert!(map.capacity() < 1_000, "{}", map.capacity());
+        assert_eq!(map.len(), 100);
+    }
+}

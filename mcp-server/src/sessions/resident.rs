@@ -80,10 +80,9 @@ impl Resident {
     /// Forgets the store keys of sessions no longer counted.
     fn forget_keys(&self, entries: &HashMap<String, Entry>) {
         if self.key_of.is_some() {
-            self.keys
-                .lock()
-                .expect("resident keys lock")
-                .retain(|_, id| entries.contains_key(id));
+            let mut keys = self.keys.lock().expect("resident keys lock");
+            keys.retain(|_, id| entries.contains_key(id));
+            super::shrink_if_sparse(&mut keys);
         }
     }
 
@@ -167,6 +166,7 @@ impl Resident {
         for id in &idle_ids {
             entries.remove(id);
         }
+        super::shrink_if_sparse(&mut entries);
         self.forget_keys(&entries);
         idle_ids
     }
@@ -176,6 +176,7 @@ impl Resident {
     pub fn retain(&self, is_live: impl Fn(&str) -> bool) {
         let mut entries = self.entries.lock().expect("resident lock");
         entries.retain(|id, e| e.users > 0 || is_live(id));
+        super::shrink_if_sparse(&mut entries);
         self.forget_keys(&entries);
     }
 
