@@ -2,7 +2,7 @@
 //! past the 64k client ports of one source address.
 //!
 //! ```sh
-//! cargo run --release -p tests --bin bench_held -- [--streams 100000] [--kind listen|get] [--per-address 20000] [--openers 64]
+//! cargo run --release -p tests --bin bench_held -- [--streams 100000] [--kind listen|get] [--per-address 20000] [--openers 64] [--per-connection 1]
 //! ```
 //!
 //! Opens `--streams` streams against the release server on loopback, each on its own
@@ -13,7 +13,10 @@
 //! each of its own session (opened first, and counted apart). It stops early, saying why, at
 //! the first stream that cannot be opened (the open-file limit, the machine's memory): the
 //! largest number held is a result too. It raises its own open-file limit (and so the server's)
-//! as far as the system allows (`/proc/sys/fs/nr_open` for root).
+//! as far as the system allows (`/proc/sys/fs/nr_open` for root). With `--per-connection M`
+//! above 1 the streams are multiplexed instead, `M` to an HTTP/2 connection (prior knowledge;
+//! the server takes up to 200 at once on one), as a load balancer that speaks HTTP/2 to its
+//! targets may carry them.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -21,8 +24,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::json;
 use tests::Server;
 use tests::http::{LEGACY_VERSION, MODERN_VERSION, modern_meta};
@@ -33,6 +35,7 @@ struct Options {
     get: bool,
     per_address: usize,
     openers: usize,
+    per_connection: usize,
 }
 
 fn options() -> Options {
@@ -41,6 +44,7 @@ fn options() -> Options {
         get: false,
         per_address: 20_000,
         openers: 64,
+        per_connection: 1,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -50,10 +54,14 @@ fn options() -> Options {
             "--kind" => options.get = value == "get",
             "--per-address" => options.per_address = value.parse().expect("--per-address N"),
             "--openers" => options.openers = value.parse().expect("--openers N"),
+            "--per-connection" => {
+                options.per_connection = value.parse().expect("--per-connection N");
+            }
             other => panic!("unknown option {other}"),
         }
     }
     options.per_address = options.per_address.clamp(1, 28_000);
+    options.per_connection = options.per_connection.clamp(1, 200);
     options
 }
 
@@ -64,20 +72,49 @@ fn source(i: usize, per_address: usize) -> SocketAddr {
     SocketAddr::new(IpAddr::V4(ip), 0)
 }
 
-/// One keep-alive connection from `from` (a loopback address).
-async fn connect_from(
-    addr: SocketAddr,
-    from: SocketAddr,
-) -> std::io::Result<SendRequest<Full<Bytes>>> {
+/// A connection that carries streams: one at a time (HTTP/1.1), or many (HTTP/2).
+enum Sender {
+    H1(hyper::client::conn::http1::SendRequest<Full<Bytes>>),
+    H2(hyper::client::conn::http2::SendRequest<Full<Bytes>>),
+}
+
+impl Sender {
+    async fn send(
+        &mut self,
+        request: http::Request<Full<Bytes>>,
+    ) -> Result<http::Response<hyper::body::Incoming>, String> {
+        match self {
+            Sender::H1(sender) => {
+                sender.ready().await.map_err(|e| e.to_string())?;
+                sender.send_request(request).await.map_err(|e| e.to_string())
+            }
+            Sender::H2(sender) => {
+                sender.ready().await.map_err(|e| e.to_string())?;
+                sender.send_request(request).await.map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
+/// One keep-alive connection from `from` (a loopback address), HTTP/2 if `h2`.
+async fn connect_from(addr: SocketAddr, from: SocketAddr, h2: bool) -> std::io::Result<Sender> {
     let socket = tokio::net::TcpSocket::new_v4()?;
     socket.bind(from)?;
     let stream = socket.connect(addr).await?;
     stream.set_nodelay(true)?;
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+    let io = TokioIo::new(stream);
+    if h2 {
+        let (sender, connection) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
+            .await
+            .map_err(std::io::Error::other)?;
+        tokio::spawn(connection);
+        return Ok(Sender::H2(sender));
+    }
+    let (sender, connection) = hyper::client::conn::http1::handshake(io)
         .await
         .map_err(std::io::Error::other)?;
     tokio::spawn(connection);
-    Ok(sender)
+    Ok(Sender::H1(sender))
 }
 
 fn open_fds(pid: u32) -> usize {
@@ -104,9 +141,9 @@ async fn main() {
         // The streams are held while the figures are read, not ended at the usual 5 minutes.
         ("REQUEST_TIMEOUT", "3600000"),
     ];
-    // Each stream takes a descriptor here and one in the server (which inherits this limit);
-    // both need a few more for themselves.
-    let room = (limit as usize).saturating_sub(200);
+    // Each connection takes a descriptor here and one in the server (which inherits this
+    // limit); both need a few more for themselves.
+    let room = (limit as usize).saturating_sub(200) * options.per_connection;
     if options.streams > room {
         println!(
             "the open-file limit ({limit}, the most this process may set) allows {room} streams, not {}",
@@ -119,8 +156,14 @@ async fn main() {
     };
     let server = Server::start_fixtures(&env);
     let addr = server.addr;
+    let h2 = options.per_connection > 1;
+    let carried = if h2 {
+        format!("{} to an HTTP/2 connection", options.per_connection)
+    } else {
+        "each on its own connection".to_string()
+    };
     println!(
-        "held {} streams: {} each on its own connection, {} per source address, open-file limit {limit}",
+        "held {} streams: {} {carried}, {} connections per source address, open-file limit {limit}",
         options.streams,
         if options.get {
             "legacy GET"
@@ -144,6 +187,18 @@ async fn main() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let before = server.rss_bytes();
     let fds_before = open_fds(server.pid());
+    // HTTP/2: the connections first (after the figures before: their cost is the streams'),
+    // each shared by its streams.
+    let mut shared = Vec::new();
+    if h2 {
+        for c in 0..options.streams.div_ceil(options.per_connection) {
+            match connect_from(addr, source(c, options.per_address), true).await {
+                Ok(Sender::H2(sender)) => shared.push(sender),
+                Ok(Sender::H1(_)) => unreachable!("asked for HTTP/2"),
+                Err(error) => panic!("HTTP/2 connection {c}: {error}"),
+            }
+        }
+    }
     let sessions = Arc::new(sessions);
     let started = Instant::now();
     let gate = Arc::new(tokio::sync::Semaphore::new(options.openers));
@@ -156,9 +211,17 @@ async fn main() {
             source(i, options.per_address),
             options.get,
         );
+        let multiplexed = shared
+            .get(i / options.per_connection)
+            .map(|sender| Sender::H2(sender.clone()));
         opening.spawn(async move {
             let _permit = permit;
-            let mut sender = connect_from(addr, from).await.map_err(|e| e.to_string())?;
+            let mut sender = match multiplexed {
+                Some(sender) => sender,
+                None => connect_from(addr, from, false)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            };
             let request = if get {
                 http::Request::get("/mcp")
                     .header("host", addr.to_string())
@@ -179,8 +242,7 @@ async fn main() {
                     &json!({ "jsonrpc": "2.0", "id": i, "method": "subscriptions/listen", "params": params }),
                 )
             };
-            sender.ready().await.map_err(|e| e.to_string())?;
-            let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
+            let response = sender.send(request).await?;
             if response.status() != 200 {
                 return Err(format!("answered {}", response.status()));
             }
@@ -221,16 +283,17 @@ async fn main() {
         held.len(),
         health["activeConnections"],
         health["longLivedStreams"],
-        held.len().div_ceil(options.per_address),
+        held.len().div_ceil(options.per_address * options.per_connection),
         opened_in.as_secs_f64()
     );
     println!(
-        "  server RSS {:.1} MiB -> {:.1} MiB: {:.2} KiB per held stream (connection included); fds {fds_before} -> {fds_at_peak}",
+        "  server RSS {:.1} MiB -> {:.1} MiB: {:.2} KiB per held stream (its share of its connection included); fds {fds_before} -> {fds_at_peak}",
         mib(before),
         mib(at_peak),
         (at_peak as f64 - before as f64) / 1024.0 / count
     );
     drop(held);
+    drop(shared);
     let started = Instant::now();
     loop {
         let open = tests::http::health(addr).await["activeConnections"]
