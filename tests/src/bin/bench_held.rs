@@ -86,11 +86,17 @@ impl Sender {
         match self {
             Sender::H1(sender) => {
                 sender.ready().await.map_err(|e| e.to_string())?;
-                sender.send_request(request).await.map_err(|e| e.to_string())
+                sender
+                    .send_request(request)
+                    .await
+                    .map_err(|e| e.to_string())
             }
             Sender::H2(sender) => {
                 sender.ready().await.map_err(|e| e.to_string())?;
-                sender.send_request(request).await.map_err(|e| e.to_string())
+                sender
+                    .send_request(request)
+                    .await
+                    .map_err(|e| e.to_string())
             }
         }
     }
@@ -283,7 +289,8 @@ async fn main() {
         held.len(),
         health["activeConnections"],
         health["longLivedStreams"],
-        held.len().div_ceil(options.per_address * options.per_connection),
+        held.len()
+            .div_ceil(options.per_address * options.per_connection),
         opened_in.as_secs_f64()
     );
     println!(
