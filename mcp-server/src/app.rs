@@ -316,7 +316,10 @@ impl App {
         let Some(keep_alive) = self.sessions.session_config.keep_alive else {
             return;
         };
-        if !self.resident.used(id, Instant::now(), keep_alive / 16) {
+        if !self
+            .resident
+            .reminder_due(id, Instant::now(), keep_alive / 16)
+        {
             return;
         }
         // The clock restarted: the reminder must go out, so it waits for the session map

@@ -46,6 +46,16 @@ async fn legacy_search(addr: SocketAddr, session: &str, id: i64) -> tests::http:
     .await
 }
 
+/// An answer's media type.
+fn media(response: &tests::http::Response) -> String {
+    response
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// Asserts a legacy search answered with results.
 async fn assert_served(response: tests::http::Response, id: i64) {
     assert_eq!(response.status, StatusCode::OK);
@@ -79,7 +89,10 @@ async fn a_session_started_on_one_server_carries_on_on_another_after_the_first_s
     let mut first = server(&redis, &[]);
     let second = server(&redis, &[]);
     let session = legacy_session(first.addr).await;
-    assert_served(legacy_search(first.addr, &session, 2).await, 2).await;
+    // Held here: answered in place (JSON), not by rmcp's session worker (an SSE stream).
+    let answer = legacy_search(first.addr, &session, 2).await;
+    assert_eq!(media(&answer), "application/json");
+    assert_served(answer, 2).await;
 
     let keys = redis.keys("docs-mcp:session:*");
     assert_eq!(keys.len(), 1, "one key per session: {keys:?}");
@@ -99,9 +112,14 @@ async fn a_session_started_on_one_server_carries_on_on_another_after_the_first_s
 
     first.signal(libc::SIGKILL);
     first.wait_exit(Duration::from_secs(10));
-    // No new initialize: the same id goes on on the other server.
-    assert_served(legacy_search(second.addr, &session, 3).await, 3).await;
-    assert_served(legacy_search(second.addr, &session, 4).await, 4).await;
+    // No new initialize: the same id goes on on the other server, restored by rmcp on its first
+    // request there, and held (so answered in place) from then on.
+    let restored = legacy_search(second.addr, &session, 3).await;
+    assert_eq!(media(&restored), "text/event-stream");
+    assert_served(restored, 3).await;
+    let held = legacy_search(second.addr, &session, 4).await;
+    assert_eq!(media(&held), "application/json");
+    assert_served(held, 4).await;
     let now = health(second.addr).await;
     assert_eq!(now["legacySessions"], 1, "{now}");
     assert_eq!(now["sessionStore"]["kind"], "redis");

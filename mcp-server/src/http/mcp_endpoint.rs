@@ -288,20 +288,6 @@ where
     // Marked in use before the gate looks, so the idle sweep cannot release the session between
     // the gate's check and rmcp's answer; kept until the answer is out, however long it runs.
     let in_use = session.as_ref().map(|session| app.resident.in_use(session));
-    // A request in a legacy session that the handler answers itself skips the session worker
-    // and its SSE answer. Only without a store: restoring, leases and the event journal are the
-    // store's business, and rmcp's.
-    // (Without a store, `session` is `None`: the session is rmcp's alone.)
-    if app.store.is_none()
-        && !initialize
-        && id.is_some()
-        && let Some(session) = headers.get("mcp-session-id").and_then(|v| v.to_str().ok())
-        && let Some(response) =
-            direct::answer_in_session(app, session, &headers, bytes, json_content)
-    {
-        drop(share);
-        return response;
-    }
     let restoring = match &session {
         Some(session) => match store_gate::before(app, session, client, id.as_ref()).await {
             Ok(restoring) => restoring,
@@ -309,6 +295,21 @@ where
         },
         None => None,
     };
+    // A request in a legacy session held here that the handler answers itself skips the
+    // session worker and its SSE answer. With a store, only once the session is held (a
+    // restore is rmcp's), and its use is noted as rmcp's answers are (the store lease).
+    if !initialize
+        && id.is_some()
+        && restoring.is_none()
+        && let Some(session) = headers.get("mcp-session-id").and_then(|v| v.to_str().ok())
+        && let Some(response) =
+            direct::answer_in_session(app, session, &headers, bytes, json_content)
+    {
+        app.session_used(session);
+        drop(share);
+        drop(in_use);
+        return response;
+    }
     let claim = if initialize {
         match app.limits.claim_session(client) {
             Ok(claim) => Some(claim),

@@ -12,9 +12,11 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     last_used: Instant,
-    /// With a store, the key's last lease; without one, when the fast path last reminded rmcp's
-    /// session worker that the session is in use (see `App::keep_session_alive`).
+    /// With a store, the key's last lease.
     last_lease: Instant,
+    /// When the fast path last reminded rmcp's session worker that the session is in use (see
+    /// `App::keep_session_alive`); `None` before the first time.
+    last_reminder: Option<Instant>,
     users: u32,
 }
 
@@ -120,6 +122,7 @@ impl Resident {
                     Entry {
                         last_used: now,
                         last_lease: now,
+                        last_reminder: None,
                         users: 0,
                     },
                 );
@@ -128,6 +131,32 @@ impl Resident {
                 false
             }
         }
+    }
+
+    /// Session `id` answered a request without rmcp at `now`: `true` when rmcp's session worker
+    /// was last reminded of it `every` ago or more, or never (the caller reminds it, and the
+    /// clock restarts). A session not counted here yet is counted from now.
+    pub fn reminder_due(&self, id: &str, now: Instant, every: Duration) -> bool {
+        let mut entries = self.entries.lock().expect("resident lock");
+        let new = !entries.contains_key(id);
+        let entry = entries.entry(id.to_string()).or_insert(Entry {
+            last_used: now,
+            last_lease: now,
+            last_reminder: None,
+            users: 0,
+        });
+        entry.last_used = now;
+        let due = entry
+            .last_reminder
+            .is_none_or(|last| now.saturating_duration_since(last) >= every);
+        if due {
+            entry.last_reminder = Some(now);
+        }
+        drop(entries);
+        if new {
+            self.counted(id);
+        }
+        due
     }
 
     /// Session `id` is in use (a GET stream opened, a request started) until the returned value
@@ -141,6 +170,7 @@ impl Resident {
             .or_insert(Entry {
                 last_used: now,
                 last_lease: now,
+                last_reminder: None,
                 users: 0,
             })
             .users += 1;
@@ -207,6 +237,24 @@ mod tests {
         assert!(resident.used("a", start + Duration::from_secs(100), RENEW));
         assert!(!resident.used("a", start + Duration::from_secs(150), RENEW));
         assert!(resident.used("a", start + Duration::from_secs(200), RENEW));
+    }
+
+    #[test]
+    fn a_reminder_is_due_at_first_then_once_per_period_and_leaves_the_lease_alone() {
+        let resident = Resident::default();
+        let start = Instant::now();
+        assert!(resident.reminder_due("a", start, RENEW), "never reminded");
+        assert!(!resident.reminder_due("a", start + Duration::from_secs(50), RENEW));
+        assert!(resident.reminder_due("a", start + Duration::from_secs(100), RENEW));
+        // The store lease keeps its own clock.
+        assert!(resident.used("a", start + Duration::from_secs(100), RENEW));
+        assert!(!resident.reminder_due("a", start + Duration::from_secs(150), RENEW));
+        let held = resident.in_use("b");
+        assert!(
+            resident.reminder_due("b", start, RENEW),
+            "counted, never reminded"
+        );
+        drop(held);
     }
 
     #[test]
