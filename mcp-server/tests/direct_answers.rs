@@ -9,16 +9,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::HeaderMap;
 use http_body_util::{BodyExt, Full};
 use mcp_server::app::App;
 use mcp_server::config::Config;
-use mcp_server::docs::{DocsServer, Library};
 use mcp_server::http::direct;
 use mcp_server::lifecycle::drain::{Drain, IdleGuess};
-use mcp_server::sessions::changes::Change;
 use proptest::prelude::*;
 use serde_json::{Value, json};
+
+mod common;
+use common::{Headers, header_map, media, meta, request};
 
 /// One server state for every case, with a runtime of its own for rmcp's tasks.
 fn shared() -> &'static (tokio::runtime::Runtime, Arc<App>) {
@@ -28,64 +28,10 @@ fn shared() -> &'static (tokio::runtime::Runtime, Arc<App>) {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let app = {
             let _inside = runtime.enter();
-            app()
+            common::docs_app(|_| None).0
         };
         (runtime, app)
     })
-}
-
-fn app() -> Arc<App> {
-    let config = Config::from_lookup(|_| None).unwrap();
-    let docs = DocsServer::new(Library::load(None).unwrap());
-    let drain = Drain::new(Duration::from_secs(60), IdleGuess::Off, false);
-    App::new(Arc::new(config), drain, docs, None).expect("app")
-}
-
-fn meta() -> Value {
-    json!({
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": {},
-        "io.modelcontextprotocol/clientInfo": { "name": "t", "version": "1" }
-    })
-}
-
-/// Headers as a client sends them, repeats included.
-type Headers = Vec<(String, String)>;
-
-/// A well-formed modern request: its body and the headers a client sends with it.
-fn request(method: &str, mut params: Value, id: Value) -> (Vec<(String, String)>, Value) {
-    params["_meta"] = meta();
-    let mut headers = vec![
-        ("host".into(), "localhost:3000".into()),
-        ("content-type".into(), "application/json".into()),
-        (
-            "accept".into(),
-            "application/json, text/event-stream".into(),
-        ),
-        ("mcp-protocol-version".into(), "2026-07-28".into()),
-        ("mcp-method".into(), method.into()),
-    ];
-    let named = match method {
-        "tools/call" => params["name"].as_str(),
-        "resources/read" => params["uri"].as_str(),
-        _ => None,
-    };
-    if let Some(named) = named {
-        headers.push(("mcp-name".into(), named.into()));
-    }
-    let body = json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });
-    (headers, body)
-}
-
-fn header_map(headers: &[(String, String)]) -> HeaderMap {
-    let mut map = HeaderMap::new();
-    for (name, value) in headers {
-        map.append(
-            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
-            http::HeaderValue::from_str(value).unwrap(),
-        );
-    }
-    map
 }
 
 /// Status, media type and body, as either path answered.
@@ -119,12 +65,6 @@ async fn rmcp(app: &App, headers: &[(String, String)], body: &[u8]) -> Answer {
     let value = serde_json::from_slice(&bytes)
         .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
     (status, media, value)
-}
-
-fn media(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_string())
 }
 
 /// The requests the documentation handler answers itself, and how they are answered.
@@ -182,7 +122,7 @@ fn answered() -> Vec<(Vec<(String, String)>, Value)> {
 
 #[tokio::test]
 async fn what_the_fast_path_answers_it_answers_as_rmcp_does() {
-    let app = app();
+    let (app, _) = common::docs_app(|_| None);
     for (headers, body) in answered() {
         let bytes = serde_json::to_vec(&body).unwrap();
         let fast =
@@ -194,7 +134,7 @@ async fn what_the_fast_path_answers_it_answers_as_rmcp_does() {
 
 #[tokio::test]
 async fn what_is_not_plainly_a_stateless_request_goes_to_rmcp() {
-    let app = app();
+    let (app, _) = common::docs_app(|_| None);
     let (headers, body) = request(
         "tools/call",
         json!({ "name": "search_docs", "arguments": { "query": "drain" } }),
@@ -414,93 +354,6 @@ proptest! {
             let rmcp = runtime.block_on(rmcp(app, &headers, &bytes));
             prop_assert_eq!(fast, rmcp, "for {} with {:?}", body, headers);
         }
-    }
-}
-
-/// The next SSE event of a stream (keep-alive comments included), within a bound.
-async fn next_event<B>(body: &mut B) -> String
-where
-    B: http_body::Body<Data = Bytes> + Unpin,
-    B::Error: std::fmt::Debug,
-{
-    let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
-        .await
-        .expect("an event within 5 s")
-        .expect("the stream goes on")
-        .unwrap();
-    String::from_utf8(frame.into_data().unwrap().to_vec()).unwrap()
-}
-
-#[tokio::test]
-async fn a_listen_stream_from_the_feed_carries_what_rmcp_sends() {
-    let config = Config::from_lookup(|_| None).unwrap();
-    let docs = DocsServer::new(Library::load(None).unwrap());
-    let drain = Drain::new(Duration::from_secs(60), IdleGuess::Off, false);
-    let app = App::new(Arc::new(config), drain, docs.clone(), None).expect("app");
-    let filter = json!({ "notifications": {
-        "toolsListChanged": true,
-        "promptsListChanged": true,
-        "resourcesListChanged": true,
-        "resourceSubscriptions": ["docs://README.md"]
-    } });
-    let (headers, body) = request("subscriptions/listen", filter, json!(9));
-    let bytes = serde_json::to_vec(&body).unwrap();
-    let map = header_map(&headers);
-
-    let mut slot = None;
-    let ours = mcp_server::http::listen::listen(&app, &map, &bytes, true, None, &mut slot);
-    assert!(ours.is_none(), "a listen stream needs its stream slot");
-    let mut slot = Some(mcp_server::lifecycle::streams::StreamSlot::holding(()));
-    let ours = mcp_server::http::listen::listen(&app, &map, &bytes, true, None, &mut slot)
-        .expect("served from the feed");
-    assert!(slot.is_none(), "the slot goes with the stream");
-    let mut request = http::Request::builder().method("POST").uri("/mcp");
-    *request.headers_mut().unwrap() = map.clone();
-    let theirs = app
-        .handle_mcp(request.body(Full::new(Bytes::from(bytes.clone()))).unwrap())
-        .await;
-    for name in ["content-type", "cache-control", "x-accel-buffering"] {
-        assert_eq!(
-            ours.headers().get(name),
-            theirs.headers().get(name),
-            "{name}"
-        );
-    }
-    assert_eq!(ours.status(), theirs.status());
-    let mut ours = ours.into_body();
-    let mut theirs = theirs.into_body();
-    // The acknowledgment (this server advertises only resource list changes: the rest is
-    // narrowed out alike), then the changes the filter accepts, tagged with the subscription id.
-    let ack = next_event(&mut ours).await;
-    assert_eq!(ack, next_event(&mut theirs).await);
-    assert!(
-        ack.contains("notifications/subscriptions/acknowledged"),
-        "{ack}"
-    );
-    for change in [
-        Change::PromptsListChanged,
-        Change::ResourceUpdated("docs://other.md".into()),
-        Change::ToolsListChanged,
-        Change::ResourceUpdated("docs://README.md".into()),
-        Change::ResourcesListChanged,
-    ] {
-        docs.changes().publish(change);
-    }
-    assert!(ack.contains("resourcesListChanged"), "{ack}");
-    for narrowed in ["promptsListChanged", "toolsListChanged", "README"] {
-        assert!(!ack.contains(narrowed), "{ack}");
-    }
-    for expected in [
-        "notifications/resources/list_changed",
-        "notifications/resources/list_changed",
-    ] {
-        docs.changes().publish(Change::ResourcesListChanged);
-        let event = next_event(&mut ours).await;
-        assert_eq!(event, next_event(&mut theirs).await);
-        assert!(
-            event.contains(expected) && event.contains("subscriptionId"),
-            "{event}"
-        );
     }
 }
 

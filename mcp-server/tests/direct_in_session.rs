@@ -14,21 +14,20 @@ use bytes::Bytes;
 use http::{HeaderMap, Method};
 use http_body_util::{BodyExt, Full};
 use mcp_server::app::App;
-use mcp_server::config::Config;
-use mcp_server::docs::{DocsServer, Library};
 use mcp_server::http::{direct, mcp_endpoint};
-use mcp_server::lifecycle::drain::{Drain, IdleGuess};
 use serde_json::{Value, json};
 
+mod common;
+use common::media;
+
+/// An app over the embedded documentation, its legacy sessions closed after `idle_ms` of quiet
+/// if given.
 fn app(idle_ms: Option<&str>) -> Arc<App> {
-    let config = Config::from_lookup(|name| match name {
+    common::docs_app(|name| match name {
         "LEGACY_SESSION_IDLE_TIMEOUT" => idle_ms.map(str::to_string),
         _ => None,
     })
-    .unwrap();
-    let docs = DocsServer::new(Library::load(None).unwrap());
-    let drain = Drain::new(Duration::from_secs(60), IdleGuess::Off, false);
-    App::new(Arc::new(config), drain, docs, None).expect("app")
+    .0
 }
 
 const VERSION: &str = "2025-11-25";
@@ -64,12 +63,6 @@ async fn through_the_endpoint(
     let head = response.headers().clone();
     let body = response.into_body().collect().await.unwrap().to_bytes();
     (status, media, body, head)
-}
-
-fn media(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_string())
 }
 
 /// A legacy session past its handshake, started as a client starts one.
