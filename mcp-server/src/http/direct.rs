@@ -13,6 +13,7 @@
 
 use std::borrow::Cow;
 
+use http::uri::Authority;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use rmcp::model::{ErrorCode, ProtocolVersion, RequestId, RequestMetaObject, ServerJsonRpcMessage};
 use serde::de::{self, MapAccess, Visitor};
@@ -86,17 +87,11 @@ pub(crate) fn checked<'b>(
     body: &'b [u8],
     json_content: bool,
 ) -> Option<Envelope<'b>> {
-    if !json_content || !accepts_json_and_sse(headers) || !plain_headers(headers) {
+    // A session is rmcp's business (it decides the era from the body).
+    if headers.contains_key("mcp-session-id") {
         return None;
     }
-    // An object: serde would also read a struct from an array, which rmcp refuses.
-    if !body.trim_ascii_start().starts_with(b"{") {
-        return None;
-    }
-    let envelope: Envelope = serde_json::from_slice(body).ok()?;
-    if envelope.jsonrpc != "2.0" {
-        return None;
-    }
+    let envelope = plain_request(headers, body, json_content)?;
     let params = &envelope.params;
     // rmcp's lifecycle checks, all of which a request passes to be served statelessly at
     // 2026-07-28: the header names it, `_meta` carries it and well-formed capabilities.
@@ -128,22 +123,17 @@ pub(crate) fn checked<'b>(
 
 /// The envelope of a request in a legacy session that rmcp would hand to the session's handler,
 /// every check rmcp makes on it passed; `None` when anything is not plainly so. The session
-/// itself is the caller's to check.
-pub(crate) fn checked_legacy<'b>(
-    headers: &HeaderMap,
+/// itself is the caller's to check. With the envelope, the protocol version the request names.
+fn checked_legacy<'h, 'b>(
+    headers: &'h HeaderMap,
     body: &'b [u8],
     json_content: bool,
-) -> Option<Envelope<'b>> {
-    if !json_content || !accepts_json_and_sse(headers) || !legacy_headers(headers) {
+) -> Option<(Envelope<'b>, &'h str)> {
+    // 2026-07-28's standard headers, which rmcp checks against the body.
+    if headers.contains_key("mcp-method") || headers.contains_key("mcp-name") {
         return None;
     }
-    if !body.trim_ascii_start().starts_with(b"{") {
-        return None;
-    }
-    let envelope: Envelope = serde_json::from_slice(body).ok()?;
-    if envelope.jsonrpc != "2.0" {
-        return None;
-    }
+    let envelope = plain_request(headers, body, json_content)?;
     // The version the session's client names on every request after `initialize` (rmcp would
     // refuse an unknown one), and no per-request version in `_meta` (rmcp checks it against the
     // header; a legacy request has none).
@@ -157,7 +147,33 @@ pub(crate) fn checked_legacy<'b>(
     {
         return None;
     }
-    Some(envelope)
+    Some((envelope, version))
+}
+
+/// What every request a fast path takes is: `application/json`, accepting both media types
+/// rmcp requires, a `Host` rmcp reads as an authority (it refuses a request without one,
+/// whatever its host list), no `Mcp-Param-*` header (checked against tool schemas only rmcp
+/// reads), and a body that is exactly a JSON-RPC 2.0 request object.
+fn plain_request<'b>(
+    headers: &HeaderMap,
+    body: &'b [u8],
+    json_content: bool,
+) -> Option<Envelope<'b>> {
+    if !json_content
+        || !accepts_json_and_sse(headers)
+        || !single(headers, "host").is_some_and(|host| Authority::try_from(host).is_ok())
+        || headers
+            .keys()
+            .any(|name| name.as_str().starts_with("mcp-param-"))
+    {
+        return None;
+    }
+    // An object: serde would also read a struct from an array, which rmcp refuses.
+    if !body.trim_ascii_start().starts_with(b"{") {
+        return None;
+    }
+    let envelope: Envelope = serde_json::from_slice(body).ok()?;
+    (envelope.jsonrpc == "2.0").then_some(envelope)
 }
 
 /// The protocol versions of the legacy (session) era.
@@ -176,8 +192,7 @@ pub fn answer_in_session(
     body: &[u8],
     json_content: bool,
 ) -> Option<Response> {
-    let envelope = checked_legacy(headers, body, json_content)?;
-    let version = single(headers, "mcp-protocol-version")?;
+    let (envelope, version) = checked_legacy(headers, body, json_content)?;
     if !app.holds_session_now(session) {
         return None;
     }
@@ -282,26 +297,4 @@ fn accepts_json_and_sse(headers: &HeaderMap) -> bool {
         }
     }
     json && sse
-}
-
-/// The headers of a plain legacy request: a `Host`, and none of 2026-07-28's standard headers
-/// (`Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`), which rmcp checks against the body.
-fn legacy_headers(headers: &HeaderMap) -> bool {
-    single(headers, "host").is_some_and(|host| http::uri::Authority::try_from(host).is_ok())
-        && !headers.contains_key("mcp-method")
-        && !headers.contains_key("mcp-name")
-        && !headers
-            .keys()
-            .any(|name| name.as_str().starts_with("mcp-param-"))
-}
-
-/// A `Host` rmcp reads as an authority (it refuses a request without one, whatever its host
-/// list), no session header (rmcp decides the era from the body, but a session is rmcp's
-/// business) and no `Mcp-Param-*` header (checked against tool schemas only rmcp reads).
-fn plain_headers(headers: &HeaderMap) -> bool {
-    single(headers, "host").is_some_and(|host| http::uri::Authority::try_from(host).is_ok())
-        && !headers.contains_key("mcp-session-id")
-        && !headers
-            .keys()
-            .any(|name| name.as_str().starts_with("mcp-param-"))
 }
