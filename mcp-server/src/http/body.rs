@@ -1,12 +1,17 @@
 //! Reading a POST body once, under a size limit and a budget shared by every request.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures::{Stream, StreamExt};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use warp::reply::Response;
 
-use crate::access::limits::ClientBody;
+use crate::access::limits::{ClientBody, ClientKey};
+use crate::app::App;
+use crate::http::replies::{INVALID_REQUEST, jsonrpc_error, too_many, unavailable};
 
 /// Why a body could not be had.
 pub enum ReadError {
@@ -140,6 +145,104 @@ where
             _client: client,
         },
     })
+}
+
+/// Reads a POST body: at most `MAX_REQUEST_BODY` bytes, within `BODY_READ_TIMEOUT` of its
+/// headers, and counted against the bytes in flight (the server's and `client`'s), whose share
+/// the body holds until it is dropped (when the request is answered). A refusal is the answer to
+/// send: 408 (and the connection closed), 413, 429, 503 or 400.
+pub async fn read_post<S, B, E>(
+    app: &App,
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+    client: ClientKey,
+    body: S,
+) -> Result<ReadBody, Response>
+where
+    S: Stream<Item = Result<B, E>>,
+    B: Buf,
+    E: std::fmt::Display,
+{
+    let limit = app.config.max_request_body;
+    let deadline = app.config.body_read_timeout;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    let read = tokio::time::timeout(
+        deadline,
+        read_limited(
+            body,
+            limit,
+            declared,
+            &app.body_bytes,
+            app.limits.body_account(client),
+        ),
+    );
+    match read.await.unwrap_or(Err(ReadError::Stalled)) {
+        Ok(body) => Ok(body),
+        Err(ReadError::ClientBusy) => {
+            tracing::warn!(
+                %client,
+                limit = app.config.max_body_bytes_per_client,
+                "client body bytes at their limit; answered 429"
+            );
+            Err(too_many(
+                None,
+                "Too many request bytes from this client at once (MAX_BODY_BYTES_PER_CLIENT); retry later",
+                app.config.sse_retry,
+            ))
+        }
+        Err(ReadError::Busy) => {
+            tracing::warn!(
+                peer = peer.map(|p| p.to_string()),
+                limit = app.config.max_body_bytes_in_flight,
+                "request bodies in flight at their limit; answered 503"
+            );
+            Err(unavailable(
+                None,
+                "Too many request bytes being received on this server (MAX_BODY_BYTES_IN_FLIGHT); retry later",
+                app.config.sse_retry,
+            ))
+        }
+        Err(ReadError::Stalled) => {
+            crate::meters::timeout("BODY_READ_TIMEOUT");
+            tracing::warn!(
+                peer = peer.map(|p| p.to_string()),
+                timeout_ms = deadline.as_millis() as u64,
+                "request body stalled; answered 408"
+            );
+            let mut response = jsonrpc_error(
+                StatusCode::REQUEST_TIMEOUT,
+                None,
+                INVALID_REQUEST,
+                &format!(
+                    "Request body not received within {} ms (BODY_READ_TIMEOUT)",
+                    deadline.as_millis()
+                ),
+            );
+            // What is left of the body would be read as the next request: end the connection.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            Err(response)
+        }
+        Err(ReadError::TooLarge) => Err(jsonrpc_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            None,
+            INVALID_REQUEST,
+            &format!("Request body exceeds {limit} bytes (MAX_REQUEST_BODY)"),
+        )),
+        Err(ReadError::Broken(error)) => {
+            tracing::warn!(%error, "request body could not be read");
+            Err(jsonrpc_error(
+                StatusCode::BAD_REQUEST,
+                None,
+                INVALID_REQUEST,
+                "Request body could not be read",
+            ))
+        }
+    }
 }
 
 #[cfg(test)]

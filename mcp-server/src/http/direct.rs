@@ -161,7 +161,7 @@ fn plain_request<'b>(
 ) -> Option<Envelope<'b>> {
     if !json_content
         || !accepts_json_and_sse(headers)
-        || !single(headers, "host").is_some_and(|host| Authority::try_from(host).is_ok())
+        || single(headers, "host").is_none_or(|host| Authority::try_from(host).is_err())
         || headers
             .keys()
             .any(|name| name.as_str().starts_with("mcp-param-"))

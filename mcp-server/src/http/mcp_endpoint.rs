@@ -18,7 +18,7 @@ use crate::access::cors;
 use crate::access::limits::{ClientKey, Refusal};
 use crate::app::App;
 use crate::config::AuthMode;
-use crate::http::body::{ReadError, read_limited};
+use crate::http::body::read_post;
 use crate::http::forward::forward;
 use crate::http::gate::{
     Credential, authenticate, client_of, foreign_session, host_and_origin, reserve_stream,
@@ -159,88 +159,9 @@ where
     E: std::fmt::Display,
 {
     let client = credential.client;
-    let limit = app.config.max_request_body;
-    let deadline = app.config.body_read_timeout;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<usize>().ok());
-    let read = tokio::time::timeout(
-        deadline,
-        read_limited(
-            body,
-            limit,
-            declared,
-            &app.body_bytes,
-            app.limits.body_account(client),
-        ),
-    );
-    // The body's share of MAX_BODY_BYTES_IN_FLIGHT is held until the request is answered.
-    let body = match read.await.unwrap_or(Err(ReadError::Stalled)) {
+    let body = match read_post(app, &headers, peer, client, body).await {
         Ok(body) => body,
-        Err(ReadError::ClientBusy) => {
-            tracing::warn!(
-                %client,
-                limit = app.config.max_body_bytes_per_client,
-                "client body bytes at their limit; answered 429"
-            );
-            return too_many(
-                None,
-                "Too many request bytes from this client at once (MAX_BODY_BYTES_PER_CLIENT); retry later",
-                app.config.sse_retry,
-            );
-        }
-        Err(ReadError::Busy) => {
-            tracing::warn!(
-                peer = peer.map(|p| p.to_string()),
-                limit = app.config.max_body_bytes_in_flight,
-                "request bodies in flight at their limit; answered 503"
-            );
-            return unavailable(
-                None,
-                "Too many request bytes being received on this server (MAX_BODY_BYTES_IN_FLIGHT); retry later",
-                app.config.sse_retry,
-            );
-        }
-        Err(ReadError::Stalled) => {
-            crate::meters::timeout("BODY_READ_TIMEOUT");
-            tracing::warn!(
-                peer = peer.map(|p| p.to_string()),
-                timeout_ms = deadline.as_millis() as u64,
-                "request body stalled; answered 408"
-            );
-            let mut response = jsonrpc_error(
-                StatusCode::REQUEST_TIMEOUT,
-                None,
-                INVALID_REQUEST,
-                &format!(
-                    "Request body not received within {} ms (BODY_READ_TIMEOUT)",
-                    deadline.as_millis()
-                ),
-            );
-            // What is left of the body would be read as the next request: end the connection.
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            return response;
-        }
-        Err(ReadError::TooLarge) => {
-            return jsonrpc_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                None,
-                INVALID_REQUEST,
-                &format!("Request body exceeds {limit} bytes (MAX_REQUEST_BODY)"),
-            );
-        }
-        Err(ReadError::Broken(error)) => {
-            tracing::warn!(%error, "request body could not be read");
-            return jsonrpc_error(
-                StatusCode::BAD_REQUEST,
-                None,
-                INVALID_REQUEST,
-                "Request body could not be read",
-            );
-        }
+        Err(refusal) => return refusal,
     };
     let crate::http::body::ReadBody { bytes, share } = body;
     let bytes = &bytes;
