@@ -1,8 +1,9 @@
-//! Which legacy sessions this process holds in memory and how recently each was used: with a
-//! shared store, a session idle here for `LEGACY_SESSION_MEMORY_IDLE_TIMEOUT` (no request, no
-//! open GET stream) is dropped from memory and restored from the store on its next request, so
-//! an idle session costs this process next to nothing; and a session in use gets its store key
-//! a new lease now and then, not on every request.
+//! Which legacy sessions this process holds in memory and how recently each was used (and, for
+//! the fast path, when rmcp's session worker was last reminded of one): with a shared store, a
+//! session idle here for `LEGACY_SESSION_MEMORY_IDLE_TIMEOUT` (no request, no open GET stream)
+//! is dropped from memory and restored from the store on its next request, so an idle session
+//! costs this process next to nothing; and a session in use gets its store key a new lease now
+//! and then, not on every request.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,18 @@ struct Entry {
     /// `App::keep_session_alive`); `None` before the first time.
     last_reminder: Option<Instant>,
     users: u32,
+}
+
+impl Entry {
+    /// A session counted from `now`, unused by any stream or request.
+    fn new(now: Instant) -> Self {
+        Entry {
+            last_used: now,
+            last_lease: now,
+            last_reminder: None,
+            users: 0,
+        }
+    }
 }
 
 /// How a session id becomes its store key.
@@ -117,15 +130,7 @@ impl Resident {
             }
             None => {
                 // New here (started or restored): its lease was just written.
-                entries.insert(
-                    id.to_string(),
-                    Entry {
-                        last_used: now,
-                        last_lease: now,
-                        last_reminder: None,
-                        users: 0,
-                    },
-                );
+                entries.insert(id.to_string(), Entry::new(now));
                 drop(entries);
                 self.counted(id);
                 false
@@ -139,12 +144,7 @@ impl Resident {
     pub fn reminder_due(&self, id: &str, now: Instant, every: Duration) -> bool {
         let mut entries = self.entries.lock().expect("resident lock");
         let new = !entries.contains_key(id);
-        let entry = entries.entry(id.to_string()).or_insert(Entry {
-            last_used: now,
-            last_lease: now,
-            last_reminder: None,
-            users: 0,
-        });
+        let entry = entries.entry(id.to_string()).or_insert(Entry::new(now));
         entry.last_used = now;
         let due = entry
             .last_reminder
@@ -167,12 +167,7 @@ impl Resident {
         let new = !entries.contains_key(id);
         entries
             .entry(id.to_string())
-            .or_insert(Entry {
-                last_used: now,
-                last_lease: now,
-                last_reminder: None,
-                users: 0,
-            })
+            .or_insert(Entry::new(now))
             .users += 1;
         drop(entries);
         if new {
