@@ -4,8 +4,8 @@
 //! dropped from the query (see [`FILLER`]), phrase queries (`"idle timeout"`), one hit per
 //! answer (variants of a page are one page, see [`super::variants`], and the same text included
 //! in several pages is one hit), and snippets around the matched terms. A query of plain words
-//! (the common question) is scored from tables built with the index (see [`impacts`]), with the
-//! engine's own scores; phrases and operators run through tantivy.
+//! and two-word phrases (the common question) is scored from tables built with the index (see
+//! [`impacts`]), with the engine's own scores; operators and longer phrases run through tantivy.
 //!
 //! Why tantivy: it is the maintained Rust search engine with all of that built in; the index
 //! lives in RAM (a docs corpus is small) and is rebuilt whole on reload, in well under a second
@@ -35,7 +35,7 @@ use fields::{copies, fingerprint};
 use snippet::Highlighter;
 
 pub use query::{FILLER, MAX_QUERY_CHARS, MAX_QUERY_NESTING, without_filler};
-use query::{check_query, plain_syntax, plain_words};
+use query::{check_query, plain_query, plain_syntax};
 
 /// The analyzer every text field uses.
 const ANALYZER: &str = "docs_en";
@@ -272,13 +272,15 @@ impl SearchIndex {
         // Room for the repeats that collapse into one hit.
         let wanted = limit * 2 + 8;
         let filtered = std::ptr::eq(engine, &self.all) && !view.iter().all(|&shown| shown);
-        let (top, terms) = match plain_words(&self.analyzer, &query) {
-            Some(words) if words.is_empty() => return Err(SearchError::EmptyQuery),
-            Some(words) => {
+        let (top, terms) = match plain_query(&self.analyzer, &query) {
+            Some(plain) if plain.words.is_empty() && plain.phrases.is_empty() => {
+                return Err(SearchError::EmptyQuery);
+            }
+            Some(plain) => {
                 let top = engine
                     .impacts
-                    .top(&words, wanted, |slot| !filtered || view[self.slots[slot].0]);
-                (top, words.into_iter().collect())
+                    .top(&plain, wanted, |slot| !filtered || view[self.slots[slot].0]);
+                (top, plain.terms())
             }
             None => (
                 self.ranked(engine, &query, wanted, filtered.then_some(&view))?,

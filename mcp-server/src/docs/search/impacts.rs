@@ -1,6 +1,6 @@
 //! Plain-word search without the engine's machinery: every analyzed word's BM25 contribution
-//! to every unit that holds it, summed over the fields with their weights, computed once per
-//! index from tantivy's own postings and statistics.
+//! to every unit that holds it, and every two-word phrase's, summed over the fields with their
+//! weights, computed once per index from tantivy's own postings, positions and statistics.
 //!
 //! Why: a plain-word query (the common question) is an OR of one term query per word and
 //! field, and the score of a unit is the sum of those terms' BM25 scores. Each term's score in
@@ -8,12 +8,16 @@
 //! document frequency), so it can be added up per word and unit when the index is built. A
 //! search is then, per query word, one pass over a short list of `(slot, score)` pairs into a
 //! score table: no term-dictionary lookups, weights, postings readers or block-max bookkeeping
-//! per word and field, which were most of a search's CPU (docs/search.md). The scores are the
-//! engine's, so the ranking is too (a property test compares them); phrases, operators and
+//! per word and field, which were most of a search's CPU (docs/search.md). A quoted phrase of
+//! two words is the same: tantivy scores it per field from how often the two words stand one
+//! after the other in the unit, their summed idf and the field's length, all fixed by the index,
+//! so each pair of neighbouring words gets its own list (where a phrase cost twice a pair of
+//! words through tantivy, reading every position of every unit holding both). The scores are the
+//! engine's, so the ranking is too (property tests compare them); operators, longer phrases and
 //! anything else still go to tantivy.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rustc_hash::FxHashMap;
 
@@ -22,16 +26,38 @@ use tantivy::query::{Bm25StatisticsProvider, Bm25Weight};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocSet, Searcher, TERMINATED};
 
-/// Each word's `(slot, score)` pairs, in slot order.
+/// Each word's, and each adjacent pair of words', `(slot, score)` pairs, in slot order.
 pub(super) struct Impacts {
-    /// An analyzed word's pairs: `slots[range]` and `scores[range]`.
-    words: FxHashMap<Box<str>, (u32, u32)>,
+    /// An analyzed word's number: its pairs are `ranges[number]`.
+    words: FxHashMap<Box<str>, u32>,
+    /// Two words one after the other (numbers, packed by [`pair_key`]): the pairs of the
+    /// phrase made of them.
+    pairs: FxHashMap<u64, (u32, u32)>,
+    /// Each word's pairs: `slots[range]` and `scores[range]`.
+    ranges: Vec<(u32, u32)>,
     /// The slot of each pair.
     slots: Vec<u32>,
-    /// The word's score in that slot: the sum over the fields of weight times BM25.
+    /// The word's (or phrase's) score in that slot: the sum over the fields of weight times
+    /// BM25.
     scores: Vec<f32>,
     /// One past the largest slot, the size of a score table.
     slot_count: usize,
+}
+
+/// What the tables answer: analyzed words, and phrases of two analyzed words (each counted as
+/// often as the engine's query would count it).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(super) struct Plain {
+    pub(super) words: Vec<String>,
+    pub(super) phrases: Vec<(String, String)>,
+}
+
+impl Plain {
+    /// Every analyzed word of the query, for highlighting.
+    pub(super) fn terms(&self) -> HashSet<String> {
+        let phrases = self.phrases.iter().flat_map(|(a, b)| [a, b]);
+        self.words.iter().chain(phrases).cloned().collect()
+    }
 }
 
 /// One search's score table, kept per thread so a search allocates none: every entry is zero
@@ -46,17 +72,47 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
+/// The key of the phrase `first second` (word numbers).
+fn pair_key(first: u32, second: u32) -> u64 {
+    (u64::from(first) << 32) | u64::from(second)
+}
+
+/// tantivy's BM25 constants (`query/bm25.rs`), for the phrase scores below.
+const K1: f32 = 1.2;
+const B: f32 = 0.75;
+
+/// tantivy's inverse document frequency, as its phrase weight sums it (`Bm25Weight::for_terms`,
+/// whose parts are private; a test holds the two equal).
+pub(super) fn idf(doc_freq: u64, doc_count: u64) -> f32 {
+    let x = ((doc_count - doc_freq) as f32 + 0.5) / (doc_freq as f32 + 0.5);
+    (1.0 + x).ln()
+}
+
+/// A phrase's BM25 score in one document, as tantivy's phrase scorer computes it: the summed
+/// idf of its words, the document's field length (`fieldnorm_id`) and how often the phrase
+/// occurs there.
+pub(super) fn phrase_score(idf_sum: f32, average: f32, fieldnorm_id: u8, count: u32) -> f32 {
+    let fieldnorm = tantivy::fieldnorm::FieldNormReader::id_to_fieldnorm(fieldnorm_id);
+    let norm = K1 * (1.0 - B + B * fieldnorm as f32 / average);
+    let count = count as f32;
+    idf_sum * (1.0 + K1) * (count / (count + norm))
+}
+
 impl Impacts {
-    /// The impacts of every word in `fields` (with their weights), read from `searcher`'s
-    /// segments; `slot_of` gives the slot of a segment's document.
+    /// The impacts of every word in `fields` (with their weights), and of every two words
+    /// that follow each other there, read from `searcher`'s segments (with positions);
+    /// `slot_of` gives the slot of a segment's document.
     pub(super) fn build(
         searcher: &Searcher,
         fields: &[(Field, f32)],
         slot_of: impl Fn(u32, u32) -> Option<u32>,
     ) -> tantivy::Result<Impacts> {
         let total_docs = searcher.total_num_docs()?;
-        let mut by_word: HashMap<Box<str>, Vec<(u32, f32)>> = HashMap::new();
+        let mut numbers: FxHashMap<Box<str>, u32> = FxHashMap::default();
+        let mut by_word: Vec<Vec<(u32, f32)>> = Vec::new();
+        let mut by_pair: FxHashMap<u64, Vec<(u32, f32)>> = FxHashMap::default();
         let mut slot_count = 0usize;
+        let mut positions = Vec::new();
         for &(field, boost) in fields {
             // As tantivy's term query computes them: the field's average length over every
             // document, the word's document frequency over every segment.
@@ -70,78 +126,140 @@ impl Impacts {
                         u64::from(terms.value().doc_freq);
                 }
             }
+            // Each word's idf in this field, by number, for the phrases.
+            let mut idfs: FxHashMap<u32, f32> = FxHashMap::default();
             for (ord, segment) in searcher.segment_readers().iter().enumerate() {
                 let inverted = segment.inverted_index(field)?;
                 let norms = segment.get_fieldnorms_reader(field)?;
+                // Each document's words in this field, as (position, number).
+                let mut tokens: Vec<Vec<(u32, u32)>> = vec![Vec::new(); segment.max_doc() as usize];
                 let mut terms = inverted.terms().stream()?;
                 while terms.advance() {
                     let Ok(word) = std::str::from_utf8(terms.key()) else {
                         continue;
                     };
-                    let weight = Bm25Weight::for_one_term_without_explain(
-                        doc_freqs[terms.key()],
-                        total_docs,
-                        average,
-                    );
-                    let pairs = by_word.entry(word.into()).or_default();
-                    let mut postings = inverted
-                        .read_postings_from_terminfo(terms.value(), IndexRecordOption::WithFreqs)?;
+                    let number = match numbers.get(word) {
+                        Some(&number) => number,
+                        None => {
+                            let number = by_word.len() as u32;
+                            numbers.insert(word.into(), number);
+                            by_word.push(Vec::new());
+                            number
+                        }
+                    };
+                    let doc_freq = doc_freqs[terms.key()];
+                    idfs.insert(number, idf(doc_freq, total_docs));
+                    let weight =
+                        Bm25Weight::for_one_term_without_explain(doc_freq, total_docs, average);
+                    let mut postings = inverted.read_postings_from_terminfo(
+                        terms.value(),
+                        IndexRecordOption::WithFreqsAndPositions,
+                    )?;
                     let mut doc = postings.doc();
                     while doc != TERMINATED {
                         if let Some(slot) = slot_of(ord as u32, doc) {
                             let score = weight.score(norms.fieldnorm_id(doc), postings.term_freq());
-                            pairs.push((slot, score * boost));
+                            by_word[number as usize].push((slot, score * boost));
                             slot_count = slot_count.max(slot as usize + 1);
+                            postings.positions(&mut positions);
+                            tokens[doc as usize].extend(positions.iter().map(|&p| (p, number)));
                         }
                         doc = postings.advance();
+                    }
+                }
+                // Two words at positions p and p + 1 are a phrase (as tantivy's phrase query
+                // matches them: stop words leave gaps), counted per document.
+                let mut counts: FxHashMap<u64, u32> = FxHashMap::default();
+                for (doc, words) in tokens.iter_mut().enumerate() {
+                    let Some(slot) = slot_of(ord as u32, doc as u32) else {
+                        continue;
+                    };
+                    words.sort_unstable();
+                    for pair in words.windows(2) {
+                        if pair[1].0 == pair[0].0 + 1 {
+                            *counts.entry(pair_key(pair[0].1, pair[1].1)).or_default() += 1;
+                        }
+                    }
+                    let fieldnorm_id = norms.fieldnorm_id(doc as u32);
+                    for (key, count) in counts.drain() {
+                        let idf_sum = 0.0 + idfs[&((key >> 32) as u32)] + idfs[&(key as u32)];
+                        let score = phrase_score(idf_sum, average, fieldnorm_id, count);
+                        by_pair.entry(key).or_default().push((slot, score * boost));
                     }
                 }
             }
         }
         let mut impacts = Impacts {
-            words: FxHashMap::with_capacity_and_hasher(by_word.len(), Default::default()),
+            words: numbers,
+            pairs: FxHashMap::with_capacity_and_hasher(by_pair.len(), Default::default()),
+            ranges: Vec::with_capacity(by_word.len()),
             slots: Vec::new(),
             scores: Vec::new(),
             slot_count,
         };
-        for (word, mut pairs) in by_word {
-            // Fields were added in order, so a stable sort keeps each slot's fields in the
-            // order the engine's query adds them.
-            pairs.sort_by_key(|&(slot, _)| slot);
-            let start = impacts.slots.len() as u32;
-            for (slot, score) in pairs {
-                if impacts.slots.len() > start as usize && impacts.slots.last() == Some(&slot) {
-                    *impacts.scores.last_mut().expect("a pair was pushed") += score;
-                } else {
-                    impacts.slots.push(slot);
-                    impacts.scores.push(score);
-                }
-            }
-            let end = impacts.slots.len() as u32;
-            impacts.words.insert(word, (start, end));
+        for pairs in by_word {
+            let range = impacts.append(pairs);
+            impacts.ranges.push(range);
+        }
+        for (key, pairs) in by_pair {
+            let range = impacts.append(pairs);
+            impacts.pairs.insert(key, range);
         }
         impacts.slots.shrink_to_fit();
         impacts.scores.shrink_to_fit();
         Ok(impacts)
     }
 
+    /// Adds one word's or phrase's `(slot, score)` pairs (in field order) to the tables, one
+    /// per slot, and returns where they are.
+    fn append(&mut self, mut pairs: Vec<(u32, f32)>) -> (u32, u32) {
+        // Fields were added in order, so a stable sort keeps each slot's fields in the order
+        // the engine's query adds them.
+        pairs.sort_by_key(|&(slot, _)| slot);
+        let start = self.slots.len() as u32;
+        for (slot, score) in pairs {
+            if self.slots.len() > start as usize && self.slots.last() == Some(&slot) {
+                *self.scores.last_mut().expect("a pair was pushed") += score;
+            } else {
+                self.slots.push(slot);
+                self.scores.push(score);
+            }
+        }
+        (start, self.slots.len() as u32)
+    }
+
+    /// Where the pairs of `word`, or of the phrase `word second`, are; `None` when no unit
+    /// holds it.
+    fn range(&self, word: &str, second: Option<&str>) -> Option<(u32, u32)> {
+        let first = *self.words.get(word)?;
+        match second {
+            None => Some(self.ranges[first as usize]),
+            Some(second) => {
+                let second = *self.words.get(second)?;
+                self.pairs.get(&pair_key(first, second)).copied()
+            }
+        }
+    }
+
     /// Bytes these tables hold (for the memory figures).
     pub(super) fn bytes(&self) -> usize {
         self.slots.capacity() * 4
             + self.scores.capacity() * 4
+            + self.ranges.capacity() * 8
+            + self.pairs.capacity() * std::mem::size_of::<(u64, (u32, u32))>()
             + self
                 .words
                 .keys()
-                .map(|w| w.len() + std::mem::size_of::<(Box<str>, (u32, u32))>())
+                .map(|w| w.len() + std::mem::size_of::<(Box<str>, u32)>())
                 .sum::<usize>()
     }
 
-    /// The best `wanted` `(score, slot)` for `words` (analyzed; a word given twice counts
-    /// twice, as in the engine's query) among the slots `keep` accepts, best first; equal
-    /// scores in slot order, as tantivy breaks ties.
+    /// The best `wanted` `(score, slot)` for `query` (analyzed; a word or phrase given twice
+    /// counts twice, as in the engine's query) among the slots `keep` accepts, best first;
+    /// equal scores in slot order, as tantivy breaks ties.
     pub(super) fn top(
         &self,
-        words: &[String],
+        query: &Plain,
         wanted: usize,
         keep: impl Fn(usize) -> bool,
     ) -> Vec<(f32, usize)> {
@@ -150,8 +268,13 @@ impl Impacts {
                 scratch.scores.resize(self.slot_count, 0.0);
             }
             let Scratch { scores, touched } = scratch;
-            for word in words {
-                let Some(&(start, end)) = self.words.get(word.as_str()) else {
+            let words = query.words.iter().map(|word| (word.as_str(), None));
+            let phrases = query
+                .phrases
+                .iter()
+                .map(|(first, second)| (first.as_str(), Some(second.as_str())));
+            for (word, second) in words.chain(phrases) {
+                let Some((start, end)) = self.range(word, second) else {
                     continue;
                 };
                 let range = start as usize..end as usize;

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use tantivy::tokenizer::TextAnalyzer;
 
 use super::SearchError;
+use super::impacts::Plain;
 
 /// Words of a question that say how it is asked, not what it is about: dropped from the query
 /// (unless quoted or `+`required, or all the query has), so a heading "How do I ...?" does not
@@ -133,40 +134,63 @@ pub(super) fn check_query(query: &str) -> Result<(), SearchError> {
     Ok(())
 }
 
-/// The analyzed words of a query of plain words (letters and digits only, the common
-/// question), one per distinct word as written (two forms of a word, `drain draining`,
-/// count twice, as in the parser's query), stop words left out; `None` for anything else
-/// (quotes, operators, `_`, `.`, `'`, a word the analyzer would split), which the parser
-/// handles. Each word is analyzed once, not once per field as the parser does.
-pub(super) fn plain_words(analyzer: &TextAnalyzer, query: &str) -> Option<Vec<String>> {
-    if !query
-        .chars()
-        .all(|c| c.is_alphanumeric() || c.is_whitespace())
-    {
-        return None;
-    }
-    let words: Vec<&str> = query.split_whitespace().collect();
-    if words
-        .iter()
-        .any(|w| matches!(*w, "AND" | "OR" | "NOT" | "IN"))
-    {
-        return None;
-    }
+/// What the score tables can answer of a query (see [`Plain`]): plain words (letters and
+/// digits, the common question) and quoted phrases that analyze to one word or to two words
+/// one after the other, each counted as the parser's query counts it (a clause written twice
+/// counts once: `drain drain`; two ways of writing one word count twice: `drain draining`,
+/// `drain "drain"`), stop words left out. `None` for anything else (operators, `AND`/`OR`,
+/// longer phrases or phrases around a stop word, a quote inside a word, an unclosed quote, a
+/// word the analyzer would split such as `idle_timeout`), which the parser handles. Each word is
+/// analyzed once, not once per field as the parser does.
+pub(super) fn plain_query(analyzer: &TextAnalyzer, query: &str) -> Option<Plain> {
     let mut analyzer = analyzer.clone();
-    let mut tokens = Vec::with_capacity(words.len());
-    let mut seen = HashSet::new();
-    for word in words {
-        if !seen.insert(word) {
-            continue;
-        }
-        let mut stream = analyzer.token_stream(word);
-        let Some(token) = stream.advance().then(|| stream.token().text.clone()) else {
-            continue;
+    let mut plain = Plain::default();
+    let mut seen: HashSet<(bool, &str)> = HashSet::new();
+    let mut rest = query.trim_start();
+    while !rest.is_empty() {
+        let (quoted, clause, after) = match rest.strip_prefix('"') {
+            Some(inside) => {
+                let end = inside.find('"')?;
+                let after = &inside[end + 1..];
+                // A closing quote glued to a word (`"a b"c`) is the parser's business.
+                if after.starts_with(|c: char| !c.is_whitespace()) {
+                    return None;
+                }
+                (true, &inside[..end], after)
+            }
+            None => {
+                let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                let word = &rest[..end];
+                if !word.chars().all(char::is_alphanumeric)
+                    || matches!(word, "AND" | "OR" | "NOT" | "IN")
+                {
+                    return None;
+                }
+                (false, word, &rest[end..])
+            }
         };
-        if stream.advance() {
-            return None;
+        rest = after.trim_start();
+        if !seen.insert((quoted, clause)) {
+            continue;
         }
-        tokens.push(token);
+        let mut tokens: Vec<(usize, String)> = Vec::with_capacity(2);
+        let mut stream = analyzer.token_stream(clause);
+        while stream.advance() {
+            if tokens.len() == 2 {
+                return None;
+            }
+            let token = stream.token();
+            tokens.push((token.position, token.text.clone()));
+        }
+        match tokens.as_mut_slice() {
+            [] => {}
+            [(_, word)] => plain.words.push(std::mem::take(word)),
+            // Unquoted, a word the analyzer splits; quoted, a phrase around a stop word.
+            [(p, first), (q, second)] if quoted && *q == *p + 1 => plain
+                .phrases
+                .push((std::mem::take(first), std::mem::take(second))),
+            _ => return None,
+        }
     }
-    Some(tokens)
+    Some(plain)
 }

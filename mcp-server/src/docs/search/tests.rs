@@ -267,48 +267,124 @@ fn by_slot(mut ranked: Vec<(f32, usize)>) -> Vec<(usize, f32)> {
         .collect()
 }
 
+/// Quoted phrases of two words from the corpus's vocabulary (some that never occur together,
+/// around a stop word, or of one word), mixed with plain words.
+const PHRASED: &str = "((idle|timeout|timeouts|drain|draining|stream|streams|sticky|load|balancer|the|zebra|\"idle timeout\"|\"Idle  Timeout\"|\"idle timeouts\"|\"load balancer\"|\"the load balancer\"|\"streams end\"|\"timeout idle\"|\"timeouts streams\"|\"sticky routing\"|\"drain\"|\"the\"|\"from the load\"|\"idle the timeout\") ){1,5}";
+
+/// The tables' best 20 for `query` and the engine's, in slot order, checked to be the same
+/// units with the same scores (up to the order floats are added in); the tables' best first.
+fn same_as_the_engine(
+    index: &SearchIndex,
+    corpus: &Corpus,
+    query: &str,
+    second_page: bool,
+) -> Result<(), TestCaseError> {
+    let Some(plain) = plain_query(&index.analyzer, query) else {
+        // Longer phrases and phrases around a stop word go to the parser.
+        prop_assert!(
+            query.contains("\"idle the timeout\"") || query.contains("\"from the load\""),
+            "{}",
+            query
+        );
+        return Ok(());
+    };
+    prop_assert_eq!(&plain.terms(), &index.terms(query));
+    if plain.words.is_empty() && plain.phrases.is_empty() {
+        // Only stop words: the parser's query has no term either; search_in refuses both.
+        let mut any = false;
+        index.all.parse(query).query_terms(&mut |_, _| any = true);
+        prop_assert!(!any);
+        return Ok(());
+    }
+    // Every unit, or only those of one page (a view through a filter).
+    let keep = |slot: usize| !second_page || index.slots[slot].0 == 1;
+    let view = Arc::new(
+        (0..corpus.pages.len())
+            .map(|p| !second_page || p == 1)
+            .collect::<Vec<bool>>(),
+    );
+    let fast = index.all.impacts.top(&plain, 20, keep);
+    let engine = index
+        .ranked(&index.all, query, 20, second_page.then_some(&view))
+        .unwrap();
+    for pair in fast.windows(2) {
+        prop_assert!(pair[0].0 >= pair[1].0, "best first: {:?}", fast);
+    }
+    let (fast, engine) = (by_slot(fast), by_slot(engine));
+    prop_assert_eq!(fast.len(), engine.len(), "{:?} / {:?}", fast, engine);
+    for ((slot, score), (engine_slot, engine_score)) in fast.iter().zip(&engine) {
+        prop_assert_eq!(slot, engine_slot);
+        prop_assert!(
+            (score - engine_score).abs() <= 1e-4 * engine_score.max(1.0),
+            "{} / {}",
+            score,
+            engine_score
+        );
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
     /// Plain words skip the query parser and the engine: their impacts find the same units
-    /// with the same scores (up to the order floats are added in) as the parser's query run
-    /// by tantivy, best first, and highlight the same words.
+    /// with the same scores as the parser's query run by tantivy, best first, and highlight the
+    /// same words.
     #[test]
     fn plain_words_rank_as_the_engine_ranks_them(query in PLAIN, second_page in any::<bool>()) {
-        let corpus = corpus();
-        let index = SearchIndex::build(&corpus).unwrap();
-        let words = plain_words(&index.analyzer, &query).expect("plain words");
-        let terms: HashSet<String> = words.iter().cloned().collect();
-        prop_assert_eq!(&terms, &index.terms(&query));
-        if words.is_empty() {
-            // Only stop words: the parser's query has no term either; search_in refuses both.
-            let mut any = false;
-            index.all.parse(&query).query_terms(&mut |_, _| any = true);
-            prop_assert!(!any);
-            return Ok(());
+        same_as_the_engine(&SearchIndex::build(&corpus()).unwrap(), &corpus(), &query, second_page)?;
+    }
+
+    /// So do two-word phrases, from the pair tables, alone or among words.
+    #[test]
+    fn phrases_rank_as_the_engine_ranks_them(query in PHRASED, second_page in any::<bool>()) {
+        same_as_the_engine(&SearchIndex::build(&corpus()).unwrap(), &corpus(), &query, second_page)?;
+    }
+}
+
+/// The phrase score written out here is tantivy's own (`Bm25Weight::for_terms`) to the bit.
+#[test]
+fn the_phrase_score_is_tantivys() {
+    use tantivy::query::{Bm25StatisticsProvider, Bm25Weight};
+    use tantivy::{Term, schema::Field};
+    struct Stats;
+    impl Bm25StatisticsProvider for Stats {
+        fn total_num_tokens(&self, _: Field) -> tantivy::Result<u64> {
+            Ok(12_345)
         }
-        // Every unit, or only those of one page (a view through a filter).
-        let keep = |slot: usize| !second_page || index.slots[slot].0 == 1;
-        let view = Arc::new((0..corpus.pages.len()).map(|p| !second_page || p == 1).collect::<Vec<bool>>());
-        let fast = index.all.impacts.top(&words, 20, keep);
-        let engine = index.ranked(&index.all, &query, 20, second_page.then_some(&view)).unwrap();
-        for pair in fast.windows(2) {
-            prop_assert!(pair[0].0 >= pair[1].0, "best first: {:?}", fast);
+        fn total_num_docs(&self) -> tantivy::Result<u64> {
+            Ok(987)
         }
-        let (fast, engine) = (by_slot(fast), by_slot(engine));
-        prop_assert_eq!(fast.len(), engine.len(), "{:?} / {:?}", fast, engine);
-        for ((slot, score), (engine_slot, engine_score)) in fast.iter().zip(&engine) {
-            prop_assert_eq!(slot, engine_slot);
-            prop_assert!((score - engine_score).abs() <= 1e-4 * engine_score.max(1.0), "{} / {}", score, engine_score);
+        fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+            Ok(if term.value().as_str() == Some("a") {
+                3
+            } else {
+                400
+            })
+        }
+    }
+    let field = Field::from_field_id(0);
+    let terms = [
+        Term::from_field_text(field, "a"),
+        Term::from_field_text(field, "b"),
+    ];
+    let weight = Bm25Weight::for_terms(&Stats, &terms).unwrap();
+    let idf_sum = 0.0 + impacts::idf(3, 987) + impacts::idf(400, 987);
+    for fieldnorm_id in [0u8, 1, 17, 100, 255] {
+        for count in [1u32, 2, 7, 1000] {
+            assert_eq!(
+                impacts::phrase_score(idf_sum, 12_345.0 / 987.0, fieldnorm_id, count).to_bits(),
+                weight.score(fieldnorm_id, count).to_bits(),
+                "fieldnorm {fieldnorm_id}, count {count}"
+            );
         }
     }
 }
 
 #[test]
-fn anything_but_plain_words_goes_to_the_parser() {
+fn anything_but_plain_words_and_short_phrases_goes_to_the_parser() {
     let corpus = corpus();
     let index = SearchIndex::build(&corpus).unwrap();
     for query in [
-        "\"idle timeout\"",
         "+idle",
         "-idle",
         "idle_timeout",
@@ -317,12 +393,27 @@ fn anything_but_plain_words_goes_to_the_parser() {
         "(idle)",
         "idle OR drain",
         "a AND b",
+        "\"idle timeout seconds\"",
+        "\"idle the timeout\"",
+        "\"idle timeout",
+        "\"idle timeout\"s",
+        "x\"idle timeout\"",
     ] {
-        assert!(plain_words(&index.analyzer, query).is_none(), "{query}");
+        assert!(plain_query(&index.analyzer, query).is_none(), "{query}");
     }
+    let plain = |query| plain_query(&index.analyzer, query).unwrap();
     assert_eq!(
-        plain_words(&index.analyzer, "idle Timeout idle timeouts").unwrap(),
+        plain("idle Timeout idle timeouts").words,
         ["idl", "timeout", "timeout"],
         "analyzed once per distinct word as written"
+    );
+    let phrased = plain("drain \"Idle timeouts\" \"drain\" \"idle timeouts\" \"Idle timeouts\"");
+    assert_eq!(phrased.words, ["drain", "drain"]);
+    assert_eq!(
+        phrased.phrases,
+        [
+            ("idl".to_string(), "timeout".to_string()),
+            ("idl".to_string(), "timeout".to_string())
+        ]
     );
 }
