@@ -17,7 +17,7 @@
 //! anything else still go to tantivy.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use rustc_hash::FxHashMap;
 
@@ -66,6 +66,8 @@ impl Plain {
 struct Scratch {
     scores: Vec<f32>,
     touched: Vec<u32>,
+    /// The query's lists.
+    lists: Vec<(u32, u32)>,
 }
 
 thread_local! {
@@ -267,43 +269,158 @@ impl Impacts {
             if scratch.scores.len() < self.slot_count {
                 scratch.scores.resize(self.slot_count, 0.0);
             }
-            let Scratch { scores, touched } = scratch;
+            let Scratch {
+                scores,
+                touched,
+                lists,
+            } = scratch;
             let words = query.words.iter().map(|word| (word.as_str(), None));
             let phrases = query
                 .phrases
                 .iter()
                 .map(|(first, second)| (first.as_str(), Some(second.as_str())));
-            for (word, second) in words.chain(phrases) {
-                let Some((start, end)) = self.range(word, second) else {
-                    continue;
-                };
-                let range = start as usize..end as usize;
-                for (&slot, &score) in self.slots[range.clone()].iter().zip(&self.scores[range]) {
-                    let total = &mut scores[slot as usize];
-                    // Every BM25 score of a word a unit holds is above zero.
-                    if *total == 0.0 {
-                        touched.push(slot);
+            lists.clear();
+            lists.extend(words.chain(phrases).filter_map(|(w, s)| self.range(w, s)));
+            let postings: usize = lists
+                .iter()
+                .map(|&(start, end)| (end - start) as usize)
+                .sum();
+            let mut best = Best::new(wanted);
+            // Lists that cover a good part of the units (common words) are added up in the
+            // table and the table is read whole, in slot order; short ones note the slots they
+            // touch and only those are read.
+            if postings * 4 >= self.slot_count {
+                for &(start, end) in lists.iter() {
+                    let range = start as usize..end as usize;
+                    for (&slot, &score) in self.slots[range.clone()].iter().zip(&self.scores[range])
+                    {
+                        scores[slot as usize] += score;
                     }
-                    *total += score;
                 }
-            }
-            let mut ranked: Vec<(f32, usize)> = Vec::with_capacity(touched.len());
-            for &slot in touched.iter() {
-                let slot = slot as usize;
-                if keep(slot) {
-                    ranked.push((scores[slot], slot));
+                let table = &mut scores[..self.slot_count];
+                for (slot, &score) in table.iter().enumerate() {
+                    // Every BM25 score of a word a unit holds is above zero.
+                    if score != 0.0 && best.admits(score, slot) && keep(slot) {
+                        best.offer(score, slot);
+                    }
                 }
-                scores[slot] = 0.0;
+                table.fill(0.0);
+            } else {
+                for &(start, end) in lists.iter() {
+                    let range = start as usize..end as usize;
+                    for (&slot, &score) in self.slots[range.clone()].iter().zip(&self.scores[range])
+                    {
+                        let total = &mut scores[slot as usize];
+                        if *total == 0.0 {
+                            touched.push(slot);
+                        }
+                        *total += score;
+                    }
+                }
+                for &slot in touched.iter() {
+                    let slot = slot as usize;
+                    let score = std::mem::take(&mut scores[slot]);
+                    if best.admits(score, slot) && keep(slot) {
+                        best.offer(score, slot);
+                    }
+                }
+                touched.clear();
             }
-            touched.clear();
-            let order =
-                |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-            if ranked.len() > wanted {
-                ranked.select_nth_unstable_by(wanted, order);
-                ranked.truncate(wanted);
-            }
-            ranked.sort_unstable_by(order);
-            ranked
+            best.ranked()
         })
+    }
+}
+
+/// A candidate in the best so far, ordered by rank: a higher score first, equal scores in slot
+/// order (as tantivy breaks ties), so the heap's top is the worst kept.
+#[derive(PartialEq)]
+struct Ranked(f32, usize);
+
+impl Eq for Ranked {}
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other.0.total_cmp(&self.0).then(self.1.cmp(&other.1))
+    }
+}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The best `wanted` candidates offered: most are turned away by one comparison with the worst
+/// kept, where sorting every unit a common word holds cost more than adding up the scores.
+struct Best {
+    wanted: usize,
+    heap: BinaryHeap<Ranked>,
+}
+
+impl Best {
+    fn new(wanted: usize) -> Best {
+        Best {
+            wanted,
+            heap: BinaryHeap::with_capacity(wanted + 1),
+        }
+    }
+
+    /// Whether `(score, slot)` would be kept.
+    fn admits(&self, score: f32, slot: usize) -> bool {
+        if self.heap.len() < self.wanted {
+            return true;
+        }
+        self.heap
+            .peek()
+            .is_some_and(|worst| Ranked(score, slot) < *worst)
+    }
+
+    /// Keeps `(score, slot)`, which [`Best::admits`] admitted.
+    fn offer(&mut self, score: f32, slot: usize) {
+        self.heap.push(Ranked(score, slot));
+        if self.heap.len() > self.wanted {
+            self.heap.pop();
+        }
+    }
+
+    /// The candidates kept, best first.
+    fn ranked(self) -> Vec<(f32, usize)> {
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|Ranked(score, slot)| (score, slot))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The best kept are the first `wanted` of every candidate sorted by rank (ties on
+        /// score broken by slot), whatever order they come in.
+        #[test]
+        fn the_best_are_the_first_of_the_sorted(
+            scores in proptest::collection::vec(0u8..6, 0..60),
+            order in any::<u64>(),
+            wanted in 1usize..12,
+        ) {
+            let mut candidates: Vec<(f32, usize)> =
+                scores.iter().enumerate().map(|(slot, &s)| (f32::from(s) / 2.0, slot)).collect();
+            let mut sorted = candidates.clone();
+            sorted.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            sorted.truncate(wanted);
+            let len = candidates.len().max(1);
+            candidates.rotate_left(order as usize % len);
+            let mut best = Best::new(wanted);
+            for (score, slot) in candidates {
+                if best.admits(score, slot) {
+                    best.offer(score, slot);
+                }
+            }
+            prop_assert_eq!(best.ranked(), sorted);
+        }
     }
 }
