@@ -197,11 +197,39 @@ fn quoted(text: &str) -> Option<&str> {
 /// Whitespace runs become one space.
 pub fn collapse(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for word in text.split_whitespace() {
+    let bytes = text.as_bytes();
+    // Where the current word started, if in one. ASCII is read a byte at a time (this runs on
+    // every snippet); other characters are decoded, so Unicode spaces split words as in
+    // `str::split_whitespace`, which a property test compares.
+    let mut word: Option<usize> = None;
+    let mut at = 0;
+    while at < bytes.len() {
+        let (space, len) = match bytes[at] {
+            b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r' => (true, 1),
+            b if b.is_ascii() => (false, 1),
+            _ => {
+                let c = text[at..].chars().next().expect("at a character boundary");
+                (c.is_whitespace(), c.len_utf8())
+            }
+        };
+        match (space, word) {
+            (true, Some(start)) => {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(&text[start..at]);
+                word = None;
+            }
+            (false, None) => word = Some(at),
+            _ => {}
+        }
+        at += len;
+    }
+    if let Some(start) = word {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(word);
+        out.push_str(&text[start..]);
     }
     out
 }
@@ -289,6 +317,19 @@ fn tag_len(text: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The byte scan joins the same words as `split_whitespace` (ASCII and Unicode spaces,
+        /// the vertical tab that `u8::is_ascii_whitespace` leaves out, multi-byte letters).
+        #[test]
+        fn collapse_joins_the_words_split_whitespace_finds(
+            text in "[a b\t\n\r\x0B\x0Cé日🦀\u{A0}\u{2003}\u{3000}\u{301}.]{0,40}",
+        ) {
+            let expected: Vec<&str> = text.split_whitespace().collect();
+            prop_assert_eq!(collapse(&text), expected.join(" "));
+        }
+    }
 
     #[test]
     fn mkdocs_markup_is_not_prose() {

@@ -298,10 +298,14 @@ impl Impacts {
                     }
                 }
                 let table = &mut scores[..self.slot_count];
+                // Read in slot order, a unit is kept only with a score above the worst kept
+                // (an equal score ranks after an earlier slot): one comparison for most units.
+                // Every BM25 score of a word a unit holds is above zero.
+                let mut floor = 0.0f32;
                 for (slot, &score) in table.iter().enumerate() {
-                    // Every BM25 score of a word a unit holds is above zero.
-                    if score != 0.0 && best.admits(score, slot) && keep(slot) {
+                    if score > floor && keep(slot) {
                         best.offer(score, slot);
+                        floor = best.floor();
                     }
                 }
                 table.fill(0.0);
@@ -373,6 +377,14 @@ impl Best {
         self.heap
             .peek()
             .is_some_and(|worst| Ranked(score, slot) < *worst)
+    }
+
+    /// The score a candidate must pass to be kept: the worst kept once there are `wanted`.
+    fn floor(&self) -> f32 {
+        match self.heap.peek() {
+            Some(worst) if self.heap.len() == self.wanted => worst.0,
+            _ => 0.0,
+        }
     }
 
     /// Keeps `(score, slot)`, which [`Best::admits`] admitted.
