@@ -135,12 +135,12 @@ pub(super) fn check_query(query: &str) -> Result<(), SearchError> {
 }
 
 /// What the score tables can answer of a query (see [`Plain`]): plain words (letters and
-/// digits, the common question) and quoted phrases that analyze to one word or to two words
-/// one after the other, each counted as the parser's query counts it (a clause written twice
+/// digits, the common question), and quoted phrases and joined words (`load-balancer`,
+/// `idle_timeout`, `v1.2`) that analyze to one word or to two words one after the other, each counted as the parser's query counts it (a clause written twice
 /// counts once: `drain drain`; two ways of writing one word count twice: `drain draining`,
 /// `drain "drain"`), stop words left out. `None` for anything else (operators, `AND`/`OR`,
-/// longer phrases or phrases around a stop word, a quote inside a word, an unclosed quote, a
-/// word the analyzer would split such as `idle_timeout`), which the parser handles. Each word is
+/// longer phrases or phrases around a stop word, a quote inside a word, an unclosed quote),
+/// which the parser handles. Each word is
 /// analyzed once, not once per field as the parser does.
 pub(super) fn plain_query(analyzer: &TextAnalyzer, query: &str) -> Option<Plain> {
     let mut analyzer = analyzer.clone();
@@ -161,9 +161,7 @@ pub(super) fn plain_query(analyzer: &TextAnalyzer, query: &str) -> Option<Plain>
             None => {
                 let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
                 let word = &rest[..end];
-                if !word.chars().all(char::is_alphanumeric)
-                    || matches!(word, "AND" | "OR" | "NOT" | "IN")
-                {
+                if !joined_word(word) || matches!(word, "AND" | "OR" | "NOT" | "IN") {
                     return None;
                 }
                 (false, word, &rest[end..])
@@ -185,12 +183,24 @@ pub(super) fn plain_query(analyzer: &TextAnalyzer, query: &str) -> Option<Plain>
         match tokens.as_mut_slice() {
             [] => {}
             [(_, word)] => plain.words.push(std::mem::take(word)),
-            // Unquoted, a word the analyzer splits; quoted, a phrase around a stop word.
-            [(p, first), (q, second)] if quoted && *q == *p + 1 => plain
+            // A word the analyzer splits in two (`idle_timeout`, `load-balancer`) is a phrase
+            // to the parser, as a quoted one is; not one around a stop word.
+            [(p, first), (q, second)] if *q == *p + 1 => plain
                 .phrases
                 .push((std::mem::take(first), std::mem::take(second))),
             _ => return None,
         }
     }
     Some(plain)
+}
+
+/// A word of letters and digits, or of runs of them joined by `-`, `_` or `.` (a leading `-` or
+/// `+` is an operator; `'` may open a quoted phrase in the parser's grammar).
+fn joined_word(word: &str) -> bool {
+    let alphanumeric = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    alphanumeric(word.chars().next())
+        && alphanumeric(word.chars().next_back())
+        && word
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
