@@ -32,7 +32,7 @@ mod views;
 
 use engine::Engine;
 use fields::{copies, fingerprint};
-use snippet::Highlighter;
+use snippet::{Highlighter, Stems};
 
 pub use query::{FILLER, MAX_QUERY_CHARS, MAX_QUERY_NESTING, without_filler};
 use query::{check_query, plain_query, plain_syntax};
@@ -145,6 +145,8 @@ pub struct SearchIndex {
     /// view leaves pages out.
     default: Option<(Arc<Vec<bool>>, Engine)>,
     analyzer: TextAnalyzer,
+    /// The stems of the words snippets have looked at.
+    stems: Stems,
     /// `(page, unit)` for each slot number stored in the index.
     slots: Vec<(usize, usize)>,
     /// A hash of each slot's title and text, to return the same text once (0: never collapsed,
@@ -215,6 +217,7 @@ impl SearchIndex {
             all,
             default,
             analyzer: analyzer(),
+            stems: Stems::default(),
             slots,
             variants,
             siblings,
@@ -287,7 +290,7 @@ impl SearchIndex {
                 self.terms(&query),
             ),
         };
-        let mut highlighter = Highlighter::new(&terms, &self.analyzer);
+        let mut highlighter = Highlighter::new(&terms, &self.analyzer, &self.stems);
         let mut hits: Vec<Hit> = Vec::with_capacity(limit);
         let mut seen: HashSet<u64> = HashSet::new();
         for (score, slot) in top {

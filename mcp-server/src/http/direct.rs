@@ -247,7 +247,9 @@ pub fn answer(app: &App, headers: &HeaderMap, body: &[u8], json_content: bool) -
 
 /// `message` as an `application/json` answer with `status`.
 fn json_response(message: &ServerJsonRpcMessage, status: StatusCode) -> Option<Response> {
-    let body = serde_json::to_vec(message).ok()?;
+    // Room for a typical answer (a search's is a few KiB), not grown from 128 bytes.
+    let mut body = Vec::with_capacity(4096);
+    serde_json::to_writer(&mut body, message).ok()?;
     let mut response = Response::new(body.into());
     *response.status_mut() = status;
     response.headers_mut().insert(

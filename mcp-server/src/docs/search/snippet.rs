@@ -1,6 +1,7 @@
 //! Snippets: the passage of a hit's prose with the most query words, in bold.
 
 use std::collections::HashSet;
+use std::sync::RwLock;
 
 use rustc_hash::FxHashMap;
 
@@ -10,6 +11,50 @@ use crate::docs::markup::Clean;
 
 /// Characters of context in a snippet.
 const SNIPPET_CHARS: usize = 240;
+
+/// Each word of the corpus's text a snippet has looked at, as written, and what it stems to
+/// (`None`: a stop word, or nothing): kept by the index for all its searches, so a word is
+/// stemmed once per index, not once per search (stemming was a third of a snippet's time on
+/// real documentation). It holds at most the distinct words of the corpus's text.
+#[derive(Default)]
+pub(super) struct Stems(RwLock<FxHashMap<Box<str>, Option<Box<str>>>>);
+
+impl Stems {
+    /// `then` of what `word` stems to, stemming it with `analyzer` the first time.
+    fn with_stem<T>(
+        &self,
+        word: &str,
+        analyzer: &mut TextAnalyzer,
+        then: impl Fn(Option<&str>) -> T,
+    ) -> T {
+        let known = self
+            .0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(stem) = known.get(word) {
+            return then(stem.as_deref());
+        }
+        drop(known);
+        let mut stream = analyzer.token_stream(word);
+        let stem: Option<Box<str>> = stream
+            .advance()
+            .then(|| stream.token().text.as_str().into());
+        let found = then(stem.as_deref());
+        self.0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(word.into(), stem);
+        found
+    }
+
+    /// Words stemmed so far.
+    pub(super) fn len(&self) -> usize {
+        self.0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .len()
+    }
+}
 
 /// What the snippets of one search share: the query's terms, their openings, one analyzer and
 /// the words already stemmed (a word such as "service" recurs in every hit; stemming it once
@@ -21,15 +66,22 @@ pub(super) struct Highlighter<'c> {
     analyzer: TextAnalyzer,
     /// Each word already looked at, as written, and the id of the term it stems to.
     stems: FxHashMap<&'c str, Option<usize>>,
+    /// The stems of the index's words.
+    shared: &'c Stems,
 }
 
 impl<'c> Highlighter<'c> {
-    pub(super) fn new(terms: &HashSet<String>, analyzer: &TextAnalyzer) -> Highlighter<'c> {
+    pub(super) fn new(
+        terms: &HashSet<String>,
+        analyzer: &TextAnalyzer,
+        shared: &'c Stems,
+    ) -> Highlighter<'c> {
         Highlighter {
             terms: terms.iter().cloned().collect(),
             prefixes: Prefixes::new(terms),
             analyzer: analyzer.clone(),
             stems: FxHashMap::default(),
+            shared,
         }
     }
 
@@ -38,13 +90,10 @@ impl<'c> Highlighter<'c> {
         if let Some(&known) = self.stems.get(word) {
             return known;
         }
-        let mut stream = self.analyzer.token_stream(word);
-        let id = if stream.advance() {
-            let stem = &stream.token().text;
-            self.terms.iter().position(|t| t == stem)
-        } else {
-            None
-        };
+        let terms = &self.terms;
+        let id = self.shared.with_stem(word, &mut self.analyzer, |stem| {
+            stem.and_then(|stem| terms.iter().position(|t| t == stem))
+        });
         self.stems.insert(word, id);
         id
     }
@@ -247,6 +296,27 @@ mod tests {
             }
         }
         out
+    }
+
+    /// The stems a search looked up are the index's: the next search with the same words
+    /// stems none again and highlights the same way.
+    #[test]
+    fn stems_are_kept_across_searches() {
+        let text = crate::docs::markup::clean(
+            "Draining tasks drain their streams; a drained task stops.\n",
+        );
+        let analyzer = super::super::analyzer();
+        let terms: HashSet<String> = ["drain".to_string()].into();
+        let shared = Stems::default();
+        let first = Highlighter::new(&terms, &analyzer, &shared).snippet(&text);
+        assert_eq!(
+            first,
+            "**Draining** tasks **drain** their streams; a **drained** task stops."
+        );
+        let known = shared.len();
+        assert_eq!(known, 3, "Draining, drain, drained");
+        let again = Highlighter::new(&terms, &analyzer, &shared).snippet(&text);
+        assert_eq!((again, shared.len()), (first, known));
     }
 
     proptest! {
