@@ -48,6 +48,7 @@ impl Stems {
     }
 
     /// Words stemmed so far.
+    #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.0
             .read()
