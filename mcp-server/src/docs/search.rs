@@ -39,7 +39,7 @@ use query::{check_query, plain_query, plain_syntax};
 
 /// The analyzer every text field uses.
 const ANALYZER: &str = "docs_en";
-/// Relative weight of a match in each field; prose is 1. Chosen with `bench_relevance --tune`
+/// Relative weight of a match in each field (above zero); prose is 1. Chosen with `bench_relevance --tune`
 /// on the labelled sets (docs/search.md has the figures).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Weights {

@@ -161,7 +161,12 @@ impl Impacts {
                     while doc != TERMINATED {
                         if let Some(slot) = slot_of(ord as u32, doc) {
                             let score = weight.score(norms.fieldnorm_id(doc), postings.term_freq());
-                            by_word[number as usize].push((slot, score * boost));
+                            // A field weighted 0 adds nothing; a unit with no score above
+                            // zero is not a match here (a search counts on every listed score
+                            // being above zero).
+                            if score * boost > 0.0 {
+                                by_word[number as usize].push((slot, score * boost));
+                            }
                             slot_count = slot_count.max(slot as usize + 1);
                             postings.positions(&mut positions);
                             tokens[doc as usize].extend(positions.iter().map(|&p| (p, number)));
@@ -186,7 +191,9 @@ impl Impacts {
                     for (key, count) in counts.drain() {
                         let idf_sum = 0.0 + idfs[&((key >> 32) as u32)] + idfs[&(key as u32)];
                         let score = phrase_score(idf_sum, average, fieldnorm_id, count);
-                        by_pair.entry(key).or_default().push((slot, score * boost));
+                        if score * boost > 0.0 {
+                            by_pair.entry(key).or_default().push((slot, score * boost));
+                        }
                     }
                 }
             }

@@ -70,13 +70,16 @@ pub const MAX_QUERY_NESTING: usize = 8;
 /// `-excluded`, parentheses, `AND`/`OR`. The rest of tantivy's syntax (`/regex/`, `field:`,
 /// `^boost`, `~slop`, `*`, ranges) would turn a pasted path or error message (`/mcp`,
 /// `Error: x`) into something else, so those characters are spaces.
+///
+/// Every kind of whitespace becomes a plain space too: the parser's grammar separates words only
+/// by space, tab, CR and LF, and a no-break space pasted with a question (`idle\u{A0}timeout`)
+/// ended the query there.
 pub(super) fn plain_syntax(query: &str) -> String {
     query
         .chars()
         .map(|c| {
-            let kept = c.is_alphanumeric()
-                || c.is_whitespace()
-                || matches!(c, '"' | '+' | '-' | '(' | ')' | '_' | '.' | '\'');
+            let kept =
+                c.is_alphanumeric() || matches!(c, '"' | '+' | '-' | '(' | ')' | '_' | '.' | '\'');
             if kept { c } else { ' ' }
         })
         .collect()

@@ -386,6 +386,27 @@ fn the_phrase_score_is_tantivys() {
     }
 }
 
+/// A no-break or em space pasted with a question separates words as a space does, whether the
+/// score tables or the parser answer (the parser's grammar stopped at the first such space).
+#[test]
+fn unicode_spaces_separate_words() {
+    let corpus = corpus();
+    let index = SearchIndex::build(&corpus).unwrap();
+    for (pasted, typed) in [
+        ("idle\u{A0}timeout", "idle timeout"),
+        ("\u{A0}idle sticky", "idle sticky"),
+        ("\"idle timeout\"\u{2003}sticky", "\"idle timeout\" sticky"),
+        ("idle\u{3000}+timeout", "idle +timeout"),
+        ("-sticky\u{A0}drain\u{0B}timeouts", "-sticky drain timeouts"),
+    ] {
+        assert_eq!(
+            ranked(&index, &corpus, pasted),
+            ranked(&index, &corpus, typed),
+            "{pasted:?}"
+        );
+    }
+}
+
 #[test]
 fn anything_but_plain_words_and_short_phrases_goes_to_the_parser() {
     let corpus = corpus();
