@@ -13,7 +13,7 @@ pub use sdk_lines::redact;
 use sdk_lines::{SDK_TARGET, SdkLines};
 
 /// The tracing filter for a `LOG_LEVEL` value. The MCP SDK's own lines are always enabled at
-/// `warn` (whatever the value says) so that [`SdkLines`] sees them; it is the only way they reach
+/// `warn` (whatever the value says) so that `SdkLines` sees them; it is the only way they reach
 /// the logs: they carry legacy session ids, which act as credentials, and at debug whole
 /// messages with tool arguments.
 pub fn filter_directive(log_level: &str) -> String {

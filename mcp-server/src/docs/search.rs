@@ -5,7 +5,7 @@
 //! answer (variants of a page are one page, see [`super::variants`], and the same text included
 //! in several pages is one hit), and snippets around the matched terms. A query of plain words
 //! and two-word phrases (the common question) is scored from tables built with the index (see
-//! [`impacts`]), with the engine's own scores; operators and longer phrases run through tantivy.
+//! `impacts`), with the engine's own scores; operators and longer phrases run through tantivy.
 //!
 //! Why tantivy: it is the maintained Rust search engine with all of that built in; the index
 //! lives in RAM (a docs corpus is small) and is rebuilt whole on reload, in well under a second
@@ -256,7 +256,7 @@ impl SearchIndex {
 
     /// The best `limit` units for `query` among the pages `filter` looks at. Words are OR-ed
     /// and ranked by BM25; quotes make a phrase; `+word` requires a word. Syntax errors are
-    /// forgiven (see [`Engine::parse`]).
+    /// forgiven (see `Engine::parse`).
     pub fn search_in(
         &self,
         corpus: &Corpus,

@@ -48,7 +48,7 @@ fn is_hash(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-/// Reads an id the endpoint rewrote ([`Journal::resume_id`]); `None` for any other.
+/// Reads an id the endpoint rewrote ([`super::Journal::resume_id`]); `None` for any other.
 pub fn parse_resume(id: &str) -> Option<Resume<'_>> {
     let (hash, rest) = id.split_once(':')?;
     if !is_hash(hash) {
