@@ -234,7 +234,7 @@ impl SearchIndex {
         self.slots.len()
     }
 
-    /// Bytes of the plain-word score tables (both indexes), for the memory figures.
+    /// Bytes of the score tables of words and word pairs (both indexes), for the memory figures.
     pub fn impact_bytes(&self) -> usize {
         self.all.impacts.bytes() + self.default.as_ref().map_or(0, |(_, e)| e.impacts.bytes())
     }

@@ -201,7 +201,7 @@ async fn main() {
     let index = SearchIndex::build(&corpus).expect("index builds");
     let built = started.elapsed();
     println!(
-        "index build: {} pages, {} sections: parse {:.1} ms + index {:.1} ms = {:.1} ms; plain-word score tables {:.1} KiB",
+        "index build: {} pages, {} sections: parse {:.1} ms + index {:.1} ms = {:.1} ms; score tables (words and pairs) {:.1} KiB",
         corpus.pages.len(),
         index.len(),
         parsed.as_secs_f64() * 1000.0,
