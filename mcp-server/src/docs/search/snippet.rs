@@ -102,41 +102,22 @@ impl<'c> Highlighter<'c> {
     /// About [`SNIPPET_CHARS`] of a unit's prose around the most query words, with them in
     /// bold; its opening when no word matched the prose (a title match).
     pub(super) fn snippet(&mut self, text: &'c Clean) -> String {
+        self.snippet_reading(text, Reading::UntilEveryWord)
+    }
+
+    /// [`Highlighter::snippet`], reading the prose as `reading` says (the same snippet either
+    /// way: a test compares them).
+    fn snippet_reading(&mut self, text: &'c Clean, reading: Reading) -> String {
         let source: &'c str = if text.prose.trim().is_empty() {
             &text.code
         } else {
             &text.prose
         };
-        // Stemming every word of the unit costs more than the search: only words that start
-        // like a query term (their first three letters, lower-cased) are stemmed and compared.
-        let mut matches: Vec<(usize, usize, usize)> = Vec::with_capacity(16);
-        for (start, word) in words(source) {
-            if !self.prefixes.may_match(word) {
-                continue;
-            }
-            if let Some(id) = self.term_of(word) {
-                matches.push((start, start + word.len(), id));
-            }
-        }
+        let (matches, best) = self.best_window(source, reading);
         if matches.is_empty() {
             return opening(source);
         }
-        // The window with the most distinct words, earliest first.
-        let mut best = (0usize, 0usize);
-        for (i, &(start, _, _)) in matches.iter().enumerate() {
-            let mut seen = 0u64;
-            for &(s, _, id) in &matches[i..] {
-                if s >= start + SNIPPET_CHARS {
-                    break;
-                }
-                seen |= 1 << (id % 64);
-            }
-            let count = seen.count_ones() as usize;
-            if count > best.1 {
-                best = (i, count);
-            }
-        }
-        let first = matches[best.0].0;
+        let first = matches[best].0;
         // Start at the line or sentence the first match is in, when it is close.
         let line_start = source[..first].rfind('\n').map_or(0, |n| n + 1);
         let start = if first - line_start <= SNIPPET_CHARS / 4 {
@@ -162,6 +143,83 @@ impl<'c> Highlighter<'c> {
             out.push('…');
         }
         crate::docs::markup::collapse(&out)
+    }
+}
+
+/// How much of a unit's prose a snippet reads.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Reading {
+    /// All of it.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Whole,
+    /// Up to a window that holds every query word, and the window's text: no later window can
+    /// hold more, and of equals the earliest wins.
+    UntilEveryWord,
+}
+
+impl<'c> Highlighter<'c> {
+    /// The query words in `source` as `(start, end, term)`, in order, and which of them opens
+    /// the window of [`SNIPPET_CHARS`] with the most distinct words (the earliest of equals).
+    fn best_window(
+        &mut self,
+        source: &'c str,
+        reading: Reading,
+    ) -> (Vec<(usize, usize, usize)>, usize) {
+        // Distinct words a window can hold at most (they are counted in 64 bits).
+        let every = self.terms.len().min(64) as u32;
+        // The earliest window still open (its text not read to the end), and the window found
+        // to hold every word.
+        let mut open = 0usize;
+        let mut full: Option<usize> = None;
+        // Stemming every word of the unit costs more than the search: only words that start
+        // like a query term (their first three letters, lower-cased) are stemmed and compared.
+        let mut matches: Vec<(usize, usize, usize)> = Vec::with_capacity(16);
+        for (start, word) in words(source) {
+            if let Some(i) = full
+                && start >= matches[i].0 + SNIPPET_CHARS
+            {
+                break;
+            }
+            if !self.prefixes.may_match(word) {
+                continue;
+            }
+            let Some(id) = self.term_of(word) else {
+                continue;
+            };
+            matches.push((start, start + word.len(), id));
+            if reading == Reading::UntilEveryWord && full.is_none() {
+                while matches[open].0 + SNIPPET_CHARS <= start {
+                    open += 1;
+                }
+                // A window that holds every word holds them in every window open with it, the
+                // earliest included: so the earliest open window is the one to look at.
+                let seen = matches[open..]
+                    .iter()
+                    .fold(0u64, |seen, &(_, _, id)| seen | 1 << (id % 64));
+                if seen.count_ones() == every {
+                    full = Some(open);
+                }
+            }
+        }
+        if let Some(i) = full {
+            return (matches, i);
+        }
+        // The window with the most distinct words, earliest first.
+        let mut best = (0usize, 0usize);
+        for (i, &(start, _, _)) in matches.iter().enumerate() {
+            let mut seen = 0u64;
+            for &(s, _, id) in &matches[i..] {
+                if s >= start + SNIPPET_CHARS {
+                    break;
+                }
+                seen |= 1 << (id % 64);
+            }
+            let count = seen.count_ones() as usize;
+            if count > best.1 {
+                best = (i, count);
+            }
+        }
+        (matches, best.0)
     }
 }
 
@@ -320,7 +378,50 @@ mod tests {
         assert_eq!((again, shared.len()), (first, known));
     }
 
+    /// Words for generated prose: query words in several forms, and others.
+    const PROSE: [&str; 12] = [
+        "drain",
+        "draining",
+        "drained",
+        "timeout",
+        "timeouts",
+        "idle",
+        "stream",
+        "the",
+        "task",
+        "configuration",
+        "of",
+        "ALB",
+    ];
+
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+        /// Reading a unit only up to the first window that holds every query word gives the
+        /// snippet that reading all of it gives: long units, words far apart or close, one
+        /// query word or several, some never in the text.
+        #[test]
+        fn reading_until_every_word_gives_the_same_snippet(
+            // Most words are filler (an index past PROSE), so query words are often far apart.
+            words in proptest::collection::vec((0..PROSE.len() * 6, 0..4usize), 0..240),
+            terms in proptest::collection::hash_set(
+                prop_oneof![Just("drain"), Just("timeout"), Just("idl"), Just("stream"), Just("zebra")],
+                1..4,
+            ),
+        ) {
+            let mut text = String::new();
+            for (word, gap) in words {
+                text.push_str(PROSE.get(word).unwrap_or(&"configuration"));
+                text.push_str([" ", " ", "\n", ". "][gap]);
+            }
+            let text = crate::docs::markup::clean(&text);
+            let terms: HashSet<String> = terms.into_iter().map(String::from).collect();
+            let analyzer = super::super::analyzer();
+            let shared = Stems::default();
+            let whole = Highlighter::new(&terms, &analyzer, &shared).snippet_reading(&text, Reading::Whole);
+            let until = Highlighter::new(&terms, &analyzer, &shared).snippet_reading(&text, Reading::UntilEveryWord);
+            prop_assert_eq!(until, whole);
+        }
+
         /// ASCII, accented and CJK letters, digits, emoji, combining marks and punctuation in
         /// any order: the same words at the same offsets.
         #[test]
