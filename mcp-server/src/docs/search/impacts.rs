@@ -85,7 +85,7 @@ const B: f32 = 0.75;
 
 /// tantivy's inverse document frequency, as its phrase weight sums it (`Bm25Weight::for_terms`,
 /// whose parts are private; a test holds the two equal).
-pub(super) fn idf(doc_freq: u64, doc_count: u64) -> f32 {
+fn idf(doc_freq: u64, doc_count: u64) -> f32 {
     let x = ((doc_count - doc_freq) as f32 + 0.5) / (doc_freq as f32 + 0.5);
     (1.0 + x).ln()
 }
@@ -93,7 +93,7 @@ pub(super) fn idf(doc_freq: u64, doc_count: u64) -> f32 {
 /// A phrase's BM25 score in one document, as tantivy's phrase scorer computes it: the summed
 /// idf of its words, the document's field length (`fieldnorm_id`) and how often the phrase
 /// occurs there.
-pub(super) fn phrase_score(idf_sum: f32, average: f32, fieldnorm_id: u8, count: u32) -> f32 {
+fn phrase_score(idf_sum: f32, average: f32, fieldnorm_id: u8, count: u32) -> f32 {
     let fieldnorm = tantivy::fieldnorm::FieldNormReader::id_to_fieldnorm(fieldnorm_id);
     let norm = K1 * (1.0 - B + B * fieldnorm as f32 / average);
     let count = count as f32;
@@ -413,33 +413,4 @@ impl Best {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        /// The best kept are the first `wanted` of every candidate sorted by rank (ties on
-        /// score broken by slot), whatever order they come in.
-        #[test]
-        fn the_best_are_the_first_of_the_sorted(
-            scores in proptest::collection::vec(0u8..6, 0..60),
-            order in any::<u64>(),
-            wanted in 1usize..12,
-        ) {
-            let mut candidates: Vec<(f32, usize)> =
-                scores.iter().enumerate().map(|(slot, &s)| (f32::from(s) / 2.0, slot)).collect();
-            let mut sorted = candidates.clone();
-            sorted.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            sorted.truncate(wanted);
-            let len = candidates.len().max(1);
-            candidates.rotate_left(order as usize % len);
-            let mut best = Best::new(wanted);
-            for (score, slot) in candidates {
-                if best.admits(score, slot) {
-                    best.offer(score, slot);
-                }
-            }
-            prop_assert_eq!(best.ranked(), sorted);
-        }
-    }
-}
+mod tests;

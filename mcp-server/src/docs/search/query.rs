@@ -139,11 +139,11 @@ pub(super) fn check_query(query: &str) -> Result<(), SearchError> {
 
 /// What the score tables can answer of a query (see [`Plain`]): plain words (letters and
 /// digits, the common question), and quoted phrases and joined words (`load-balancer`,
-/// `idle_timeout`, `v1.2`) that analyze to one word or to two words one after the other, each counted as the parser's query counts it (a clause written twice
-/// counts once: `drain drain`; two ways of writing one word count twice: `drain draining`,
-/// `drain "drain"`), stop words left out. `None` for anything else (operators, `AND`/`OR`,
-/// longer phrases or phrases around a stop word, a quote inside a word, an unclosed quote),
-/// which the parser handles. Each word is
+/// `idle_timeout`, `v1.2`) that analyze to one word or to two words one after the other, each
+/// counted as the parser's query counts it (a clause written twice counts once: `drain drain`;
+/// two ways of writing one word count twice: `drain draining`, `drain "drain"`), stop words left
+/// out. `None` for anything else (operators, `AND`/`OR`, longer phrases or phrases around a
+/// stop word, a quote inside a word, an unclosed quote), which the parser handles. Each word is
 /// analyzed once, not once per field as the parser does.
 pub(super) fn plain_query(analyzer: &TextAnalyzer, query: &str) -> Option<Plain> {
     let mut analyzer = analyzer.clone();

@@ -347,45 +347,6 @@ proptest! {
     }
 }
 
-/// The phrase score written out here is tantivy's own (`Bm25Weight::for_terms`) to the bit.
-#[test]
-fn the_phrase_score_is_tantivys() {
-    use tantivy::query::{Bm25StatisticsProvider, Bm25Weight};
-    use tantivy::{Term, schema::Field};
-    struct Stats;
-    impl Bm25StatisticsProvider for Stats {
-        fn total_num_tokens(&self, _: Field) -> tantivy::Result<u64> {
-            Ok(12_345)
-        }
-        fn total_num_docs(&self) -> tantivy::Result<u64> {
-            Ok(987)
-        }
-        fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
-            Ok(if term.value().as_str() == Some("a") {
-                3
-            } else {
-                400
-            })
-        }
-    }
-    let field = Field::from_field_id(0);
-    let terms = [
-        Term::from_field_text(field, "a"),
-        Term::from_field_text(field, "b"),
-    ];
-    let weight = Bm25Weight::for_terms(&Stats, &terms).unwrap();
-    let idf_sum = 0.0 + impacts::idf(3, 987) + impacts::idf(400, 987);
-    for fieldnorm_id in [0u8, 1, 17, 100, 255] {
-        for count in [1u32, 2, 7, 1000] {
-            assert_eq!(
-                impacts::phrase_score(idf_sum, 12_345.0 / 987.0, fieldnorm_id, count).to_bits(),
-                weight.score(fieldnorm_id, count).to_bits(),
-                "fieldnorm {fieldnorm_id}, count {count}"
-            );
-        }
-    }
-}
-
 /// A no-break or em space pasted with a question separates words as a space does, whether the
 /// score tables or the parser answer (the parser's grammar stopped at the first such space).
 #[test]
