@@ -6,6 +6,32 @@ const LIMITS: Limits = Limits {
     write: Duration::from_secs(10),
 };
 
+/// Runs the watcher in a task; it reports the limit that expired and when.
+fn watching(activity: &Arc<Activity>) -> tokio::task::JoinHandle<(&'static str, Instant)> {
+    let activity = activity.clone();
+    tokio::spawn(async move {
+        let name = activity.watch(LIMITS).await;
+        (name, Instant::now())
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_answer_the_client_never_reads_gets_the_write_timeout_even_in_flight() {
+    let activity = Arc::new(Activity::new());
+    activity.bytes_read();
+    let _guard = activity.request_started();
+    let watcher = watching(&activity);
+    tokio::time::sleep(Duration::from_secs(100)).await;
+    activity.write_waiting();
+    let stalled = Instant::now();
+    // Later writes that also wait do not move the deadline.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    activity.write_waiting();
+    let (name, at) = watcher.await.unwrap();
+    assert_eq!(name, "WRITE_TIMEOUT");
+    assert_eq!(at - stalled, Duration::from_secs(10));
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_new_connection_that_sends_nothing_gets_the_header_timeout() {
     let activity = Arc::new(Activity::new());
@@ -41,13 +67,7 @@ async fn a_request_in_flight_is_never_timed_out_and_idle_restarts_after_it() {
     let activity = Arc::new(Activity::new());
     activity.bytes_read();
     let guard = activity.request_started();
-    let watcher = {
-        let activity = activity.clone();
-        tokio::spawn(async move {
-            let name = activity.watch(LIMITS).await;
-            (name, Instant::now())
-        })
-    };
+    let watcher = watching(&activity);
     tokio::time::sleep(Duration::from_secs(3600)).await;
     assert!(!watcher.is_finished());
     // Bytes read while busy (a request body) do not start a header timer.
@@ -57,32 +77,6 @@ async fn a_request_in_flight_is_never_timed_out_and_idle_restarts_after_it() {
     let (name, at) = watcher.await.unwrap();
     assert_eq!(name, "HTTP_IDLE_TIMEOUT");
     assert_eq!(at - finished, Duration::from_secs(620));
-}
-
-/// Runs the watcher in a task; it reports the limit that expired and when.
-fn watching(activity: &Arc<Activity>) -> tokio::task::JoinHandle<(&'static str, Instant)> {
-    let activity = activity.clone();
-    tokio::spawn(async move {
-        let name = activity.watch(LIMITS).await;
-        (name, Instant::now())
-    })
-}
-
-#[tokio::test(start_paused = true)]
-async fn an_answer_the_client_never_reads_gets_the_write_timeout_even_in_flight() {
-    let activity = Arc::new(Activity::new());
-    activity.bytes_read();
-    let _guard = activity.request_started();
-    let watcher = watching(&activity);
-    tokio::time::sleep(Duration::from_secs(100)).await;
-    activity.write_waiting();
-    let stalled = Instant::now();
-    // Later writes that also wait do not move the deadline.
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    activity.write_waiting();
-    let (name, at) = watcher.await.unwrap();
-    assert_eq!(name, "WRITE_TIMEOUT");
-    assert_eq!(at - stalled, Duration::from_secs(10));
 }
 
 #[tokio::test(start_paused = true)]
