@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::*;
+use clap::CommandFactory;
 
 pub(super) fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
     let map: HashMap<String, String> = vars

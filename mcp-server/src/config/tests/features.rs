@@ -3,6 +3,7 @@
 
 use super::super::*;
 use super::{config, refused};
+use clap::CommandFactory;
 
 #[test]
 fn zero_turns_reloading_off() {
