@@ -9,7 +9,9 @@ use std::time::Instant;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use http_body_util::{Full, combinators::BoxBody};
-use rmcp::model::{Implementation, ServerResult, SubscriptionFilter};
+use rmcp::model::{
+    Implementation, InitializeRequestParams, InitializeResult, ServerResult, SubscriptionFilter,
+};
 use rmcp::transport::streamable_http_server::session::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
@@ -22,10 +24,12 @@ use crate::direct::{Direct, DirectRequest};
 use crate::lifecycle::drain::Drain;
 use crate::lifecycle::streams::StreamTracker;
 use crate::sessions::changes::Change;
+use crate::sessions::dormant::Dormant;
 use crate::sessions::journal::Journal;
 use crate::sessions::resident::Resident;
 use crate::sessions::resumable::Resumable;
 use crate::sessions::store::{SharedStore, StoreOptions, StoreSetting};
+use crate::sessions::wakes::Wakes;
 use tokio::sync::broadcast;
 
 /// rmcp's `handle`, with the handler type erased so routes need not be generic.
@@ -45,6 +49,10 @@ type Listener = dyn Fn(&SubscriptionFilter) -> Option<Subscription> + Send + Syn
 /// The handler's [`crate::direct::Direct`], with its type erased.
 type Answerer = dyn Fn(&DirectRequest<'_>) -> Option<Result<ServerResult, ErrorData>> + Send + Sync;
 
+/// The handler's answer to a legacy `initialize` (its `negotiate_initialize`), with its type
+/// erased; `None` when rmcp should answer.
+type Initializer = dyn Fn(&InitializeRequestParams) -> Option<InitializeResult> + Send + Sync;
+
 /// Shared state of the HTTP server.
 pub struct App {
     /// The configuration read at start-up.
@@ -59,6 +67,12 @@ pub struct App {
     pub journal: Option<Arc<Journal>>,
     /// With a store: when each session held here was last used, so idle ones leave memory.
     pub resident: Resident,
+    /// Without a store, for a handler that allows it: legacy sessions not in rmcp yet.
+    pub dormant: Option<Arc<Dormant>>,
+    /// Answers `initialize` for a dormant session.
+    initializer: Box<Initializer>,
+    /// The requests for sessions rmcp is waking (from dormancy or the store), one at a time.
+    pub wakes: Wakes,
     /// Serving or draining.
     pub drain: Arc<Drain>,
     /// Ends rmcp's sessions and streams at shutdown.
@@ -154,6 +168,17 @@ impl App {
             )?)),
         };
         let journal = store.clone().map(|store| Arc::new(Journal::new(store)));
+        let dormant = (store.is_none() && handler.dormant_sessions())
+            .then(|| Arc::new(Dormant::new(config.legacy_session_idle_timeout)));
+        let negotiator = handler.clone();
+        let initializer: Box<Initializer> = Box::new(move |params| {
+            // An error (no version in common) is rmcp's to word.
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                negotiator.negotiate_initialize(params).ok()
+            }))
+            .ok()
+            .flatten()
+        });
         let mut sessions = LocalSessionManager::default();
         if let Some(journal) = &journal {
             sessions = sessions.with_event_store(journal.clone());
@@ -175,6 +200,9 @@ impl App {
             .with_cancellation_token(mcp_shutdown.clone());
         if let Some(store) = &store {
             rmcp_config.session_store = Some(store.clone());
+        }
+        if let Some(dormant) = &dormant {
+            rmcp_config.session_store = Some(dormant.clone());
         }
         let factory = move || Ok(handler.clone());
         let mcp: Box<McpHandle> = match &journal {
@@ -219,6 +247,9 @@ impl App {
             store,
             journal,
             resident,
+            dormant,
+            initializer,
+            wakes: Wakes::default(),
             mcp_shutdown,
             started: Instant::now(),
             initializing: Arc::default(),
@@ -288,13 +319,36 @@ impl App {
         })
     }
 
-    /// Legacy sessions held now.
+    /// Legacy sessions held now, in rmcp or dormant.
     pub async fn legacy_sessions(&self) -> usize {
-        self.sessions.sessions.read().await.len()
+        let dormant = self.dormant.as_ref().map_or(0, |dormant| dormant.len());
+        self.sessions.sessions.read().await.len() + dormant
     }
 
-    /// Whether this process holds legacy session `id` in memory now.
+    /// Whether this process holds legacy session `id` in memory now, in rmcp or dormant.
     pub async fn holds_session(&self, id: &str) -> bool {
+        self.dormant
+            .as_ref()
+            .is_some_and(|dormant| dormant.holds(id))
+            || self.sessions.sessions.read().await.contains_key(id)
+    }
+
+    /// The handler's answer to a legacy `initialize` with `params`, when sessions may start
+    /// dormant (see [`crate::sessions::dormant`]) and the handler has one; `None` for rmcp.
+    pub fn initialize_dormant(&self, params: &InitializeRequestParams) -> Option<InitializeResult> {
+        self.dormant.as_ref()?;
+        (self.initializer)(params)
+    }
+
+    /// Whether session `id` is dormant and live; if so, it is used now.
+    pub fn dormant_used(&self, id: &str) -> bool {
+        self.dormant
+            .as_ref()
+            .is_some_and(|dormant| dormant.used(id))
+    }
+
+    /// Whether rmcp holds legacy session `id` here (not a dormant one).
+    pub async fn rmcp_holds(&self, id: &str) -> bool {
         self.sessions.sessions.read().await.contains_key(id)
     }
 
@@ -421,7 +475,14 @@ async fn sweep(app: std::sync::Weak<App>) {
         };
         // Under rmcp's read lock, so a session stored meanwhile is not taken for ended.
         let live = app.sessions.sessions.read().await;
-        app.limits.retain_sessions(|id| live.contains_key(id));
+        match &app.dormant {
+            Some(dormant) => {
+                dormant.sweep(Instant::now(), |id| live.contains_key(id));
+                app.limits
+                    .retain_sessions(|id| live.contains_key(id) || dormant.holds(id));
+            }
+            None => app.limits.retain_sessions(|id| live.contains_key(id)),
+        }
         app.resident.retain(|id| live.contains_key(id));
         drop(live);
         app.limits.sweep();

@@ -59,6 +59,16 @@ pub trait Direct {
         None
     }
 
+    /// Whether a legacy session of this handler may start without rmcp (see
+    /// [`crate::sessions::dormant`]): `initialize` is then answered from the handler's
+    /// `negotiate_initialize`, and rmcp replays the handshake to the handler only when a request
+    /// needs the session in rmcp. Only for a handler that keeps rmcp's own `initialize` (nothing
+    /// of its own happens there) and whose sessions need nothing from rmcp until they do (what
+    /// it does in `on_initialized` then waits for the wake).
+    fn dormant_sessions(&self) -> bool {
+        false
+    }
+
     /// The answer to `request`, or `None` to leave it to rmcp. Only for requests whose answer
     /// needs nothing from the client (no progress or log notifications, no questions back), and
     /// only where the answer is the one the handler gives through rmcp: the same result, or the

@@ -6,6 +6,9 @@
 //! JSON-RPC message must equal the one in rmcp's stream; where a request is not plainly one
 //! rmcp hands to the session's handler, the fast path must decline it. A session served only by
 //! the fast path must still live while it is used and end after its idle timeout once it is not.
+//!
+//! Without a store a session starts dormant (not in rmcp): its `initialize` answer must be
+//! rmcp's, and it must wake in rmcp, handshake replayed, when a request needs rmcp.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -285,4 +288,162 @@ async fn a_session_served_by_the_fast_path_lives_while_used_and_ends_when_idle()
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the session outlived its idle timeout");
+}
+
+fn initialize(version: &str) -> Value {
+    json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": version, "capabilities": { "roots": { "listChanged": true } },
+        "clientInfo": { "name": "t", "version": "1" } } })
+}
+
+#[tokio::test]
+async fn a_session_starts_dormant_with_the_initialize_answer_rmcp_gives() {
+    let app = app(None);
+    // Every version a client may name, one rmcp does not know, and the modern one (which has
+    // no handshake: the answer falls back to a legacy version).
+    for version in [
+        "2024-11-05",
+        "2025-03-26",
+        "2025-06-18",
+        VERSION,
+        "2026-07-28",
+        "1999-01-01",
+    ] {
+        let body = initialize(version);
+        let (status, media, ours, head) =
+            through_the_endpoint(&app, headers(None, None), &body).await;
+        assert_eq!((status, media.as_deref()), (200, Some("application/json")));
+        let session = head["mcp-session-id"].to_str().unwrap();
+        assert!(
+            !app.holds_session_now(session) && app.holds_session(session).await,
+            "dormant: not in rmcp"
+        );
+        let ours: Value = serde_json::from_slice(&ours).unwrap();
+        let (status, theirs) = rmcp(&app, &headers(None, None), &body).await;
+        assert_eq!(status, 200);
+        assert_eq!(ours, theirs, "at {version}");
+    }
+}
+
+#[tokio::test]
+async fn an_initialize_that_is_not_plainly_as_rmcp_takes_it_goes_to_rmcp() {
+    let app = app(None);
+    let plain = initialize(VERSION);
+    let bytes = |body: &Value| serde_json::to_vec(body).unwrap();
+    assert!(direct::start_session(&app, &headers(None, None), &bytes(&plain), true).is_some());
+    let started = app.legacy_sessions().await;
+    let with = |name: &str, value: &str| {
+        let mut headers = headers(None, None);
+        headers.insert(
+            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            value.parse().unwrap(),
+        );
+        headers
+    };
+    let header_cases = [
+        ("a session id", with("mcp-session-id", "abc")),
+        ("Mcp-Method", with("mcp-method", "initialize")),
+        (
+            "another version",
+            with("mcp-protocol-version", "2025-06-18"),
+        ),
+        (
+            "an unknown version",
+            with("mcp-protocol-version", "2099-01-01"),
+        ),
+        ("no SSE in Accept", with("accept", "application/json")),
+    ];
+    for (case, headers) in header_cases {
+        assert!(
+            direct::start_session(&app, &headers, &bytes(&plain), true).is_none(),
+            "declined: {case}"
+        );
+    }
+    let mut meta = plain.clone();
+    meta["params"]["_meta"] = json!({ "io.modelcontextprotocol/protocolVersion": "2026-07-28" });
+    let mut unreadable = plain.clone();
+    unreadable["params"]["capabilities"] = json!(5);
+    let mut extra = plain.clone();
+    extra["extra"] = json!(1);
+    let mut large = plain.clone();
+    large["params"]["capabilities"]["experimental"] = json!({ "x": "y".repeat(9000) });
+    for body in [meta, unreadable, extra, large, call("list_docs", json!({}))] {
+        assert!(
+            direct::start_session(&app, &headers(None, None), &bytes(&body), true).is_none(),
+            "declined: {body}"
+        );
+    }
+    assert!(direct::start_session(&app, &headers(None, None), &bytes(&plain), false).is_none());
+    assert_eq!(app.legacy_sessions().await, started, "nothing started");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dormant_session_wakes_in_rmcp_when_a_request_needs_it() {
+    let (app, docs) = common::docs_app(|_| None);
+    let session = start_session(&app, VERSION).await;
+    assert!(!app.holds_session_now(&session));
+    assert_eq!(app.legacy_sessions().await, 1);
+    // Its `initialized` started nothing: the change-feed follower waits for the wake.
+    assert_eq!(docs.changes().listeners(), 0);
+    let headers = headers(Some(&session), Some(VERSION));
+    let ping = json!({ "jsonrpc": "2.0", "id": 9, "method": "ping" });
+    let (status, ..) = through_the_endpoint(&app, headers.clone(), &ping).await;
+    assert_eq!(status, 200);
+    assert!(app.holds_session_now(&session), "woken into rmcp");
+    assert_eq!(app.legacy_sessions().await, 1, "counted once");
+    // rmcp replayed the handshake to the handler, `initialized` included.
+    for _ in 0..200 {
+        if docs.changes().listeners() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(docs.changes().listeners(), 1);
+    // Served by rmcp's session from now on, the fast path included.
+    let body = call("list_docs", json!({}));
+    assert!(fast(&app, &session, &headers, &body).is_some());
+}
+
+#[tokio::test]
+async fn a_deleted_dormant_session_is_gone() {
+    let app = app(None);
+    let session = start_session(&app, VERSION).await;
+    let delete = mcp_endpoint::handle(
+        app.clone(),
+        Method::DELETE,
+        headers(Some(&session), Some(VERSION)),
+        None,
+        futures::stream::empty::<Result<Bytes, std::convert::Infallible>>(),
+    )
+    .await;
+    assert_eq!(delete.status(), 202);
+    assert!(!app.holds_session(&session).await);
+    assert_eq!(app.legacy_sessions().await, 0);
+    let body = call("list_docs", json!({}));
+    let (status, ..) =
+        through_the_endpoint(&app, headers(Some(&session), Some(VERSION)), &body).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_that_wake_a_session_together_are_all_served() {
+    // rmcp puts a restored session in its map before it replays the handshake; a request that
+    // reaches the session's worker in between kills it (500). The requests take turns instead.
+    let app = app(None);
+    for _ in 0..20 {
+        let session = start_session(&app, VERSION).await;
+        let pings = (0..8).map(|i| {
+            let (app, headers) = (app.clone(), headers(Some(&session), Some(VERSION)));
+            tokio::spawn(async move {
+                let ping = json!({ "jsonrpc": "2.0", "id": i, "method": "ping" });
+                through_the_endpoint(&app, headers, &ping).await.0
+            })
+        });
+        let statuses: Vec<u16> = futures::future::join_all(pings)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    }
 }

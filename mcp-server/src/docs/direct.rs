@@ -22,6 +22,12 @@ impl Direct for DocsServer {
         Some(&self.library.changes)
     }
 
+    /// `initialize` is rmcp's own, and `on_initialized` only follows the change feed for the
+    /// session's GET stream, which wakes the session anyway.
+    fn dormant_sessions(&self) -> bool {
+        true
+    }
+
     fn answer_directly(
         &self,
         request: &DirectRequest<'_>,

@@ -15,7 +15,10 @@ use std::borrow::Cow;
 
 use http::uri::Authority;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
-use rmcp::model::{ErrorCode, ProtocolVersion, RequestId, RequestMetaObject, ServerJsonRpcMessage};
+use rmcp::model::{
+    ErrorCode, InitializeRequestParams, ProtocolVersion, RequestId, RequestMetaObject,
+    ServerJsonRpcMessage, ServerResult,
+};
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use warp::reply::Response;
@@ -159,6 +162,17 @@ fn plain_request<'b>(
     body: &'b [u8],
     json_content: bool,
 ) -> Option<Envelope<'b>> {
+    let envelope: Envelope = plain_message(headers, body, json_content)?;
+    (envelope.jsonrpc == "2.0").then_some(envelope)
+}
+
+/// The body as `T` (a JSON-RPC message's envelope), if the request is plain as
+/// [`plain_request`] says.
+fn plain_message<'b, T: Deserialize<'b>>(
+    headers: &HeaderMap,
+    body: &'b [u8],
+    json_content: bool,
+) -> Option<T> {
     if !json_content
         || !accepts_json_and_sse(headers)
         || single(headers, "host").is_none_or(|host| Authority::try_from(host).is_err())
@@ -172,15 +186,122 @@ fn plain_request<'b>(
     if !body.trim_ascii_start().starts_with(b"{") {
         return None;
     }
-    let envelope: Envelope = serde_json::from_slice(body).ok()?;
-    (envelope.jsonrpc == "2.0").then_some(envelope)
+    serde_json::from_slice(body).ok()
 }
 
 /// The protocol versions of the legacy (session) era.
 const LEGACY_PROTOCOLS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
 
+/// A legacy `initialize` that starts a dormant session (see [`crate::sessions::dormant`]): the
+/// new session's id and the answer, or `None` for rmcp (no dormant sessions here, or anything
+/// not plainly as rmcp would take it). The caller has admitted the session under its caps.
+/// The answer is the handler's `negotiate_initialize`, which is rmcp's own `initialize`, in
+/// a JSON body with the session id in `Mcp-Session-Id` (rmcp sends the same result as a
+/// one-event SSE stream; either is the client's to read).
+pub fn start_session(
+    app: &App,
+    headers: &HeaderMap,
+    body: &[u8],
+    json_content: bool,
+) -> Option<(String, Response)> {
+    app.dormant.as_ref()?;
+    // What a dormant session keeps is bounded as a stored one is (real clients send a few
+    // hundred bytes; `capabilities` takes any JSON): a larger one is rmcp's, as before.
+    if body.len() > crate::sessions::store::MAX_STORED_BYTES {
+        return None;
+    }
+    // A session header: rmcp looks the session up first. `Mcp-Method` and `Mcp-Name`: rmcp
+    // checks them against the body.
+    if ["mcp-session-id", "mcp-method", "mcp-name"]
+        .iter()
+        .any(|name| headers.contains_key(*name))
+    {
+        return None;
+    }
+    let envelope = plain_request(headers, body, json_content)?;
+    if envelope.method != "initialize"
+        || envelope
+            .params
+            .meta
+            .as_ref()
+            .is_some_and(|meta| meta.protocol_version().is_some())
+    {
+        return None;
+    }
+    let request = DirectRequest {
+        method: envelope.method,
+        protocol: "",
+        body,
+    };
+    let params: InitializeRequestParams = request.params()?;
+    // rmcp's checks: a version header, if any, is a known version and the one in the body.
+    if headers.contains_key("mcp-protocol-version") {
+        let named = single(headers, "mcp-protocol-version")?;
+        if named != params.protocol_version.as_str()
+            || !ProtocolVersion::KNOWN_VERSIONS
+                .iter()
+                .any(|known| known.as_str() == named)
+        {
+            return None;
+        }
+    }
+    let result = app.initialize_dormant(&params)?;
+    let mut result = ServerResult::InitializeResult(result);
+    result.strip_result_type_for_legacy_peer();
+    let message = ServerJsonRpcMessage::response(result, envelope.id);
+    let mut response = json_response(&message, StatusCode::OK)?;
+    let id = rmcp::transport::common::server_side_http::session_id();
+    response
+        .headers_mut()
+        .insert("mcp-session-id", HeaderValue::from_str(&id).ok()?);
+    app.dormant.as_ref()?.start(id.to_string(), params);
+    Some((id.to_string(), response))
+}
+
+/// A JSON-RPC notification, exactly.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Notice<'a> {
+    jsonrpc: &'a str,
+    method: &'a str,
+    #[serde(default)]
+    params: Params,
+}
+
+/// The 202 for `notifications/initialized` in a dormant session, which needs nothing until the
+/// session wakes (rmcp then replays it to the handler); `None` for rmcp, for any other
+/// notification, a session that is not dormant here, or anything not plainly as rmcp takes it.
+pub fn accept_in_session(
+    app: &App,
+    session: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    json_content: bool,
+) -> Option<Response> {
+    if headers.contains_key("mcp-method") || headers.contains_key("mcp-name") {
+        return None;
+    }
+    let notice: Notice = plain_message(headers, body, json_content)?;
+    let version = single(headers, "mcp-protocol-version")?;
+    if notice.jsonrpc != "2.0"
+        || notice.method != "notifications/initialized"
+        || !LEGACY_PROTOCOLS.contains(&version)
+        || notice
+            .params
+            .meta
+            .as_ref()
+            .is_some_and(|meta| meta.protocol_version().is_some())
+        || !app.dormant_used(session)
+    {
+        return None;
+    }
+    let mut response = Response::new(Default::default());
+    *response.status_mut() = StatusCode::ACCEPTED;
+    Some(response)
+}
+
 /// The answer to a request in legacy session `session`, when the handler answers it itself and
-/// the session is one rmcp holds here; `None` for rmcp (which, like the TypeScript SDK, serves a
+/// the session is one rmcp holds here, or a dormant one; `None` for rmcp (which, like the TypeScript SDK, serves a
 /// session's requests whether or not its `notifications/initialized` came first). The
 /// result has the legacy shape rmcp gives it (no `resultType: "complete"`, object-only tool
 /// output, `-32002` for a missing resource), in a JSON body rather than a one-event SSE
@@ -193,7 +314,8 @@ pub fn answer_in_session(
     json_content: bool,
 ) -> Option<Response> {
     let (envelope, version) = checked_legacy(headers, body, json_content)?;
-    if !app.holds_session_now(session) {
+    let in_rmcp = app.holds_session_now(session);
+    if !in_rmcp && !app.dormant_used(session) {
         return None;
     }
     let request = DirectRequest {
@@ -209,7 +331,10 @@ pub fn answer_in_session(
         }
         Err(error) => ServerJsonRpcMessage::error(error, Some(envelope.id)),
     };
-    app.keep_session_alive(session);
+    // Not while rmcp may be replaying the handshake: the worker takes nothing else then.
+    if in_rmcp && !app.wakes.in_flight(session) {
+        app.keep_session_alive(session);
+    }
     json_response(&message, StatusCode::OK)
 }
 

@@ -26,6 +26,15 @@ pub async fn forward(
     kind: Option<StreamKind>,
     slot: Option<StreamSlot>,
 ) -> Response {
+    // A request for a session rmcp may be waking (see `sessions::wakes`) waits its turn, and
+    // keeps it until rmcp has answered.
+    let session = headers.get("mcp-session-id").and_then(|v| v.to_str().ok());
+    let turn = match session {
+        Some(id) if app.wakes.in_flight(id) || !app.rmcp_holds(id).await => {
+            Some(app.wakes.turn(id).await)
+        }
+        _ => None,
+    };
     let mut request = http::Request::new(Full::new(body));
     *request.method_mut() = method.clone();
     *request.uri_mut() = http::Uri::from_static("/mcp");
@@ -58,6 +67,7 @@ pub async fn forward(
             );
         }
     };
+    drop(turn);
     let (parts, body) = answer.into_parts();
     if parts.status.is_server_error() {
         tracing::error!(status = parts.status.as_u16(), %method, "Error answering MCP request");

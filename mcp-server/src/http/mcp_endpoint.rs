@@ -231,6 +231,16 @@ where
         drop(in_use);
         return response;
     }
+    // A dormant session's `notifications/initialized` waits for its wake (rmcp replays it).
+    if id.is_none()
+        && app.dormant.is_some()
+        && let Some(session) = headers.get("mcp-session-id").and_then(|v| v.to_str().ok())
+        && let Some(response) =
+            direct::accept_in_session(app, session, &headers, bytes, json_content)
+    {
+        drop(share);
+        return response;
+    }
     let claim = if initialize {
         match app.limits.claim_session(client) {
             Ok(claim) => Some(claim),
@@ -261,6 +271,18 @@ where
             "Too many sessions on this server (MAX_LEGACY_SESSIONS); retry later",
             app.config.sse_retry,
         );
+    }
+    // Without a store, a session starts dormant: rmcp takes it up when a request needs it.
+    if initialize
+        && let Some((started, response)) = direct::start_session(app, &headers, bytes, json_content)
+    {
+        if let Some(claim) = claim {
+            claim.bind(&started);
+        }
+        drop(admission);
+        drop(share);
+        tracing::info!(peer = peer.map(|p| p.to_string()), "legacy session started");
+        return response;
     }
     let slot = if rpc_method.as_deref() == Some("subscriptions/listen") {
         match reserve_stream(app, credential) {

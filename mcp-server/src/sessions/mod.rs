@@ -1,14 +1,18 @@
 //! What outlives one request: the change feed that tells modern listen streams and legacy
 //! sessions what changed ([`changes`]), the owner of a legacy session's own tasks
-//! ([`scope`]), and, with a shared store ([`store`]), the sessions held in memory
+//! ([`scope`]), the sessions answered without rmcp until they need it ([`dormant`]) and the
+//! turn a request takes while rmcp wakes one ([`wakes`]), and, with
+//! a shared store ([`store`]), the sessions held in memory
 //! ([`resident`]) and the events of their streams ([`journal`], [`resumable`]).
 
 pub mod changes;
+pub mod dormant;
 pub mod journal;
 pub mod resident;
 pub mod resumable;
 pub mod scope;
 pub mod store;
+pub mod wakes;
 
 /// Gives back a map's room once most of it is empty: a `HashMap` keeps the capacity of its
 /// largest moment, so a burst of sessions would otherwise be paid for until the process ends.

@@ -1,0 +1,225 @@
+//! Legacy sessions rmcp has not been asked to hold yet (without a shared store).
+//!
+//! An rmcp session costs its process about 60 KiB at once (a worker task, its channels, the
+//! handler's peer), and most sessions never need any of it: a client initializes, lists the
+//! tools and calls them, and every one of those requests is answered without rmcp (see
+//! [`crate::http::direct`]). So the server answers `initialize` itself, from the handler's own
+//! `negotiate_initialize`, and keeps only the client's `initialize` params here, a few hundred
+//! bytes. The session wakes in rmcp when a request needs rmcp (a GET stream, a request the
+//! handler does not answer itself): rmcp finds no such session, asks its session store, which is
+//! this, and replays the handshake to the handler (`initialize`, then
+//! `notifications/initialized`) before it serves the request, as it does for a session restored
+//! from Redis. From then on the session is rmcp's.
+//!
+//! A dormant session ends by `DELETE` (rmcp tells its store) or after
+//! `LEGACY_SESSION_IDLE_TIMEOUT` without a request, as a held one does.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use rmcp::model::InitializeRequestParams;
+use rmcp::transport::streamable_http_server::session::{
+    SessionState, SessionStore, SessionStoreError,
+};
+
+/// How long a woken session stays counted here while rmcp sets it up (a replay of the
+/// handshake takes well under a millisecond; this only bounds an entry whose wake failed).
+const WAKE_GRACE: Duration = Duration::from_secs(10);
+
+/// One session.
+enum Entry {
+    /// Not in rmcp: answered from here.
+    Asleep {
+        initialize: Box<InitializeRequestParams>,
+        last_used: Instant,
+    },
+    /// Handed to rmcp at this moment; counted by rmcp once it holds it.
+    Woken(Instant),
+}
+
+/// The dormant sessions of one process.
+pub struct Dormant {
+    entries: Mutex<HashMap<String, Entry>>,
+    /// How many entries are asleep (changed under the lock, read without it).
+    asleep: AtomicUsize,
+    /// `LEGACY_SESSION_IDLE_TIMEOUT`.
+    idle_timeout: Duration,
+}
+
+impl std::fmt::Debug for Dormant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dormant")
+            .field("asleep", &self.len())
+            .finish()
+    }
+}
+
+impl Dormant {
+    /// No sessions yet; each ends after `idle_timeout` without use.
+    pub fn new(idle_timeout: Duration) -> Dormant {
+        Dormant {
+            entries: Mutex::default(),
+            asleep: AtomicUsize::new(0),
+            idle_timeout,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.entries.lock().expect("dormant sessions lock")
+    }
+
+    /// Session `id` starts, dormant, with the client's `initialize` params.
+    pub fn start(&self, id: String, initialize: InitializeRequestParams) {
+        let mut entries = self.lock();
+        let entry = Entry::Asleep {
+            initialize: Box::new(initialize),
+            last_used: Instant::now(),
+        };
+        if let Some(before) = entries.insert(id, entry) {
+            // Ids are random: never, but the count stays right.
+            self.forget(&before);
+        }
+        self.asleep.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `entry` left the map (or stopped being asleep): the count follows.
+    fn forget(&self, entry: &Entry) {
+        if matches!(entry, Entry::Asleep { .. }) {
+            self.asleep.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Removes session `id`, keeping the count.
+    fn remove(&self, entries: &mut HashMap<String, Entry>, id: &str) {
+        if let Some(entry) = entries.remove(id) {
+            self.forget(&entry);
+        }
+    }
+
+    /// Session `id` is asleep here and still live: it is used now (its idle time starts again).
+    /// `false` when it is not here, is rmcp's, or its idle time ran out (it is then ended).
+    pub fn used(&self, id: &str) -> bool {
+        self.used_at(id, Instant::now())
+    }
+
+    fn used_at(&self, id: &str, now: Instant) -> bool {
+        let mut entries = self.lock();
+        match entries.get_mut(id) {
+            Some(Entry::Asleep { last_used, .. }) => {
+                if now.saturating_duration_since(*last_used) > self.idle_timeout {
+                    self.remove(&mut entries, id);
+                    return false;
+                }
+                *last_used = now;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether session `id` exists here: asleep and live, or woken and not yet held by rmcp.
+    pub fn holds(&self, id: &str) -> bool {
+        let now = Instant::now();
+        self.lock()
+            .get(id)
+            .is_some_and(|entry| matches!(entry, Entry::Woken(_)) || self.live(entry, now))
+    }
+
+    /// The sessions asleep here (a woken one is rmcp's to count); one whose idle time ran out
+    /// counts until it is used or swept, as rmcp counts a session until its worker closes it.
+    pub fn len(&self) -> usize {
+        self.asleep.load(Ordering::Relaxed)
+    }
+
+    /// Whether `entry` is asleep and has been used within the idle timeout at `now`.
+    fn live(&self, entry: &Entry, now: Instant) -> bool {
+        match entry {
+            Entry::Asleep { last_used, .. } => {
+                now.saturating_duration_since(*last_used) <= self.idle_timeout
+            }
+            Entry::Woken(_) => false,
+        }
+    }
+
+    /// Whether no session is asleep here.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// rmcp takes session `id`: its `initialize` params, once, if it is asleep and live.
+    fn wake_at(&self, id: &str, now: Instant) -> Option<InitializeRequestParams> {
+        let mut entries = self.lock();
+        let expired = match entries.get(id)? {
+            Entry::Asleep { last_used, .. } => {
+                now.saturating_duration_since(*last_used) > self.idle_timeout
+            }
+            Entry::Woken(_) => return None,
+        };
+        if expired {
+            self.remove(&mut entries, id);
+            return None;
+        }
+        match entries.insert(id.to_string(), Entry::Woken(now)) {
+            Some(Entry::Asleep { initialize, .. }) => {
+                self.asleep.fetch_sub(1, Ordering::Relaxed);
+                Some(*initialize)
+            }
+            _ => None,
+        }
+    }
+
+    /// Session `id` ended (`DELETE`).
+    pub fn end(&self, id: &str) {
+        let mut entries = self.lock();
+        self.remove(&mut entries, id);
+        super::shrink_if_sparse(&mut entries);
+    }
+
+    /// Ends the sessions idle for longer than the timeout, and forgets woken ones rmcp now holds
+    /// (`held_by_rmcp`) or never took up.
+    pub fn sweep(&self, now: Instant, held_by_rmcp: impl Fn(&str) -> bool) {
+        let mut entries = self.lock();
+        entries.retain(|id, entry| {
+            let keep = match entry {
+                Entry::Asleep { .. } => self.live(entry, now),
+                Entry::Woken(at) => {
+                    !held_by_rmcp(id) && now.saturating_duration_since(*at) <= WAKE_GRACE
+                }
+            };
+            if !keep {
+                self.forget(entry);
+            }
+            keep
+        });
+        super::shrink_if_sparse(&mut entries);
+    }
+}
+
+/// rmcp's view: the store it restores unknown sessions from. It never stores: a session rmcp
+/// starts itself (an `initialize` the server did not answer) lives in rmcp alone.
+#[async_trait::async_trait]
+impl SessionStore for Dormant {
+    async fn load(&self, session_id: &str) -> Result<Option<SessionState>, SessionStoreError> {
+        Ok(self
+            .wake_at(session_id, Instant::now())
+            .map(SessionState::new))
+    }
+
+    async fn store(
+        &self,
+        _session_id: &str,
+        _state: &SessionState,
+    ) -> Result<(), SessionStoreError> {
+        Ok(())
+    }
+
+    async fn delete(&self, session_id: &str) -> Result<(), SessionStoreError> {
+        self.end(session_id);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
