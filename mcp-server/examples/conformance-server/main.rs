@@ -109,6 +109,13 @@ impl mcp_server::direct::Direct for Fixtures {
         Some(&self.changes)
     }
 
+    /// `initialize` is rmcp's own, and `on_initialized` only follows the change feed for the
+    /// session's GET stream (which wakes the session); the tools that talk to the client wake
+    /// it too, as every request the fast path leaves to rmcp does.
+    fn dormant_sessions(&self) -> bool {
+        true
+    }
+
     fn answer_directly(
         &self,
         request: &mcp_server::direct::DirectRequest<'_>,

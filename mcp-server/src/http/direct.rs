@@ -26,6 +26,7 @@ use warp::reply::Response;
 use crate::app::App;
 use crate::direct::DirectRequest;
 use crate::http::MODERN_PROTOCOL;
+use crate::sessions::dormant::Dormant;
 
 /// The JSON-RPC request, exactly: any other field, or a notification, is left to rmcp.
 #[derive(Deserialize)]
@@ -245,6 +246,7 @@ pub fn start_session(
             return None;
         }
     }
+    let kept = Dormant::kept(&params, crate::sessions::store::MAX_STORED_BYTES)?;
     let result = app.initialize_dormant(&params)?;
     let mut result = ServerResult::InitializeResult(result);
     result.strip_result_type_for_legacy_peer();
@@ -254,7 +256,7 @@ pub fn start_session(
     response
         .headers_mut()
         .insert("mcp-session-id", HeaderValue::from_str(&id).ok()?);
-    app.dormant.as_ref()?.start(id.to_string(), params);
+    app.dormant.as_ref()?.start(id.to_string(), kept);
     Some((id.to_string(), response))
 }
 

@@ -26,14 +26,17 @@ pub async fn forward(
     kind: Option<StreamKind>,
     slot: Option<StreamSlot>,
 ) -> Response {
+    let timeout = app.config.request_timeout;
     // A request for a session rmcp may be waking (see `sessions::wakes`) waits its turn, and
-    // keeps it until rmcp has answered.
-    let session = headers.get("mcp-session-id").and_then(|v| v.to_str().ok());
-    let turn = match session {
-        Some(id) if app.wakes.in_flight(id) || !app.rmcp_holds(id).await => {
-            Some(app.wakes.turn(id).await)
-        }
-        _ => None,
+    // keeps it until rmcp has answered. rmcp first, then the turns: a wake that stores the
+    // session between the two looks is still in flight at the second.
+    let session = headers
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let waking = match &session {
+        Some(id) => !app.rmcp_holds(id).await || app.wakes.in_flight(id),
+        None => false,
     };
     let mut request = http::Request::new(Full::new(body));
     *request.method_mut() = method.clone();
@@ -42,10 +45,41 @@ pub async fn forward(
     if let Some(peer) = peer {
         request.extensions_mut().insert(PeerAddr(peer));
     }
-    let timeout = app.config.request_timeout;
-    // A stateless request's answer head waits for the handler's first message; bound that wait.
-    let answer = match tokio::time::timeout(timeout, app.handle_mcp(request)).await {
-        Ok(answer) => answer,
+    let call = async {
+        match session.filter(|_| waking) {
+            None => Some(app.handle_mcp(request).await),
+            Some(id) => {
+                let turn = app.wakes.turn(&id).await;
+                // A wake runs to its end on a task of its own: cut off by the client's leaving
+                // or the deadline, it would leave rmcp a session waiting for its handshake.
+                let answer = app.handle_mcp(request);
+                tokio::spawn(async move {
+                    let answer = answer.await;
+                    drop(turn);
+                    answer
+                })
+                .await
+                .ok()
+            }
+        }
+    };
+    // A stateless request's answer head waits for the handler's first message, and a request
+    // for a session being woken for its turn: bound both.
+    let answer = match tokio::time::timeout(timeout, call).await {
+        Ok(Some(answer)) => answer,
+        Ok(None) => {
+            tracing::error!(%method, "Error in rmcp's task waking a session");
+            let id = match &kind {
+                Some(StreamKind::Request(id)) => Some(id),
+                _ => None,
+            };
+            return jsonrpc_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                id,
+                crate::http::replies::INTERNAL_ERROR,
+                "Internal error while waking the session",
+            );
+        }
         Err(_) => {
             crate::meters::timeout("REQUEST_TIMEOUT");
             let id = match &kind {
@@ -67,7 +101,6 @@ pub async fn forward(
             );
         }
     };
-    drop(turn);
     let (parts, body) = answer.into_parts();
     if parts.status.is_server_error() {
         tracing::error!(status = parts.status.as_u16(), %method, "Error answering MCP request");

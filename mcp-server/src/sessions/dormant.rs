@@ -4,8 +4,8 @@
 //! handler's peer), and most sessions never need any of it: a client initializes, lists the
 //! tools and calls them, and every one of those requests is answered without rmcp (see
 //! [`crate::http::direct`]). So the server answers `initialize` itself, from the handler's own
-//! `negotiate_initialize`, and keeps only the client's `initialize` params here, a few hundred
-//! bytes. The session wakes in rmcp when a request needs rmcp (a GET stream, a request the
+//! `negotiate_initialize`, and keeps only the client's `initialize` params here (as JSON: a few
+//! hundred bytes from real clients, at most 8 KiB). The session wakes in rmcp when a request needs rmcp (a GET stream, a request the
 //! handler does not answer itself): rmcp finds no such session, asks its session store, which is
 //! this, and replays the handshake to the handler (`initialize`, then
 //! `notifications/initialized`) before it serves the request, as it does for a session restored
@@ -32,7 +32,9 @@ const WAKE_GRACE: Duration = Duration::from_secs(10);
 enum Entry {
     /// Not in rmcp: answered from here.
     Asleep {
-        initialize: Box<InitializeRequestParams>,
+        /// The params as JSON: what they take in memory is what the client sent, give or
+        /// take, not the many times more of a parsed tree.
+        initialize: Box<[u8]>,
         last_used: Instant,
     },
     /// Handed to rmcp at this moment; counted by rmcp once it holds it.
@@ -70,11 +72,18 @@ impl Dormant {
         self.entries.lock().expect("dormant sessions lock")
     }
 
-    /// Session `id` starts, dormant, with the client's `initialize` params.
-    pub fn start(&self, id: String, initialize: InitializeRequestParams) {
+    /// The client's `initialize` params as a dormant session keeps them (JSON), if no larger
+    /// than `most` bytes.
+    pub fn kept(initialize: &InitializeRequestParams, most: usize) -> Option<Box<[u8]>> {
+        let kept = serde_json::to_vec(initialize).ok()?;
+        (kept.len() <= most).then(|| kept.into_boxed_slice())
+    }
+
+    /// Session `id` starts, dormant, with the client's `initialize` params ([`Dormant::kept`]).
+    pub fn start(&self, id: String, initialize: Box<[u8]>) {
         let mut entries = self.lock();
         let entry = Entry::Asleep {
-            initialize: Box::new(initialize),
+            initialize,
             last_used: Instant::now(),
         };
         if let Some(before) = entries.insert(id, entry) {
@@ -164,7 +173,7 @@ impl Dormant {
         match entries.insert(id.to_string(), Entry::Woken(now)) {
             Some(Entry::Asleep { initialize, .. }) => {
                 self.asleep.fetch_sub(1, Ordering::Relaxed);
-                Some(*initialize)
+                serde_json::from_slice(&initialize).ok()
             }
             _ => None,
         }

@@ -5,12 +5,26 @@ use rmcp::transport::streamable_http_server::session::SessionStore;
 
 use super::Dormant;
 
-fn params(name: &str) -> InitializeRequestParams {
+fn parsed(name: &str) -> InitializeRequestParams {
     InitializeRequestParams::new(
         ClientCapabilities::default(),
         Implementation::new(name, "1"),
     )
     .with_protocol_version(ProtocolVersion::V_2025_06_18)
+}
+
+fn params(name: &str) -> Box<[u8]> {
+    Dormant::kept(&parsed(name), 8192).expect("small")
+}
+
+#[test]
+fn params_are_kept_as_json_up_to_a_size() {
+    let mut large = parsed("a");
+    large.client_info.name = "x".repeat(10_000);
+    assert!(Dormant::kept(&large, 8192).is_none());
+    let kept = Dormant::kept(&parsed("a"), 8192).unwrap();
+    let back: InitializeRequestParams = serde_json::from_slice(&kept).unwrap();
+    assert_eq!(back, parsed("a"));
 }
 
 const IDLE: Duration = Duration::from_secs(30);
@@ -82,7 +96,7 @@ async fn rmcp_restores_from_it_deletes_through_it_and_never_stores_in_it() {
     dormant
         .store(
             "c",
-            &rmcp::transport::streamable_http_server::session::SessionState::new(params("c")),
+            &rmcp::transport::streamable_http_server::session::SessionState::new(parsed("c")),
         )
         .await
         .unwrap();
