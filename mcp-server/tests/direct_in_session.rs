@@ -447,3 +447,32 @@ async fn requests_that_wake_a_session_together_are_all_served() {
         assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     }
 }
+
+#[tokio::test]
+async fn an_initialize_too_large_to_keep_is_refused_whoever_would_answer_it() {
+    let app = app(None);
+    let mut large = initialize(VERSION);
+    large["params"]["capabilities"]["experimental"] = json!({ "x": { "pad": vec![0; 5000] } });
+    let mut weighted = headers(None, None);
+    // Plain, and in a form the fast path leaves to rmcp.
+    for headers in [headers(None, None), {
+        weighted.insert(
+            "accept",
+            "application/json;q=1, text/event-stream".parse().unwrap(),
+        );
+        weighted
+    }] {
+        let (status, media, body, head) = through_the_endpoint(&app, headers, &large).await;
+        assert_eq!((status, media.as_deref()), (400, Some("application/json")));
+        assert!(!head.contains_key("mcp-session-id"));
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], -32602, "{body}");
+        assert_eq!(body["id"], 0);
+    }
+    assert_eq!(app.legacy_sessions().await, 0);
+    // Just under the limit is taken.
+    let mut fits = initialize(VERSION);
+    fits["params"]["capabilities"]["experimental"] = json!({ "x": { "pad": "y".repeat(8000) } });
+    let (status, ..) = through_the_endpoint(&app, headers(None, None), &fits).await;
+    assert_eq!(status, 200);
+}

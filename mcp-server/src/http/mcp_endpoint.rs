@@ -32,6 +32,7 @@ use crate::http::replies::{
 use crate::http::store_gate;
 use crate::http::{direct, listen};
 use crate::lifecycle::streams::{StreamKind, StreamSlot};
+use crate::sessions::MAX_INITIALIZE_BYTES;
 
 /// The header a client resumes an SSE stream with.
 const LAST_EVENT_ID: &str = "last-event-id";
@@ -190,6 +191,17 @@ where
                 .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
         });
     let initialize = rpc_method.as_deref() == Some("initialize");
+    if initialize && bytes.len() > MAX_INITIALIZE_BYTES {
+        tracing::warn!(bytes = bytes.len(), "initialize too large; refused");
+        return jsonrpc_error(
+            StatusCode::BAD_REQUEST,
+            id.as_ref(),
+            INVALID_PARAMS,
+            &format!(
+                "Invalid params: an initialize request larger than {MAX_INITIALIZE_BYTES} bytes is refused (its params are kept for the session's life; clients send a few hundred bytes)"
+            ),
+        );
+    }
     // A modern-era request the handler answers itself skips rmcp's per-request machinery
     // (`direct` declines anything rmcp would answer differently).
     if !initialize

@@ -14,6 +14,12 @@ pub mod scope;
 pub mod store;
 pub mod wakes;
 
+/// The largest `initialize` request body taken, in bytes: its params stay with the session for
+/// as long as it lives (in rmcp's peer, a dormant session or the store), so they are bounded
+/// for the per-session memory budget to hold. Real clients send a few hundred bytes; this is
+/// the store's limit on kept params ([`store::MAX_STORED_BYTES`]) with room for the envelope.
+pub const MAX_INITIALIZE_BYTES: usize = store::MAX_STORED_BYTES + 1024;
+
 /// Gives back a map's room once most of it is empty: a `HashMap` keeps the capacity of its
 /// largest moment, so a burst of sessions would otherwise be paid for until the process ends.
 pub fn shrink_if_sparse<K: std::hash::Hash + Eq, V>(map: &mut std::collections::HashMap<K, V>) {
