@@ -53,6 +53,9 @@ type Answerer = dyn Fn(&DirectRequest<'_>) -> Option<Result<ServerResult, ErrorD
 /// erased; `None` when rmcp should answer.
 type Initializer = dyn Fn(&InitializeRequestParams) -> Option<InitializeResult> + Send + Sync;
 
+/// A receiver of the handler's change feed, for dormant sessions' GET streams.
+type SessionFeed = dyn Fn() -> broadcast::Receiver<Change> + Send + Sync;
+
 /// Shared state of the HTTP server.
 pub struct App {
     /// The configuration read at start-up.
@@ -100,6 +103,8 @@ pub struct App {
     direct: Box<Answerer>,
     /// Listen streams served from the handler's change feed.
     listen: Box<Listener>,
+    /// Dormant sessions' GET streams served from the handler's change feed, if it allows.
+    session_feed: Option<Box<SessionFeed>>,
     /// The handler's `serverInfo`, for the result that ends a listen stream.
     pub server_info: Implementation,
 }
@@ -144,6 +149,15 @@ impl App {
             let accepted = requested.intersection(&candidate).intersection(&advertised);
             Some((accepted, feed.subscribe()))
         });
+        let session_feed: Option<Box<SessionFeed>> =
+            (handler.session_streams_from_feed() && handler.change_feed().is_some()).then(|| {
+                let feeder = handler.clone();
+                Box::new(move || {
+                    feeder
+                        .change_feed()
+                        .map_or_else(|| broadcast::channel(1).1, |feed| feed.subscribe())
+                }) as Box<SessionFeed>
+            });
         let answerer = handler.clone();
         let direct: Box<Answerer> = Box::new(move |request| {
             // A panic is the request's internal error, as it is through rmcp.
@@ -264,6 +278,7 @@ impl App {
             report,
             direct,
             listen,
+            session_feed,
             server_info: server.server_info,
         });
         tokio::spawn(sweep(Arc::downgrade(&app)));
@@ -291,6 +306,13 @@ impl App {
     /// or `None` for rmcp.
     pub fn listen_directly(&self, requested: &SubscriptionFilter) -> Option<Subscription> {
         (self.listen)(requested)
+    }
+
+    /// The change feed a dormant session's GET stream is served from, when the handler allows it
+    /// and sessions start dormant.
+    pub fn session_feed(&self) -> Option<broadcast::Receiver<Change>> {
+        self.dormant.as_ref()?;
+        Some((self.session_feed.as_ref()?)())
     }
 
     /// Hands a fully read request to rmcp.

@@ -69,6 +69,14 @@ pub trait Direct {
         false
     }
 
+    /// Whether a dormant session's GET stream may be served from [`Direct::change_feed`] without
+    /// waking the session: only for a handler whose legacy sessions hear nothing on that stream
+    /// but the list changes `on_initialized` follows (no server-initiated requests, no other
+    /// notifications outside a request). Needs [`Direct::dormant_sessions`] and a feed.
+    fn session_streams_from_feed(&self) -> bool {
+        false
+    }
+
     /// The answer to `request`, or `None` to leave it to rmcp. Only for requests whose answer
     /// needs nothing from the client (no progress or log notifications, no questions back), and
     /// only where the answer is the one the handler gives through rmcp: the same result, or the

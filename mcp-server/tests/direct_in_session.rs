@@ -21,7 +21,7 @@ use mcp_server::http::{direct, mcp_endpoint};
 use serde_json::{Value, json};
 
 mod common;
-use common::media;
+use common::{headers, media, start_session, through_the_endpoint};
 
 /// An app over the embedded documentation, its legacy sessions closed after `idle_ms` of quiet
 /// if given.
@@ -34,54 +34,6 @@ fn app(idle_ms: Option<&str>) -> Arc<App> {
 }
 
 const VERSION: &str = "2025-11-25";
-
-fn headers(session: Option<&str>, version: Option<&str>) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert("host", "localhost:3000".parse().unwrap());
-    headers.insert("content-type", "application/json".parse().unwrap());
-    headers.insert(
-        "accept",
-        "application/json, text/event-stream".parse().unwrap(),
-    );
-    if let Some(version) = version {
-        headers.insert("mcp-protocol-version", version.parse().unwrap());
-    }
-    if let Some(session) = session {
-        headers.insert("mcp-session-id", session.parse().unwrap());
-    }
-    headers
-}
-
-/// A request through the whole `/mcp` handler: status, media type and body.
-async fn through_the_endpoint(
-    app: &Arc<App>,
-    headers: HeaderMap,
-    body: &Value,
-) -> (u16, Option<String>, Bytes, HeaderMap) {
-    let bytes = Bytes::from(body.to_string());
-    let stream = futures::stream::iter([Ok::<_, std::convert::Infallible>(bytes)]);
-    let response = mcp_endpoint::handle(app.clone(), Method::POST, headers, None, stream).await;
-    let status = response.status().as_u16();
-    let media = media(response.headers());
-    let head = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, media, body, head)
-}
-
-/// A legacy session past its handshake, started as a client starts one.
-async fn start_session(app: &Arc<App>, version: &str) -> String {
-    let initialize = json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": version, "capabilities": {},
-        "clientInfo": { "name": "t", "version": "1" } } });
-    let (status, _, _, head) = through_the_endpoint(app, headers(None, None), &initialize).await;
-    assert_eq!(status, 200);
-    let session = head["mcp-session-id"].to_str().unwrap().to_string();
-    let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
-    let (status, ..) =
-        through_the_endpoint(app, headers(Some(&session), Some(version)), &initialized).await;
-    assert_eq!(status, 202);
-    session
-}
 
 fn fast(app: &App, session: &str, headers: &HeaderMap, body: &Value) -> Option<(u16, Value)> {
     let bytes = serde_json::to_vec(body).unwrap();

@@ -28,6 +28,11 @@ impl Direct for DocsServer {
         true
     }
 
+    /// A session's GET stream carries only the list changes the follower forwards.
+    fn session_streams_from_feed(&self) -> bool {
+        true
+    }
+
     fn answer_directly(
         &self,
         request: &DirectRequest<'_>,

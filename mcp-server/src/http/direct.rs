@@ -191,7 +191,8 @@ fn plain_message<'b, T: Deserialize<'b>>(
 }
 
 /// The protocol versions of the legacy (session) era.
-const LEGACY_PROTOCOLS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
+pub(crate) const LEGACY_PROTOCOLS: [&str; 4] =
+    ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
 
 /// A legacy `initialize` that starts a dormant session (see [`crate::sessions::dormant`]): the
 /// new session's id and the answer, or `None` for rmcp (no dormant sessions here, or anything
@@ -400,7 +401,7 @@ fn status_of(code: ErrorCode) -> StatusCode {
 
 /// The one value of header `name`, as text; `None` when absent, repeated, not visible ASCII,
 /// or in the Base64 form (`=?base64?...?=`) that only rmcp decodes.
-fn single<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+pub(crate) fn single<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     let mut values = headers.get_all(name).iter();
     let value = values.next()?.to_str().ok()?;
     if values.next().is_some() || value.starts_with("=?") {

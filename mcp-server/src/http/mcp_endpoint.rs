@@ -29,6 +29,7 @@ use crate::http::replies::{
     INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, jsonrpc_error, too_many, unavailable,
     unreadable_body,
 };
+use crate::http::session_stream::session_stream;
 use crate::http::store_gate;
 use crate::http::{direct, listen};
 use crate::lifecycle::streams::{StreamKind, StreamSlot};
@@ -102,7 +103,16 @@ where
         Method::GET => match reserve_stream(&app, credential) {
             Err(refusal) => *refusal,
             Ok(slot) => match store_gate::session_of(&app, &headers).map(str::to_string) {
-                None => forward(&app, method, headers, peer, Bytes::new(), None, Some(slot)).await,
+                None => {
+                    // A dormant session's stream is served from the change feed, if it can be.
+                    let mut slot = Some(slot);
+                    match session_stream(&app, &headers, peer, &mut slot) {
+                        Some(response) => response,
+                        None => {
+                            forward(&app, method, headers, peer, Bytes::new(), None, slot).await
+                        }
+                    }
+                }
                 Some(session) => session_get(&app, session, headers, peer, client, slot).await,
             },
         },

@@ -15,6 +15,7 @@ pub mod peek;
 pub mod replies;
 pub mod routes;
 pub mod server;
+pub mod session_stream;
 pub mod store_gate;
 
 /// The first protocol revision of the modern (stateless) era: requests that name it or a later

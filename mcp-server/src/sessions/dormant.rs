@@ -23,6 +23,7 @@ use rmcp::model::InitializeRequestParams;
 use rmcp::transport::streamable_http_server::session::{
     SessionState, SessionStore, SessionStoreError,
 };
+use tokio_util::sync::CancellationToken;
 
 /// How long a woken session stays counted here while rmcp sets it up (a replay of the
 /// handshake takes well under a millisecond; this only bounds an entry whose wake failed).
@@ -36,6 +37,8 @@ enum Entry {
         /// take, not the many times more of a parsed tree.
         initialize: Box<[u8]>,
         last_used: Instant,
+        /// Its GET streams open now (served from the change feed): in use while any is.
+        streams: u32,
     },
     /// Handed to rmcp at this moment; counted by rmcp once it holds it.
     Woken(Instant),
@@ -48,6 +51,55 @@ pub struct Dormant {
     asleep: AtomicUsize,
     /// `LEGACY_SESSION_IDLE_TIMEOUT`.
     idle_timeout: Duration,
+    /// Sessions with a GET stream served here: ended with the session, whether it is still
+    /// dormant or rmcp's by then, and whether the stream carrying notifications is taken.
+    streams: Mutex<HashMap<String, Streams>>,
+}
+
+/// The GET streams of one session served here.
+struct Streams {
+    ended: CancellationToken,
+    open: u32,
+    /// One stream carries the session's notifications, as in rmcp; the others only keep alive.
+    primary: bool,
+}
+
+/// One GET stream of a dormant session, served from the change feed; the session is in use
+/// while it lives.
+pub struct SessionStream {
+    dormant: std::sync::Arc<Dormant>,
+    /// The session.
+    pub id: String,
+    /// Cancelled when the session ends.
+    pub ended: CancellationToken,
+    /// Whether this stream carries the session's notifications.
+    pub primary: bool,
+}
+
+impl Drop for SessionStream {
+    fn drop(&mut self) {
+        let mut entries = self.dormant.lock();
+        if let Some(Entry::Asleep {
+            last_used, streams, ..
+        }) = entries.get_mut(&self.id)
+        {
+            *streams = streams.saturating_sub(1);
+            // The stream's end is the session's last use.
+            *last_used = Instant::now();
+        }
+        drop(entries);
+        let mut streams = self.dormant.streams.lock().expect("dormant streams lock");
+        if let Some(held) = streams.get_mut(&self.id) {
+            held.open = held.open.saturating_sub(1);
+            if self.primary {
+                held.primary = false;
+            }
+            if held.open == 0 {
+                streams.remove(&self.id);
+                super::shrink_if_sparse(&mut streams);
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Dormant {
@@ -65,6 +117,7 @@ impl Dormant {
             entries: Mutex::default(),
             asleep: AtomicUsize::new(0),
             idle_timeout,
+            streams: Mutex::default(),
         }
     }
 
@@ -85,12 +138,56 @@ impl Dormant {
         let entry = Entry::Asleep {
             initialize,
             last_used: Instant::now(),
+            streams: 0,
         };
         if let Some(before) = entries.insert(id, entry) {
             // Ids are random: never, but the count stays right.
             self.forget(&before);
         }
         self.asleep.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A GET stream for session `id`, if it is asleep and live: the session is in use until the
+    /// stream is dropped, and the stream ends with the session.
+    pub fn open_stream(self: &std::sync::Arc<Self>, id: &str) -> Option<SessionStream> {
+        let now = Instant::now();
+        let mut entries = self.lock();
+        let entry = entries.get_mut(id)?;
+        if !self.live(entry, now) {
+            return None;
+        }
+        let Entry::Asleep {
+            last_used, streams, ..
+        } = entry
+        else {
+            return None;
+        };
+        *last_used = now;
+        *streams += 1;
+        // Under the entries' lock: an `end` cannot come between the two.
+        let mut held = self.streams.lock().expect("dormant streams lock");
+        let held = held.entry(id.to_string()).or_insert_with(|| Streams {
+            ended: CancellationToken::new(),
+            open: 0,
+            primary: false,
+        });
+        held.open += 1;
+        let primary = !held.primary;
+        held.primary = true;
+        Some(SessionStream {
+            dormant: self.clone(),
+            id: id.to_string(),
+            ended: held.ended.clone(),
+            primary,
+        })
+    }
+
+    /// Ends the GET streams of session `id` (it ended). Called under the entries' lock.
+    fn end_streams(&self, id: &str) {
+        let streams = self.streams.lock().expect("dormant streams lock");
+        if let Some(held) = streams.get(id) {
+            held.ended.cancel();
+        }
     }
 
     /// `entry` left the map (or stopped being asleep): the count follows.
@@ -100,11 +197,12 @@ impl Dormant {
         }
     }
 
-    /// Removes session `id`, keeping the count.
+    /// Removes session `id`, keeping the count, and ends its streams.
     fn remove(&self, entries: &mut HashMap<String, Entry>, id: &str) {
         if let Some(entry) = entries.remove(id) {
             self.forget(&entry);
         }
+        self.end_streams(id);
     }
 
     /// Session `id` is asleep here and still live: it is used now (its idle time starts again).
@@ -115,17 +213,18 @@ impl Dormant {
 
     fn used_at(&self, id: &str, now: Instant) -> bool {
         let mut entries = self.lock();
-        match entries.get_mut(id) {
-            Some(Entry::Asleep { last_used, .. }) => {
-                if now.saturating_duration_since(*last_used) > self.idle_timeout {
-                    self.remove(&mut entries, id);
-                    return false;
-                }
-                *last_used = now;
-                true
-            }
-            _ => false,
+        let live = match entries.get(id) {
+            Some(entry @ Entry::Asleep { .. }) => self.live(entry, now),
+            _ => return false,
+        };
+        if !live {
+            self.remove(&mut entries, id);
+            return false;
         }
+        if let Some(Entry::Asleep { last_used, .. }) = entries.get_mut(id) {
+            *last_used = now;
+        }
+        true
     }
 
     /// Whether session `id` exists here: asleep and live, or woken and not yet held by rmcp.
@@ -145,9 +244,9 @@ impl Dormant {
     /// Whether `entry` is asleep and has been used within the idle timeout at `now`.
     fn live(&self, entry: &Entry, now: Instant) -> bool {
         match entry {
-            Entry::Asleep { last_used, .. } => {
-                now.saturating_duration_since(*last_used) <= self.idle_timeout
-            }
+            Entry::Asleep {
+                last_used, streams, ..
+            } => *streams > 0 || now.saturating_duration_since(*last_used) <= self.idle_timeout,
             Entry::Woken(_) => false,
         }
     }
@@ -161,9 +260,7 @@ impl Dormant {
     fn wake_at(&self, id: &str, now: Instant) -> Option<InitializeRequestParams> {
         let mut entries = self.lock();
         let expired = match entries.get(id)? {
-            Entry::Asleep { last_used, .. } => {
-                now.saturating_duration_since(*last_used) > self.idle_timeout
-            }
+            entry @ Entry::Asleep { .. } => !self.live(entry, now),
             Entry::Woken(_) => return None,
         };
         if expired {
