@@ -149,3 +149,33 @@ async fn an_open_stream_keeps_its_session_in_use_past_the_idle_timeout() {
         through_the_endpoint(&app, headers(Some(&session), Some(VERSION)), &list).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_goes_on_from_its_id_without_waking_the_session() {
+    let (app, docs) = common::docs_app(|_| None);
+    let session = start_session(&app, VERSION).await;
+    let mut headers = headers(Some(&session), Some(VERSION));
+    headers.insert("accept", "text/event-stream".parse().unwrap());
+    headers.insert("last-event-id", "4".parse().unwrap());
+    let mut resumed = mcp_endpoint::handle(
+        app.clone(),
+        Method::GET,
+        headers,
+        None,
+        futures::stream::empty::<Result<Bytes, std::convert::Infallible>>(),
+    )
+    .await;
+    assert_eq!(resumed.status(), 200);
+    for _ in 0..200 {
+        if docs.changes().listeners() >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    docs.changes().publish(Change::ResourcesListChanged);
+    // No priming event: the next notification, numbered after the client's last.
+    let event = chunk(&mut resumed, WAIT).await.unwrap().unwrap();
+    assert!(event.starts_with(b"data: {"), "{event:?}");
+    assert!(event.ends_with(b"\nid: 5\n\n"), "{event:?}");
+    assert!(!app.holds_session_now(&session), "still dormant");
+}

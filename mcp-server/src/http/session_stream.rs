@@ -11,7 +11,9 @@
 //! without an event. A second stream while the first is open only keeps alive, as rmcp's
 //! shadow streams do. The stream ends with the session (`DELETE`, the idle timeout; an open
 //! stream keeps its session in use), and is counted and ended like every other SSE stream
-//! (draining, shutdown, `REQUEST_TIMEOUT`). A resume (`Last-Event-ID`) goes to rmcp.
+//! (draining, shutdown, `REQUEST_TIMEOUT`). A resume (`Last-Event-ID` one of these ids) is
+//! served here too: it goes on from the id, with nothing to replay (rmcp's session, woken for
+//! it, would have nothing either).
 
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -47,9 +49,16 @@ pub fn session_stream(
     slot.as_ref()?;
     let dormant = app.dormant.as_ref()?;
     let id = single(headers, "mcp-session-id")?;
-    if headers.contains_key("last-event-id") || !accepts_sse(headers) {
+    if !accepts_sse(headers) {
         return None;
     }
+    // A resume after one of this stream's own ids (streams end after `REQUEST_TIMEOUT`, and
+    // clients come back): nothing was kept to replay, as in a session just woken, so it goes
+    // on from the id without a priming event, as rmcp's resume does. Any other id is rmcp's.
+    let resumed = match headers.get("last-event-id") {
+        None => None,
+        Some(last) => Some(last.to_str().ok()?.parse::<u64>().ok()?),
+    };
     // rmcp takes an absent version header, or a known legacy one (the modern one is not a
     // session request).
     if headers.contains_key("mcp-protocol-version")
@@ -59,14 +68,16 @@ pub fn session_stream(
     }
     let changes = app.session_feed()?;
     let session = dormant.open_stream(id)?;
-    let first = Bytes::from(format!(
-        "data: \nid: 0\nretry: {}\n\n",
-        app.config.sse_retry.as_millis()
-    ));
+    let first = resumed.is_none().then(|| {
+        Bytes::from(format!(
+            "data: \nid: 0\nretry: {}\n\n",
+            app.config.sse_retry.as_millis()
+        ))
+    });
     let state = Streaming {
-        first: Some(first),
+        first,
         changes,
-        next_id: 0,
+        next_id: resumed.map_or(0, |last| last.saturating_add(1)),
         keep_alive: app.config.sse_keepalive,
         quiet: Box::pin(tokio::time::sleep(app.config.sse_keepalive)),
         listening: session.primary,
