@@ -2,7 +2,7 @@
 //! past the 64k client ports of one source address.
 //!
 //! ```sh
-//! cargo run --release -p tests --bin bench_held -- [--streams 100000] [--kind listen|get] [--per-address 20000] [--openers 64] [--per-connection 1]
+//! cargo run --release -p tests --bin bench_held -- [--streams 100000] [--kind listen|get] [--per-address 20000] [--openers 64] [--per-connection 1] [--server fixtures|docs]
 //! ```
 //!
 //! Opens `--streams` streams against the release server on loopback, each on its own
@@ -17,6 +17,10 @@
 //! above 1 the streams are multiplexed instead, `M` to an HTTP/2 connection (prior knowledge;
 //! the server takes up to 200 at once on one), as a load balancer that speaks HTTP/2 to its
 //! targets may carry them.
+//!
+//! `--server` picks the server: the conformance fixtures (the default, whose legacy GET streams
+//! wake their sessions in rmcp) or the documentation server itself (`docs`, whose dormant
+//! sessions' GET streams are served from its change feed).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -36,6 +40,7 @@ struct Options {
     per_address: usize,
     openers: usize,
     per_connection: usize,
+    docs: bool,
 }
 
 fn options() -> Options {
@@ -45,6 +50,7 @@ fn options() -> Options {
         per_address: 20_000,
         openers: 64,
         per_connection: 1,
+        docs: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -57,6 +63,7 @@ fn options() -> Options {
             "--per-connection" => {
                 options.per_connection = value.parse().expect("--per-connection N");
             }
+            "--server" => options.docs = value == "docs",
             other => panic!("unknown option {other}"),
         }
     }
@@ -160,7 +167,11 @@ async fn main() {
         streams: options.streams.min(room),
         ..options
     };
-    let server = Server::start_fixtures(&env);
+    let server = if options.docs {
+        Server::start(&env)
+    } else {
+        Server::start_fixtures(&env)
+    };
     let addr = server.addr;
     let h2 = options.per_connection > 1;
     let carried = if h2 {
