@@ -179,3 +179,51 @@ async fn a_resume_goes_on_from_its_id_without_waking_the_session() {
     assert!(event.ends_with(b"\nid: 5\n\n"), "{event:?}");
     assert!(!app.holds_session_now(&session), "still dormant");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_woken_session_s_streams_are_still_served_from_the_feed_with_their_ids() {
+    let (app, docs) = common::docs_app(|_| None);
+    let session = start_session(&app, VERSION).await;
+    let mut stream = get(&app, &session).await;
+    chunk(&mut stream, WAIT).await.unwrap().unwrap();
+    let ping = json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" });
+    let (status, ..) =
+        through_the_endpoint(&app, headers(Some(&session), Some(VERSION)), &ping).await;
+    assert_eq!(status, 200);
+    assert!(app.holds_session_now(&session), "woken");
+    drop(stream);
+    // The client comes back after the id it last saw, as after REQUEST_TIMEOUT.
+    let mut resume = headers(Some(&session), Some(VERSION));
+    resume.insert("accept", "text/event-stream".parse().unwrap());
+    resume.insert("last-event-id", "3".parse().unwrap());
+    let mut resumed = mcp_endpoint::handle(
+        app.clone(),
+        Method::GET,
+        resume,
+        None,
+        futures::stream::empty::<Result<Bytes, std::convert::Infallible>>(),
+    )
+    .await;
+    assert_eq!(resumed.status(), 200);
+    // This stream and the woken session's follower.
+    for _ in 0..200 {
+        if docs.changes().listeners() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    docs.changes().publish(Change::ToolsListChanged);
+    let event = chunk(&mut resumed, WAIT).await.unwrap().unwrap();
+    assert!(event.ends_with(b"\nid: 4\n\n"), "{event:?}");
+    // DELETE ends it, the session being rmcp's.
+    let delete = mcp_endpoint::handle(
+        app.clone(),
+        Method::DELETE,
+        headers(Some(&session), Some(VERSION)),
+        None,
+        futures::stream::empty::<Result<Bytes, std::convert::Infallible>>(),
+    )
+    .await;
+    assert_eq!(delete.status(), 202);
+    assert_eq!(chunk(&mut resumed, WAIT).await, Some(None), "ended");
+}

@@ -23,7 +23,7 @@ impl Direct for DocsServer {
     }
 
     /// `initialize` is rmcp's own, and `on_initialized` only follows the change feed for the
-    /// session's GET stream, which wakes the session anyway.
+    /// session's GET stream, which is served from the feed (below) while the session sleeps.
     fn dormant_sessions(&self) -> bool {
         true
     }

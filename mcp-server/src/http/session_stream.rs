@@ -57,7 +57,8 @@ pub fn session_stream(
     // on from the id without a priming event, as rmcp's resume does. Any other id is rmcp's.
     let resumed = match headers.get("last-event-id") {
         None => None,
-        Some(last) => Some(last.to_str().ok()?.parse::<u64>().ok()?),
+        // The next id must exist: the largest one is rmcp's to refuse.
+        Some(last) => Some(last.to_str().ok()?.parse::<u64>().ok()?.checked_add(1)?),
     };
     // rmcp takes an absent version header, or a known legacy one (the modern one is not a
     // session request).
@@ -77,7 +78,7 @@ pub fn session_stream(
     let state = Streaming {
         first,
         changes,
-        next_id: resumed.map_or(0, |last| last.saturating_add(1)),
+        next_id: resumed.unwrap_or(0),
         keep_alive: app.config.sse_keepalive,
         quiet: Box::pin(tokio::time::sleep(app.config.sse_keepalive)),
         listening: session.primary,
@@ -143,8 +144,12 @@ async fn next(mut state: Streaming) -> Option<(Bytes, Streaming)> {
             change = state.changes.recv(), if state.listening => match change {
                 Ok(change) => match notification(&change) {
                     Some(notification) => {
+                        // A session that woke belongs to rmcp, which may have closed it since.
+                        if !state.app.holds_session(&state.session.id).await {
+                            return None;
+                        }
                         let id = state.next_id;
-                        state.next_id += 1;
+                        state.next_id = state.next_id.saturating_add(1);
                         event(&ServerJsonRpcMessage::notification(notification), id)
                     }
                     None => continue,

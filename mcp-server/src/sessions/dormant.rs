@@ -5,11 +5,13 @@
 //! tools and calls them, and every one of those requests is answered without rmcp (see
 //! [`crate::http::direct`]). So the server answers `initialize` itself, from the handler's own
 //! `negotiate_initialize`, and keeps only the client's `initialize` params here (as JSON: a few
-//! hundred bytes from real clients, at most 8 KiB). The session wakes in rmcp when a request needs rmcp (a GET stream, a request the
-//! handler does not answer itself): rmcp finds no such session, asks its session store, which is
-//! this, and replays the handshake to the handler (`initialize`, then
-//! `notifications/initialized`) before it serves the request, as it does for a session restored
-//! from Redis. From then on the session is rmcp's.
+//! hundred bytes from real clients, at most 8 KiB). The session wakes in rmcp when a request
+//! needs rmcp (a request the handler does not answer itself; a GET stream, unless the handler
+//! lets its streams be served from the change feed, see [`crate::http::session_stream`]): rmcp
+//! finds no such session, asks its session store, which is this, and replays the handshake to
+//! the handler (`initialize`, then `notifications/initialized`) before it serves the request, as
+//! it does for a session restored from Redis. From then on the session is rmcp's, but its GET
+//! streams are still served from the feed (an entry marks it woken while rmcp holds it).
 //!
 //! A dormant session ends by `DELETE` (rmcp tells its store) or after
 //! `LEGACY_SESSION_IDLE_TIMEOUT` without a request, as a held one does.
@@ -87,7 +89,8 @@ impl Drop for SessionStream {
             // The stream's end is the session's last use.
             *last_used = Instant::now();
         }
-        drop(entries);
+        // Still under the entries' lock (taken first, as everywhere): a stream opened meanwhile
+        // sees this one gone, primary included.
         let mut streams = self.dormant.streams.lock().expect("dormant streams lock");
         if let Some(held) = streams.get_mut(&self.id) {
             held.open = held.open.saturating_sub(1);
@@ -99,6 +102,8 @@ impl Drop for SessionStream {
                 super::shrink_if_sparse(&mut streams);
             }
         }
+        drop(streams);
+        drop(entries);
     }
 }
 
@@ -152,18 +157,23 @@ impl Dormant {
     pub fn open_stream(self: &std::sync::Arc<Self>, id: &str) -> Option<SessionStream> {
         let now = Instant::now();
         let mut entries = self.lock();
-        let entry = entries.get_mut(id)?;
-        if !self.live(entry, now) {
-            return None;
+        match entries.get_mut(id)? {
+            // rmcp's now, but its streams are still served here: the feed is all they carry,
+            // and a client that resumes must find the ids it was given.
+            Entry::Woken(_) => {}
+            entry => {
+                if !self.live(entry, now) {
+                    return None;
+                }
+                if let Entry::Asleep {
+                    last_used, streams, ..
+                } = entry
+                {
+                    *last_used = now;
+                    *streams += 1;
+                }
+            }
         }
-        let Entry::Asleep {
-            last_used, streams, ..
-        } = entry
-        else {
-            return None;
-        };
-        *last_used = now;
-        *streams += 1;
         // Under the entries' lock: an `end` cannot come between the two.
         let mut held = self.streams.lock().expect("dormant streams lock");
         let held = held.entry(id.to_string()).or_insert_with(|| Streams {
@@ -283,19 +293,22 @@ impl Dormant {
         super::shrink_if_sparse(&mut entries);
     }
 
-    /// Ends the sessions idle for longer than the timeout, and forgets woken ones rmcp now holds
-    /// (`held_by_rmcp`) or never took up.
+    /// Ends the sessions idle for longer than the timeout, and forgets woken ones rmcp no longer
+    /// holds (`held_by_rmcp`: it closed them) or never took up; their streams end with them.
     pub fn sweep(&self, now: Instant, held_by_rmcp: impl Fn(&str) -> bool) {
         let mut entries = self.lock();
         entries.retain(|id, entry| {
             let keep = match entry {
                 Entry::Asleep { .. } => self.live(entry, now),
+                // Kept while rmcp holds the session (its GET streams are still served here),
+                // and for a grace while rmcp takes it up.
                 Entry::Woken(at) => {
-                    !held_by_rmcp(id) && now.saturating_duration_since(*at) <= WAKE_GRACE
+                    held_by_rmcp(id) || now.saturating_duration_since(*at) <= WAKE_GRACE
                 }
             };
             if !keep {
                 self.forget(entry);
+                self.end_streams(id);
             }
             keep
         });

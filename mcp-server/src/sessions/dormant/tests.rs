@@ -43,11 +43,16 @@ fn a_session_is_answered_here_until_rmcp_takes_it_once() {
     assert!(!dormant.used("a"));
     assert_eq!(dormant.len(), 0);
     assert!(dormant.wake_at("a", now).is_none());
-    // ...but it still exists until rmcp holds it.
+    // ...but it still exists while rmcp takes it up, and while rmcp holds it (its streams are
+    // still served here)...
     assert!(dormant.holds("a"));
     dormant.sweep(now, |_| false);
     assert!(dormant.holds("a"));
-    dormant.sweep(now, |id| id == "a");
+    let later = now + super::WAKE_GRACE + Duration::from_millis(1);
+    dormant.sweep(later, |id| id == "a");
+    assert!(dormant.holds("a"));
+    // ...until rmcp closes it.
+    dormant.sweep(later, |_| false);
     assert!(!dormant.holds("a"));
 }
 
