@@ -110,12 +110,15 @@ async fn what_the_session_fast_path_answers_it_answers_as_rmcp_does() {
     let app = app(None);
     for version in ["2025-03-26", "2025-06-18", VERSION] {
         let session = start_session(&app, version).await;
-        let headers = headers(Some(&session), Some(version));
-        for body in answered() {
-            let fast = fast(&app, &session, &headers, &body)
-                .unwrap_or_else(|| panic!("the fast path declined {body} at {version}"));
-            let rmcp = rmcp(&app, &headers, &body).await;
-            assert_eq!(fast, rmcp, "for {body} at {version}");
+        // With the session's version, and without any (as clients of 2025-03-26 send them).
+        for named in [Some(version), None] {
+            let headers = headers(Some(&session), named);
+            for body in answered() {
+                let fast = fast(&app, &session, &headers, &body)
+                    .unwrap_or_else(|| panic!("the fast path declined {body} at {named:?}"));
+                let rmcp = rmcp(&app, &headers, &body).await;
+                assert_eq!(fast, rmcp, "for {body} at {version}, header {named:?}");
+            }
         }
     }
 }
@@ -151,7 +154,6 @@ async fn what_is_not_plainly_a_session_request_goes_to_rmcp() {
     let mut only_json = plain.clone();
     only_json.insert("accept", "application/json".parse().unwrap());
     let header_cases = [
-        ("no version header", without("mcp-protocol-version")),
         ("the modern version", versioned),
         ("an unknown version", unknown_version),
         ("two versions", with("mcp-protocol-version", VERSION)),
@@ -427,4 +429,25 @@ async fn an_initialize_too_large_to_keep_is_refused_whoever_would_answer_it() {
     fits["params"]["capabilities"]["experimental"] = json!({ "x": { "pad": "y".repeat(8000) } });
     let (status, ..) = through_the_endpoint(&app, headers(None, None), &fits).await;
     assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_client_that_names_no_version_keeps_its_session_dormant() {
+    // Clients of 2025-03-26 and before send no MCP-Protocol-Version after `initialize`.
+    let app = app(None);
+    let body = initialize("2025-03-26");
+    let (_, _, _, head) = through_the_endpoint(&app, headers(None, None), &body).await;
+    let session = head["mcp-session-id"].to_str().unwrap().to_string();
+    let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+    let (status, ..) =
+        through_the_endpoint(&app, headers(Some(&session), None), &initialized).await;
+    assert_eq!(status, 202);
+    let (status, media, ..) = through_the_endpoint(
+        &app,
+        headers(Some(&session), None),
+        &call("list_docs", json!({})),
+    )
+    .await;
+    assert_eq!((status, media.as_deref()), (200, Some("application/json")));
+    assert!(!app.holds_session_now(&session), "still dormant");
 }

@@ -138,16 +138,15 @@ fn checked_legacy<'h, 'b>(
         return None;
     }
     let envelope = plain_request(headers, body, json_content)?;
-    // The version the session's client names on every request after `initialize` (rmcp would
-    // refuse an unknown one), and no per-request version in `_meta` (rmcp checks it against the
-    // header; a legacy request has none).
-    let version = single(headers, "mcp-protocol-version")?;
-    if !LEGACY_PROTOCOLS.contains(&version)
-        || envelope
-            .params
-            .meta
-            .as_ref()
-            .is_some_and(|meta| meta.protocol_version().is_some())
+    // The version the session's client names after `initialize`, if any (rmcp would refuse an
+    // unknown one), and no per-request version in `_meta` (rmcp checks it against the header; a
+    // legacy request has none).
+    let version = legacy_version(headers)?;
+    if envelope
+        .params
+        .meta
+        .as_ref()
+        .is_some_and(|meta| meta.protocol_version().is_some())
     {
         return None;
     }
@@ -188,6 +187,18 @@ fn plain_message<'b, T: Deserialize<'b>>(
         return None;
     }
     serde_json::from_slice(body).ok()
+}
+
+/// The legacy version a session request names: its `MCP-Protocol-Version`, or, without one
+/// (clients of 2025-03-26 and before send none), 2025-03-26, as rmcp takes it. Legacy answers
+/// do not differ by version (the session's handler answers them alike), so the session's own
+/// version need not be known. `None` for two headers, or a version that is not a legacy one.
+fn legacy_version(headers: &HeaderMap) -> Option<&str> {
+    if !headers.contains_key("mcp-protocol-version") {
+        return Some("2025-03-26");
+    }
+    let version = single(headers, "mcp-protocol-version")?;
+    LEGACY_PROTOCOLS.contains(&version).then_some(version)
 }
 
 /// The protocol versions of the legacy (session) era.
@@ -285,10 +296,10 @@ pub fn accept_in_session(
         return None;
     }
     let notice: Notice = plain_message(headers, body, json_content)?;
-    let version = single(headers, "mcp-protocol-version")?;
+    // A legacy version, or none (rmcp refuses an unknown one).
+    legacy_version(headers)?;
     if notice.jsonrpc != "2.0"
         || notice.method != "notifications/initialized"
-        || !LEGACY_PROTOCOLS.contains(&version)
         || notice
             .params
             .meta
