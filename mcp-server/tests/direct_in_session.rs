@@ -14,10 +14,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, Method};
+use http::HeaderMap;
 use http_body_util::{BodyExt, Full};
 use mcp_server::app::App;
-use mcp_server::http::{direct, mcp_endpoint};
+use mcp_server::http::direct;
 use serde_json::{Value, json};
 
 mod common;
@@ -362,15 +362,7 @@ async fn a_dormant_session_wakes_in_rmcp_when_a_request_needs_it() {
 async fn a_deleted_dormant_session_is_gone() {
     let app = app(None);
     let session = start_session(&app, VERSION).await;
-    let delete = mcp_endpoint::handle(
-        app.clone(),
-        Method::DELETE,
-        headers(Some(&session), Some(VERSION)),
-        None,
-        futures::stream::empty::<Result<Bytes, std::convert::Infallible>>(),
-    )
-    .await;
-    assert_eq!(delete.status(), 202);
+    assert_eq!(common::delete(&app, &session, VERSION).await, 202);
     assert!(!app.holds_session(&session).await);
     assert_eq!(app.legacy_sessions().await, 0);
     let body = call("list_docs", json!({}));

@@ -9,7 +9,6 @@ use bytes::Bytes;
 use http::Method;
 use http_body_util::BodyExt;
 use mcp_server::app::App;
-use mcp_server::http::mcp_endpoint;
 use mcp_server::sessions::changes::Change;
 use serde_json::json;
 use warp::reply::Response;
@@ -21,17 +20,18 @@ const VERSION: &str = "2025-11-25";
 
 /// A GET stream of `session`, through the whole `/mcp` handler.
 async fn get(app: &Arc<App>, session: &str) -> Response {
+    get_after(app, session, None).await
+}
+
+/// A GET stream of `session` resumed after event `last`, if given.
+async fn get_after(app: &Arc<App>, session: &str, last: Option<&str>) -> Response {
     let mut headers = headers(Some(session), Some(VERSION));
     headers.insert("accept", "text/event-stream".parse().unwrap());
     headers.remove("content-type");
-    let response = mcp_endpoint::handle(
-        app.clone(),
-        Method::GET,
-        headers,
-        None,
-        futures::stream::empty::<Result<Bytes, std::convert::Infallible>>(),
-    )
-    .await;
+    if let Some(last) = last {
+        headers.insert("last-event-id", last.parse().unwrap());
+    }
+    let response = common::bodiless(app, Method::GET, headers).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     response
@@ -53,6 +53,18 @@ async fn chunk(response: &mut Response, wait: Duration) -> Option<Option<Bytes>>
 }
 
 const WAIT: Duration = Duration::from_secs(5);
+
+/// Waits (bounded) until at least `count` receivers listen to the change feed, so a change
+/// published next reaches them.
+async fn listening(docs: &mcp_server::docs::DocsServer, count: usize) {
+    for _ in 0..200 {
+        if docs.changes().listeners() >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{} listeners, expected {count}", docs.changes().listeners());
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dormant_session_s_stream_is_rmcp_s_without_waking_it() {
@@ -77,12 +89,7 @@ async fn a_dormant_session_s_stream_is_rmcp_s_without_waking_it() {
     // Two changes: the same notifications with the same event ids.
     for change in [Change::ResourcesListChanged, Change::ToolsListChanged] {
         // Both streams (and the woken session's follower) listen before the change is sent.
-        for _ in 0..200 {
-            if docs.changes().listeners() >= 2 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        listening(&docs, 2).await;
         docs.changes().publish(change);
         let theirs = chunk(&mut rmcp, WAIT).await.unwrap().unwrap();
         assert_eq!(Some(Some(theirs.clone())), chunk(&mut ours, WAIT).await);
@@ -101,12 +108,7 @@ async fn the_stream_ends_with_its_session_and_a_second_one_only_keeps_alive() {
     for stream in [&mut first, &mut second] {
         chunk(stream, WAIT).await.unwrap().unwrap();
     }
-    for _ in 0..200 {
-        if docs.changes().listeners() >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    listening(&docs, 2).await;
     docs.changes().publish(Change::ResourcesListChanged);
     assert!(chunk(&mut first, WAIT).await.unwrap().is_some());
     assert!(
@@ -116,15 +118,7 @@ async fn the_stream_ends_with_its_session_and_a_second_one_only_keeps_alive() {
         "no notification"
     );
     // DELETE ends the session and both streams at once.
-    let delete = mcp_endpoint::handle(
-        app.clone(),
-        Method::DELETE,
-        headers(Some(&session), Some(VERSION)),
-        None,
-        futures::stream::empty::<Result<Bytes, std::convert::Infallible>>(),
-    )
-    .await;
-    assert_eq!(delete.status(), 202);
+    assert_eq!(common::delete(&app, &session, VERSION).await, 202);
     for stream in [&mut first, &mut second] {
         assert_eq!(chunk(stream, WAIT).await, Some(None), "ended");
     }
@@ -154,24 +148,8 @@ async fn an_open_stream_keeps_its_session_in_use_past_the_idle_timeout() {
 async fn a_resume_goes_on_from_its_id_without_waking_the_session() {
     let (app, docs) = common::docs_app(|_| None);
     let session = start_session(&app, VERSION).await;
-    let mut headers = headers(Some(&session), Some(VERSION));
-    headers.insert("accept", "text/event-stream".parse().unwrap());
-    headers.insert("last-event-id", "4".parse().unwrap());
-    let mut resumed = mcp_endpoint::handle(
-        app.clone(),
-        Method::GET,
-        headers,
-        None,
-        futures::stream::empty::<Result<Bytes, std::convert::Infallible>>(),
-    )
-    .await;
-    assert_eq!(resumed.status(), 200);
-    for _ in 0..200 {
-        if docs.changes().listeners() >= 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let mut resumed = get_after(&app, &session, Some("4")).await;
+    listening(&docs, 1).await;
     docs.changes().publish(Change::ResourcesListChanged);
     // No priming event: the next notification, numbered after the client's last.
     let event = chunk(&mut resumed, WAIT).await.unwrap().unwrap();
@@ -193,37 +171,13 @@ async fn a_woken_session_s_streams_are_still_served_from_the_feed_with_their_ids
     assert!(app.holds_session_now(&session), "woken");
     drop(stream);
     // The client comes back after the id it last saw, as after REQUEST_TIMEOUT.
-    let mut resume = headers(Some(&session), Some(VERSION));
-    resume.insert("accept", "text/event-stream".parse().unwrap());
-    resume.insert("last-event-id", "3".parse().unwrap());
-    let mut resumed = mcp_endpoint::handle(
-        app.clone(),
-        Method::GET,
-        resume,
-        None,
-        futures::stream::empty::<Result<Bytes, std::convert::Infallible>>(),
-    )
-    .await;
-    assert_eq!(resumed.status(), 200);
+    let mut resumed = get_after(&app, &session, Some("3")).await;
     // This stream and the woken session's follower.
-    for _ in 0..200 {
-        if docs.changes().listeners() >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    listening(&docs, 2).await;
     docs.changes().publish(Change::ToolsListChanged);
     let event = chunk(&mut resumed, WAIT).await.unwrap().unwrap();
     assert!(event.ends_with(b"\nid: 4\n\n"), "{event:?}");
     // DELETE ends it, the session being rmcp's.
-    let delete = mcp_endpoint::handle(
-        app.clone(),
-        Method::DELETE,
-        headers(Some(&session), Some(VERSION)),
-        None,
-        futures::stream::empty::<Result<Bytes, std::convert::Infallible>>(),
-    )
-    .await;
-    assert_eq!(delete.status(), 202);
+    assert_eq!(common::delete(&app, &session, VERSION).await, 202);
     assert_eq!(chunk(&mut resumed, WAIT).await, Some(None), "ended");
 }

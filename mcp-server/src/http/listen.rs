@@ -78,11 +78,22 @@ pub fn listen(
         server: app.server_info.clone(),
         ended: false,
     };
-    let events = futures::stream::unfold(state, next).map(|bytes| Ok(Frame::data(bytes)));
+    let events = futures::stream::unfold(state, next);
+    Some(sse_response(app, events, StreamKind::Listen, peer, slot))
+}
+
+/// An SSE answer of `events`, counted and ended like every other stream (it takes `slot`), with
+/// the headers rmcp's SSE answers carry.
+pub(crate) fn sse_response(
+    app: &Arc<App>,
+    events: impl futures::Stream<Item = Bytes> + Send + Sync + 'static,
+    kind: StreamKind,
+    peer: Option<SocketAddr>,
+    slot: &mut Option<StreamSlot>,
+) -> Response {
+    let events = events.map(|bytes| Ok(Frame::data(bytes)));
     let body = BoxBody::new(StreamBody::new(events));
-    let tracked = app
-        .streams
-        .track(body, StreamKind::Listen, peer, slot.take());
+    let tracked = app.streams.track(body, kind, peer, slot.take());
     let mut response = warp::reply::Reply::into_response(warp::reply::stream(tracked));
     let headers = response.headers_mut();
     headers.insert(
@@ -91,7 +102,7 @@ pub fn listen(
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Some(response)
+    response
 }
 
 /// One listen stream between two events.

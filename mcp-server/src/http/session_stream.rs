@@ -21,11 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::StreamExt;
-use http::{HeaderMap, HeaderValue, header};
-use http_body::Frame;
-use http_body_util::StreamBody;
-use http_body_util::combinators::BoxBody;
+use http::{HeaderMap, header};
 use rmcp::model::{ServerJsonRpcMessage, ServerNotification};
 use tokio::sync::broadcast;
 use tokio::time::{Instant, Sleep};
@@ -33,6 +29,7 @@ use warp::reply::Response;
 
 use crate::app::App;
 use crate::http::direct::{LEGACY_PROTOCOLS, single};
+use crate::http::listen::sse_response;
 use crate::lifecycle::streams::{StreamKind, StreamSlot};
 use crate::sessions::changes::Change;
 use crate::sessions::dormant::SessionStream;
@@ -85,18 +82,8 @@ pub fn session_stream(
         session,
         app: app.clone(),
     };
-    let events = futures::stream::unfold(state, next).map(|bytes| Ok(Frame::data(bytes)));
-    let body = BoxBody::new(StreamBody::new(events));
-    let tracked = app.streams.track(body, StreamKind::Get, peer, slot.take());
-    let mut response = warp::reply::Reply::into_response(warp::reply::stream(tracked));
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Some(response)
+    let events = futures::stream::unfold(state, next);
+    Some(sse_response(app, events, StreamKind::Get, peer, slot))
 }
 
 /// `Accept` names `text/event-stream`, plainly (rmcp reads weights; those go to it).

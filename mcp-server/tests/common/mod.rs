@@ -128,3 +128,15 @@ pub async fn start_session(app: &Arc<App>, version: &str) -> String {
     assert_eq!(status, 202);
     session
 }
+
+/// A request without a body (GET, DELETE) through the whole `/mcp` handler.
+pub async fn bodiless(app: &Arc<App>, method: Method, headers: HeaderMap) -> warp::reply::Response {
+    let empty = futures::stream::empty::<Result<Bytes, std::convert::Infallible>>();
+    mcp_endpoint::handle(app.clone(), method, headers, None, empty).await
+}
+
+/// `DELETE` of legacy session `session`: the answer's status.
+pub async fn delete(app: &Arc<App>, session: &str, version: &str) -> u16 {
+    let answer = bodiless(app, Method::DELETE, headers(Some(session), Some(version))).await;
+    answer.status().as_u16()
+}
