@@ -52,6 +52,14 @@ impl App {
         (self.initializer)(params)
     }
 
+    /// The request that may have woken session `id` has rmcp's answer (see
+    /// [`Dormant::settle`](crate::sessions::dormant::Dormant::settle)).
+    pub fn settle_wake(&self, id: &str) {
+        if let Some(dormant) = &self.dormant {
+            dormant.settle(id);
+        }
+    }
+
     /// Whether session `id` is dormant and live; if so, it is used now.
     pub fn dormant_used(&self, id: &str) -> bool {
         self.dormant

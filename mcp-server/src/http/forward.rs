@@ -53,8 +53,11 @@ pub async fn forward(
                 // A wake runs to its end on a task of its own: cut off by the client's leaving
                 // or the deadline, it would leave rmcp a session waiting for its handshake.
                 let answer = app.handle_mcp(request);
+                let app = app.clone();
                 tokio::spawn(async move {
                     let answer = answer.await;
+                    // rmcp holds the session now, or it is gone: either way, it counts it.
+                    app.settle_wake(&id);
                     drop(turn);
                     answer
                 })

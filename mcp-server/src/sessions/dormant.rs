@@ -42,15 +42,18 @@ enum Entry {
         /// Its GET streams open now (served from the change feed): in use while any is.
         streams: u32,
     },
-    /// Handed to rmcp at this moment; counted by rmcp once it holds it.
-    Woken(Instant),
+    /// Handed to rmcp at `at`. Counted here (`counted`) until the request that woke it has
+    /// its answer, by when rmcp holds it and counts it: a session is never counted nowhere, so
+    /// an `initialize` admitted meanwhile cannot pass `MAX_LEGACY_SESSIONS`.
+    Woken { at: Instant, counted: bool },
 }
 
 /// The dormant sessions of one process.
 pub struct Dormant {
     entries: Mutex<HashMap<String, Entry>>,
-    /// How many entries are asleep (changed under the lock, read without it).
-    asleep: AtomicUsize,
+    /// How many entries are counted here, asleep or woken and unsettled (changed under the
+    /// lock, read without it).
+    counted: AtomicUsize,
     /// `LEGACY_SESSION_IDLE_TIMEOUT`.
     idle_timeout: Duration,
     /// Sessions with a GET stream served here: ended with the session, whether it is still
@@ -110,7 +113,7 @@ impl Drop for SessionStream {
 impl std::fmt::Debug for Dormant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Dormant")
-            .field("asleep", &self.len())
+            .field("counted", &self.len())
             .finish()
     }
 }
@@ -120,7 +123,7 @@ impl Dormant {
     pub fn new(idle_timeout: Duration) -> Dormant {
         Dormant {
             entries: Mutex::default(),
-            asleep: AtomicUsize::new(0),
+            counted: AtomicUsize::new(0),
             idle_timeout,
             streams: Mutex::default(),
         }
@@ -149,7 +152,7 @@ impl Dormant {
             // Ids are random: never, but the count stays right.
             self.forget(&before);
         }
-        self.asleep.fetch_add(1, Ordering::Relaxed);
+        self.counted.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A GET stream for session `id`, if it is asleep and live: the session is in use until the
@@ -160,7 +163,7 @@ impl Dormant {
         match entries.get_mut(id)? {
             // rmcp's now, but its streams are still served here: the feed is all they carry,
             // and a client that resumes must find the ids it was given.
-            Entry::Woken(_) => {}
+            Entry::Woken { .. } => {}
             entry => {
                 if !self.live(entry, now) {
                     return None;
@@ -200,10 +203,13 @@ impl Dormant {
         }
     }
 
-    /// `entry` left the map (or stopped being asleep): the count follows.
+    /// `entry` left the map: the count follows.
     fn forget(&self, entry: &Entry) {
-        if matches!(entry, Entry::Asleep { .. }) {
-            self.asleep.fetch_sub(1, Ordering::Relaxed);
+        if matches!(
+            entry,
+            Entry::Asleep { .. } | Entry::Woken { counted: true, .. }
+        ) {
+            self.counted.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
@@ -242,13 +248,14 @@ impl Dormant {
         let now = Instant::now();
         self.lock()
             .get(id)
-            .is_some_and(|entry| matches!(entry, Entry::Woken(_)) || self.live(entry, now))
+            .is_some_and(|entry| matches!(entry, Entry::Woken { .. }) || self.live(entry, now))
     }
 
-    /// The sessions asleep here (a woken one is rmcp's to count); one whose idle time ran out
-    /// counts until it is used or swept, as rmcp counts a session until its worker closes it.
+    /// The sessions counted here: asleep, or woken and not yet settled (then rmcp counts it);
+    /// one whose idle time ran out counts until it is used or swept, as rmcp counts a session
+    /// until its worker closes it.
     pub fn len(&self) -> usize {
-        self.asleep.load(Ordering::Relaxed)
+        self.counted.load(Ordering::Relaxed)
     }
 
     /// Whether `entry` is asleep and has been used within the idle timeout at `now`.
@@ -257,7 +264,7 @@ impl Dormant {
             Entry::Asleep {
                 last_used, streams, ..
             } => *streams > 0 || now.saturating_duration_since(*last_used) <= self.idle_timeout,
-            Entry::Woken(_) => false,
+            Entry::Woken { .. } => false,
         }
     }
 
@@ -271,18 +278,31 @@ impl Dormant {
         let mut entries = self.lock();
         let expired = match entries.get(id)? {
             entry @ Entry::Asleep { .. } => !self.live(entry, now),
-            Entry::Woken(_) => return None,
+            Entry::Woken { .. } => return None,
         };
         if expired {
             self.remove(&mut entries, id);
             return None;
         }
-        match entries.insert(id.to_string(), Entry::Woken(now)) {
-            Some(Entry::Asleep { initialize, .. }) => {
-                self.asleep.fetch_sub(1, Ordering::Relaxed);
-                serde_json::from_slice(&initialize).ok()
-            }
+        let woken = Entry::Woken {
+            at: now,
+            counted: true,
+        };
+        match entries.insert(id.to_string(), woken) {
+            Some(Entry::Asleep { initialize, .. }) => serde_json::from_slice(&initialize).ok(),
             _ => None,
+        }
+    }
+
+    /// The request that woke session `id` has its answer: rmcp holds the session now (or the
+    /// wake failed and it is gone), and counts it.
+    pub fn settle(&self, id: &str) {
+        let mut entries = self.lock();
+        if let Some(Entry::Woken { counted, .. }) = entries.get_mut(id)
+            && *counted
+        {
+            *counted = false;
+            self.counted.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
@@ -302,8 +322,15 @@ impl Dormant {
                 Entry::Asleep { .. } => self.live(entry, now),
                 // Kept while rmcp holds the session (its GET streams are still served here),
                 // and for a grace while rmcp takes it up.
-                Entry::Woken(at) => {
-                    held_by_rmcp(id) || now.saturating_duration_since(*at) <= WAKE_GRACE
+                Entry::Woken { at, counted } => {
+                    let held = held_by_rmcp(id);
+                    let late = now.saturating_duration_since(*at) > WAKE_GRACE;
+                    // Settled here if its waker never said (it cannot be cancelled, but still).
+                    if *counted && (held || late) {
+                        *counted = false;
+                        self.counted.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    held || !late
                 }
             };
             if !keep {

@@ -39,10 +39,14 @@ fn a_session_is_answered_here_until_rmcp_takes_it_once() {
     let taken = dormant.wake_at("a", now).expect("asleep");
     assert_eq!(taken.client_info.name, "client a");
     assert_eq!(taken.protocol_version, ProtocolVersion::V_2025_06_18);
-    // rmcp's now: not answered here, not counted here, not handed over twice...
+    // rmcp's now: not answered here, not handed over twice, and counted here only until the
+    // request that woke it has its answer (by then rmcp counts it)...
     assert!(!dormant.used("a"));
-    assert_eq!(dormant.len(), 0);
     assert!(dormant.wake_at("a", now).is_none());
+    assert_eq!(dormant.len(), 1);
+    dormant.settle("a");
+    dormant.settle("a");
+    assert_eq!(dormant.len(), 0);
     // ...but it still exists while rmcp takes it up, and while rmcp holds it (its streams are
     // still served here)...
     assert!(dormant.holds("a"));
@@ -62,10 +66,32 @@ fn a_wake_that_rmcp_never_took_up_is_forgotten() {
     dormant.start("a".into(), params("a"));
     let now = Instant::now();
     dormant.wake_at("a", now).expect("asleep");
+    assert_eq!(dormant.len(), 1, "counted until settled");
     dormant.sweep(now + super::WAKE_GRACE + Duration::from_millis(1), |_| {
         false
     });
     assert!(!dormant.holds("a"));
+    assert_eq!(dormant.len(), 0);
+}
+
+#[test]
+fn a_woken_session_rmcp_holds_is_settled_by_the_sweep_if_no_one_did() {
+    let dormant = Dormant::new(IDLE);
+    dormant.start("a".into(), params("a"));
+    dormant.start("b".into(), params("b"));
+    let now = Instant::now();
+    dormant.wake_at("a", now).expect("asleep");
+    dormant.sweep(now, |id| id == "a");
+    assert_eq!(dormant.len(), 1, "b alone");
+    // Ending a settled woken session, or an asleep one, counts once.
+    dormant.end("a");
+    dormant.end("b");
+    assert_eq!(dormant.len(), 0);
+    // An unsettled one ended counts once too.
+    dormant.start("c".into(), params("c"));
+    dormant.wake_at("c", now).expect("asleep");
+    dormant.end("c");
+    assert_eq!(dormant.len(), 0);
 }
 
 #[test]
