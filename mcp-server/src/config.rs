@@ -8,11 +8,12 @@
 //! form it accepts. A blank value means the default, as it always has: task definitions that set
 //! a variable to an empty string keep working.
 //!
-//! The struct is the one declaration of every setting, so it stays whole here (it is long
-//! because there are many settings, each a doc comment and an attribute; a reader looks one
-//! up, never holds them all); the parsers are in `config/values.rs`, how the command line, the environment and the cgroup become a
-//! `Config` in `config/load.rs`, what clap says of the settings (errors, the list of variables)
-//! in `config/describe.rs`, the tests in `config/tests.rs` (the rules every setting follows) and
+//! The struct is the one declaration of every setting, so it stays whole here, past the usual
+//! 450 lines: it is long because there are many settings, each a doc comment and an attribute,
+//! and a reader looks one up, never holds them all. Everything else is elsewhere: the parsers in
+//! `config/values.rs`; how the command line, the environment and the cgroup become a `Config` in
+//! `config/load.rs`; what clap says of the settings (errors, the list of variables) in
+//! `config/describe.rs`; the tests in `config/tests.rs` (the rules every setting follows) and
 //! `config/tests/features.rs` (each feature's settings).
 
 mod describe;

@@ -38,9 +38,8 @@ enum Entry {
         /// The params as JSON: what they take in memory is what the client sent, give or
         /// take, not the many times more of a parsed tree.
         initialize: Box<[u8]>,
+        /// In use while one of its GET streams is open, too (see [`Dormant::streaming`]).
         last_used: Instant,
-        /// Its GET streams open now (served from the change feed): in use while any is.
-        streams: u32,
     },
     /// Handed to rmcp at `at`. Counted here (`counted`) until the request that woke it has
     /// its answer, by when rmcp holds it and counts it: a session is never counted nowhere, so
@@ -84,11 +83,7 @@ pub struct SessionStream {
 impl Drop for SessionStream {
     fn drop(&mut self) {
         let mut entries = self.dormant.lock();
-        if let Some(Entry::Asleep {
-            last_used, streams, ..
-        }) = entries.get_mut(&self.id)
-        {
-            *streams = streams.saturating_sub(1);
+        if let Some(Entry::Asleep { last_used, .. }) = entries.get_mut(&self.id) {
             // The stream's end is the session's last use.
             *last_used = Instant::now();
         }
@@ -146,7 +141,6 @@ impl Dormant {
         let entry = Entry::Asleep {
             initialize,
             last_used: Instant::now(),
-            streams: 0,
         };
         if let Some(before) = entries.insert(id, entry) {
             // Ids are random: never, but the count stays right.
@@ -159,23 +153,12 @@ impl Dormant {
     /// stream is dropped, and the stream ends with the session.
     pub fn open_stream(self: &std::sync::Arc<Self>, id: &str) -> Option<SessionStream> {
         let now = Instant::now();
-        let mut entries = self.lock();
-        match entries.get_mut(id)? {
-            // rmcp's now, but its streams are still served here: the feed is all they carry,
-            // and a client that resumes must find the ids it was given.
-            Entry::Woken { .. } => {}
-            entry => {
-                if !self.live(entry, now) {
-                    return None;
-                }
-                if let Entry::Asleep {
-                    last_used, streams, ..
-                } = entry
-                {
-                    *last_used = now;
-                    *streams += 1;
-                }
-            }
+        let entries = self.lock();
+        let entry = entries.get(id)?;
+        // A woken session is rmcp's, but its streams are still served here: the feed is all they
+        // carry, and a client that resumes must find the ids it was given.
+        if matches!(entry, Entry::Asleep { .. }) && !self.live(id, entry, now) {
+            return None;
         }
         // Under the entries' lock: an `end` cannot come between the two.
         let mut held = self.streams.lock().expect("dormant streams lock");
@@ -230,7 +213,7 @@ impl Dormant {
     fn used_at(&self, id: &str, now: Instant) -> bool {
         let mut entries = self.lock();
         let live = match entries.get(id) {
-            Some(entry @ Entry::Asleep { .. }) => self.live(entry, now),
+            Some(entry @ Entry::Asleep { .. }) => self.live(id, entry, now),
             _ => return false,
         };
         if !live {
@@ -248,7 +231,7 @@ impl Dormant {
         let now = Instant::now();
         self.lock()
             .get(id)
-            .is_some_and(|entry| matches!(entry, Entry::Woken { .. }) || self.live(entry, now))
+            .is_some_and(|entry| matches!(entry, Entry::Woken { .. }) || self.live(id, entry, now))
     }
 
     /// The sessions counted here: asleep, or woken and not yet settled (then rmcp counts it);
@@ -258,14 +241,21 @@ impl Dormant {
         self.counted.load(Ordering::Relaxed)
     }
 
-    /// Whether `entry` is asleep and has been used within the idle timeout at `now`.
-    fn live(&self, entry: &Entry, now: Instant) -> bool {
+    /// Whether session `id`'s `entry` is asleep and in use: used within the idle timeout at
+    /// `now`, or streaming.
+    fn live(&self, id: &str, entry: &Entry, now: Instant) -> bool {
         match entry {
-            Entry::Asleep {
-                last_used, streams, ..
-            } => *streams > 0 || now.saturating_duration_since(*last_used) <= self.idle_timeout,
+            Entry::Asleep { last_used, .. } => {
+                now.saturating_duration_since(*last_used) <= self.idle_timeout || self.streaming(id)
+            }
             Entry::Woken { .. } => false,
         }
+    }
+
+    /// Whether session `id` has a GET stream open here. Called under the entries' lock.
+    fn streaming(&self, id: &str) -> bool {
+        let streams = self.streams.lock().expect("dormant streams lock");
+        streams.get(id).is_some_and(|held| held.open > 0)
     }
 
     /// Whether no session is asleep here.
@@ -277,7 +267,7 @@ impl Dormant {
     fn wake_at(&self, id: &str, now: Instant) -> Option<InitializeRequestParams> {
         let mut entries = self.lock();
         let expired = match entries.get(id)? {
-            entry @ Entry::Asleep { .. } => !self.live(entry, now),
+            entry @ Entry::Asleep { .. } => !self.live(id, entry, now),
             Entry::Woken { .. } => return None,
         };
         if expired {
@@ -319,7 +309,7 @@ impl Dormant {
         let mut entries = self.lock();
         entries.retain(|id, entry| {
             let keep = match entry {
-                Entry::Asleep { .. } => self.live(entry, now),
+                Entry::Asleep { .. } => self.live(id, entry, now),
                 // Kept while rmcp holds the session (its GET streams are still served here),
                 // and for a grace while rmcp takes it up.
                 Entry::Woken { at, counted } => {
