@@ -291,3 +291,83 @@ async fn a_second_signal_exits_at_once() {
     assert!(took < Duration::from_secs(2), "exit took {took:?}");
     server.wait_for_log("second signal", Duration::from_secs(1));
 }
+
+/// The chunks of a chunked body, decoded; panics unless they end with the last chunk and
+/// nothing after it.
+fn dechunk(mut body: &[u8]) -> String {
+    let mut decoded = Vec::new();
+    loop {
+        let line_end = body
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("a chunk size line");
+        let size = std::str::from_utf8(&body[..line_end]).unwrap();
+        let size = usize::from_str_radix(size, 16).expect("a chunk size in hex");
+        body = &body[line_end + 2..];
+        if size == 0 {
+            assert_eq!(body, b"\r\n", "the last chunk ends the body");
+            return String::from_utf8(decoded).unwrap();
+        }
+        decoded.extend_from_slice(&body[..size]);
+        assert_eq!(
+            &body[size..size + 2],
+            b"\r\n",
+            "a chunk ends with a line end"
+        );
+        body = &body[size + 2..];
+    }
+}
+
+#[tokio::test]
+async fn an_http1_stream_is_chunked_and_closed_after_its_last_chunk_whatever_the_client_sends() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut server = Server::start(&[
+        ("SSE_KEEPALIVE_INTERVAL", "100"),
+        ("SSE_RETRY_INTERVAL", "777"),
+        ("SHUTDOWN_TIMEOUT", "2000"),
+    ]);
+    let session = legacy_session(server.addr).await;
+    let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let request = format!(
+        "GET /mcp HTTP/1.1\r\nhost: {}\r\naccept: text/event-stream\r\nmcp-session-id: {session}\r\nmcp-protocol-version: {LEGACY_VERSION}\r\n\r\n",
+        server.addr
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 4096];
+    // The head, the priming event and some keep-alives.
+    while seen.windows(5).filter(|w| w == b":\n\n\r\n").count() < 3 {
+        let n = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buffer))
+            .await
+            .expect("keep-alives within 5 s")
+            .unwrap();
+        assert_ne!(n, 0, "closed early: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buffer[..n]);
+    }
+    // A request pipelined behind a stream that never ends cannot be answered: it is thrown
+    // away, and the stream goes on.
+    socket
+        .write_all(format!("GET /health HTTP/1.1\r\nhost: {}\r\n\r\n", server.addr).as_bytes())
+        .await
+        .unwrap();
+    let stream_count = wait_for_streams(server.addr, 1, Duration::from_secs(5)).await;
+    assert_eq!(stream_count["activeConnections"], 1);
+    server.signal(libc::SIGTERM);
+    // Ended with a retry hint and the last chunk; then the server closes the connection.
+    tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut seen))
+        .await
+        .expect("the server closes the connection")
+        .unwrap();
+    let head_end = seen.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&seen[..head_end]).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
+    assert!(head.contains("\r\nconnection: close"), "{head}");
+    assert!(head.contains("\r\ntransfer-encoding: chunked"), "{head}");
+    let body = dechunk(&seen[head_end + 4..]);
+    assert!(body.starts_with("data: \nid: 0\nretry: 777\n\n"), "{body}");
+    assert!(body.contains("\n\n:\n\n"), "{body}");
+    assert!(body.trim_end().ends_with("retry: 777"), "{body}");
+    assert!(!body.contains("HTTP/1.1"), "{body}");
+    let (code, _) = server.wait_exit(Duration::from_secs(10));
+    assert_eq!(code, Some(0));
+}

@@ -103,6 +103,9 @@ pub(crate) fn sse_response(
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     response
+        .extensions_mut()
+        .insert(crate::http::server::LongLived);
+    response
 }
 
 /// One listen stream between two events.

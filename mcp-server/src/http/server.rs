@@ -10,12 +10,16 @@
 //! nothing). A POST body has its own deadline, `BODY_READ_TIMEOUT`, in `mcp_endpoint`. (hyper's own
 //! `header_read_timeout` also runs while a keep-alive connection sits idle, 30 s by default,
 //! which would close connections the ALB still considers open and cause 502s; it is off.)
+//!
+//! A long-lived stream answering an HTTP/1.1 request is served past its head without hyper, so
+//! that a held stream does not keep hyper's buffers (`server/handoff.rs`).
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use hyper::body::Incoming;
@@ -106,6 +110,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
                 request.extensions_mut().insert(PeerAddr(peer));
                 fill_host_from_authority(&mut request);
                 let guard = request_activity.request_started();
+                let version = request.version();
                 let mut service = service.clone();
                 // `/mcp`, the hot path, goes straight to its handler rather than through the
                 // chain of warp filters (which would also clone its headers); the other routes
@@ -137,23 +142,41 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
                     if let Some(route) = pending.0.take() {
                         meters::response(route, response.status().as_u16(), arrived.elapsed());
                     }
-                    Ok::<_, std::convert::Infallible>(
-                        response.map(|body| GuardedBody::new(body, guard)),
-                    )
+                    Ok::<_, std::convert::Infallible>(handoff::offer(response, version, guard))
                 }
             });
         let builder = builder.clone();
         let connection = graceful.watch(builder.serve_connection(io, hyper_service).into_owned());
+        // A handed-off stream is not hyper's connection any more: shutdown waits for it too.
+        let watcher = graceful.watcher();
         // Counted out when the task ends, however it ends (a panic in a handler included).
         let counted = Counted(open_connections.clone());
         tokio::spawn(async move {
             let _counted = counted;
-            tokio::select! {
-                result = connection => {
-                    if let Err(error) = result {
-                        tracing::debug!(%error, %peer, "connection ended with an error");
+            let _watcher = watcher;
+            let served = async {
+                // hyper's connection, until it ends or hands a long-lived stream off: both are
+                // parked while it is polled, so they are looked for right after each poll.
+                let (stream, body) = {
+                    let mut connection = Box::pin(connection);
+                    tokio::select! {
+                        biased;
+                        result = &mut connection => {
+                            if let Err(error) = result {
+                                tracing::debug!(%error, %peer, "connection ended with an error");
+                            }
+                            return;
+                        }
+                        parked = std::future::poll_fn(|_| match activity.handed_off() {
+                            Some(parked) => Poll::Ready(parked),
+                            None => Poll::Pending,
+                        }) => parked,
                     }
-                }
+                };
+                handoff::serve(stream, body, &activity).await;
+            };
+            tokio::select! {
+                () = served => {}
                 expired = activity.watch(limits) => {
                     if expired != "HTTP_IDLE_TIMEOUT" {
                         meters::timeout(expired);
@@ -264,6 +287,8 @@ pub async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     TcpListener::bind(addr).await
 }
 
+mod handoff;
 mod watch;
 
-use watch::{Activity, GuardedBody, Limits, WatchedIo};
+pub(crate) use handoff::LongLived;
+use watch::{Activity, Limits, WatchedIo};

@@ -6,8 +6,8 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -17,6 +17,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::time::Instant;
+
+use super::handoff::ParkedBody;
 
 /// The connection deadlines, from the configuration.
 #[derive(Clone, Copy)]
@@ -46,6 +48,18 @@ pub(super) struct Activity {
     multiplexed: AtomicBool,
     epoch: Instant,
     changed: Notify,
+    /// A long-lived answer being handed off (`handoff.rs`): set when its body is parked.
+    handoff_wanted: AtomicBool,
+    /// The parked body, and the socket once hyper has written all it had.
+    handoff: Mutex<Handoff>,
+}
+
+/// What a hand-off needs: the body, parked by the service, and the socket, let go of by
+/// [`WatchedIo`] once hyper's buffer is empty.
+#[derive(Default)]
+struct Handoff {
+    body: Option<ParkedBody>,
+    stream: Option<TcpStream>,
 }
 
 impl Activity {
@@ -60,7 +74,32 @@ impl Activity {
             multiplexed: AtomicBool::new(false),
             epoch: Instant::now(),
             changed: Notify::new(),
+            handoff_wanted: AtomicBool::new(false),
+            handoff: Mutex::default(),
         }
+    }
+
+    /// Parks a long-lived answer's body: the socket is let go of at hyper's next flush.
+    pub(super) fn park_body(&self, body: ParkedBody) {
+        self.handoff().body = Some(body);
+        self.handoff_wanted.store(true, Ordering::Release);
+    }
+
+    /// The parked body and the socket, once both are there (they are parked while hyper's
+    /// connection is polled, so the connection's task looks each time that poll is done).
+    pub(super) fn handed_off(&self) -> Option<(TcpStream, ParkedBody)> {
+        if !self.handoff_wanted.load(Ordering::Acquire) {
+            return None;
+        }
+        let mut handoff = self.handoff();
+        if handoff.body.is_none() || handoff.stream.is_none() {
+            return None;
+        }
+        Some((handoff.stream.take()?, handoff.body.take()?))
+    }
+
+    fn handoff(&self) -> std::sync::MutexGuard<'_, Handoff> {
+        self.handoff.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Enters `phase`. Only a phase whose deadline may come sooner than the one the watcher
@@ -88,7 +127,7 @@ impl Activity {
 
     /// A write found the socket full (the client is not reading): its deadline starts now,
     /// unless it already runs, and the watcher is woken to watch it.
-    fn write_waiting(&self) {
+    pub(super) fn write_waiting(&self) {
         if self.write_stalled_ms.load(Ordering::Relaxed) == 0 {
             let now = self.epoch.elapsed().as_millis() as u64 + 1;
             self.write_stalled_ms.store(now, Ordering::Relaxed);
@@ -97,7 +136,7 @@ impl Activity {
     }
 
     /// A write went through: the client reads again.
-    fn write_done(&self) {
+    pub(super) fn write_done(&self) {
         if self.write_stalled_ms.load(Ordering::Relaxed) != 0 {
             self.write_stalled_ms.store(0, Ordering::Relaxed);
         }
@@ -156,6 +195,13 @@ impl Activity {
 /// Marks a request finished when its response body is done (or dropped).
 pub(super) struct RequestGuard(Arc<Activity>);
 
+impl RequestGuard {
+    /// The connection's activity.
+    pub(super) fn activity(&self) -> &Arc<Activity> {
+        &self.0
+    }
+}
+
 impl Drop for RequestGuard {
     fn drop(&mut self) {
         if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
@@ -206,10 +252,11 @@ impl<B: Body> Body for GuardedBody<B> {
 }
 
 pin_project! {
-    /// The TCP stream, reporting reads and blocked writes to the connection's `Activity`.
+    /// The TCP stream, reporting reads and blocked writes to the connection's `Activity`, and
+    /// giving it up for a hand-off (`handoff.rs`). Once given up, it is only `Pending`: the
+    /// connection's task drops hyper's connection before it is polled again.
     pub(super) struct WatchedIo {
-        #[pin]
-        inner: TcpStream,
+        inner: Option<TcpStream>,
         activity: Arc<Activity>,
         preface: PrefaceMatch,
     }
@@ -219,7 +266,7 @@ impl WatchedIo {
     /// `inner`, reporting to `activity`.
     pub(super) fn new(inner: TcpStream, activity: Arc<Activity>) -> Self {
         WatchedIo {
-            inner,
+            inner: Some(inner),
             activity,
             preface: PrefaceMatch::default(),
         }
@@ -233,8 +280,11 @@ impl AsyncRead for WatchedIo {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.project();
+        let Some(inner) = this.inner.as_mut() else {
+            return Poll::Pending;
+        };
         let before = buf.filled().len();
-        let result = this.inner.poll_read(cx, buf);
+        let result = Pin::new(inner).poll_read(cx, buf);
         if buf.filled().len() > before {
             if this.preface.feed(&buf.filled()[before..]) == Some(true) {
                 this.activity.multiplexed.store(true, Ordering::Relaxed);
@@ -292,17 +342,36 @@ impl AsyncWrite for WatchedIo {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.project();
-        let result = this.inner.poll_write(cx, buf);
+        let Some(inner) = this.inner.as_mut() else {
+            return Poll::Pending;
+        };
+        let result = Pin::new(inner).poll_write(cx, buf);
         note_write(this.activity, &result);
         result
     }
 
+    /// hyper flushes the socket only once its own buffer is empty: a hand-off waiting takes
+    /// the socket here.
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().inner.poll_flush(cx)
+        let this = self.project();
+        let Some(inner) = this.inner.as_mut() else {
+            return Poll::Pending;
+        };
+        let result = Pin::new(inner).poll_flush(cx);
+        if result.is_ready()
+            && this.activity.handoff_wanted.load(Ordering::Acquire)
+            && let Some(stream) = this.inner.take()
+        {
+            this.activity.handoff().stream = Some(stream);
+        }
+        result
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().inner.poll_shutdown(cx)
+        match self.project().inner.as_mut() {
+            Some(inner) => Pin::new(inner).poll_shutdown(cx),
+            None => Poll::Pending,
+        }
     }
 
     fn poll_write_vectored(
@@ -311,13 +380,18 @@ impl AsyncWrite for WatchedIo {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.project();
-        let result = this.inner.poll_write_vectored(cx, bufs);
+        let Some(inner) = this.inner.as_mut() else {
+            return Poll::Pending;
+        };
+        let result = Pin::new(inner).poll_write_vectored(cx, bufs);
         note_write(this.activity, &result);
         result
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
+        self.inner
+            .as_ref()
+            .is_some_and(|inner| inner.is_write_vectored())
     }
 }
 
