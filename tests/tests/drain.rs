@@ -303,7 +303,7 @@ async fn on_ecs_the_memory_limit_and_the_default_caps_come_from_task_metadata() 
     );
     assert_eq!(memory["limitSource"], "ECS task metadata");
     // The documentation's reserve comes off the top (twice ten bytes per byte of text), then
-    // the caps are those of the memory left: with no docs, 3,981 sessions and streams.
+    // the caps are those of the memory left: with no docs, 3,981 sessions and 9,953 streams.
     let docs_bytes = health(server.addr).await["docs"]["bytes"].as_u64().unwrap();
     assert_eq!(memory["docsReserve"], docs_bytes * 20, "{memory}");
     let mut expected = mcp_server::config::Config::from_lookup(|name| {

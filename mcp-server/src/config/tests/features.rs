@@ -79,7 +79,7 @@ fn a_memory_limit_lowers_the_caps_left_at_their_defaults_only() {
             limited.max_connections,
             limited.max_body_bytes_in_flight
         ),
-        (3981, 3981, 6192, 64 << 20)
+        (3981, 9953, 12164, 64 << 20)
     );
     let chosen = config(&[
         ("MEMORY_LIMIT", "1073741824"),
@@ -88,7 +88,7 @@ fn a_memory_limit_lowers_the_caps_left_at_their_defaults_only() {
     .unwrap();
     assert_eq!(
         (chosen.max_legacy_sessions, chosen.max_sse_connections),
-        (9000, 3981)
+        (9000, 9953)
     );
     assert!(limited.warnings().is_empty(), "{:?}", limited.warnings());
     let blank = config(&[("MEMORY_LIMIT", "1073741824"), ("MAX_LEGACY_SESSIONS", " ")]).unwrap();
