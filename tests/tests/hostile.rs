@@ -656,3 +656,34 @@ async fn one_client_over_its_body_share_gets_429_and_another_client_is_served() 
     drop(slow);
     health_until(&server, |h| h["memory"]["bodyBytesInFlight"] == 0).await;
 }
+
+#[tokio::test]
+async fn streams_whose_clients_reset_before_the_head_is_out_are_not_kept() {
+    use tokio::io::AsyncWriteExt;
+    let server = Server::start(&[("MAX_STREAMS_PER_CLIENT", "1000")]);
+    let mut params = json!({ "notifications": { "toolsListChanged": true } });
+    params["_meta"] = tests::http::modern_meta();
+    let body =
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "subscriptions/listen", "params": params })
+            .to_string();
+    // A byte behind the request keeps hyper from reading the socket while the stream is
+    // opened, so it learns of the reset only when writing the head: the stream's body was
+    // parked for the hand-off by then.
+    let request = format!(
+        "POST /mcp HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\nmcp-protocol-version: {}\r\nmcp-method: subscriptions/listen\r\ncontent-length: {}\r\n\r\n{body}x",
+        server.addr,
+        tests::http::MODERN_VERSION,
+        body.len()
+    );
+    for _ in 0..50 {
+        let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        socket.write_all(request.as_bytes()).await.unwrap();
+        socket.set_linger(Some(Duration::ZERO)).unwrap();
+        drop(socket);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let now = health(server.addr).await;
+    assert!(now["streamsOpened"].as_u64().unwrap() > 0, "{now}");
+    let now = tests::http::wait_for_streams(server.addr, 0, Duration::from_secs(5)).await;
+    assert_eq!(now["longLivedStreams"], 0, "{now}");
+}

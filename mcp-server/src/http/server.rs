@@ -154,6 +154,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
         tokio::spawn(async move {
             let _counted = counted;
             let _watcher = watcher;
+            let _unpark = handoff::Unpark(activity.clone());
             let served = async {
                 // hyper's connection, until it ends or hands a long-lived stream off: both are
                 // parked while it is polled, so they are looked for right after each poll.

@@ -23,6 +23,7 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -81,6 +82,16 @@ impl<B: Body> Body for HyperBody<B> {
             HyperBody::Served { body } => body.size_hint(),
             HyperBody::Parked => SizeHint::default(),
         }
+    }
+}
+
+/// Drops whatever is still parked in the connection's `Activity` when the connection's task
+/// ends, however it ends (see [`Activity::abandon_handoff`]).
+pub(super) struct Unpark(pub(super) Arc<Activity>);
+
+impl Drop for Unpark {
+    fn drop(&mut self) {
+        self.0.abandon_handoff();
     }
 }
 

@@ -98,6 +98,16 @@ impl Activity {
         Some((handoff.stream.take()?, handoff.body.take()?))
     }
 
+    /// Drops a parked body and socket that were never handed off (hyper's connection ended
+    /// first, or a deadline passed). The body keeps its request's guard, which holds this
+    /// `Activity`: left here, the two would keep each other, and the stream's count, forever.
+    pub(super) fn abandon_handoff(&self) {
+        let mut handoff = self.handoff();
+        let parked = (handoff.body.take(), handoff.stream.take());
+        drop(handoff);
+        drop(parked);
+    }
+
     fn handoff(&self) -> std::sync::MutexGuard<'_, Handoff> {
         self.handoff.lock().unwrap_or_else(PoisonError::into_inner)
     }
