@@ -200,7 +200,7 @@ impl SearchIndex {
         let (versions, languages) = variants::known(&variants);
         let siblings = views::siblings(&variants);
         let copies = copies(&fingerprints, &slots, corpus);
-        let all = Engine::build(corpus, &slots, weights, |_| true)?;
+        let all = Engine::build(corpus, &slots, weights, true, |_| true)?;
         // The view most searches use gets an index of its own when it leaves pages out: a
         // search through a filter reads each match's page and cannot skip blocks that will not
         // reach the top (block-max WAND), which costs more than the whole rest of a search.
@@ -209,7 +209,7 @@ impl SearchIndex {
             None
         } else {
             let shown = default_view.clone();
-            let engine = Engine::build(corpus, &slots, weights, move |page| shown[page])?;
+            let engine = Engine::build(corpus, &slots, weights, false, move |page| shown[page])?;
             Some((default_view.clone(), engine))
         };
         Ok(SearchIndex {
@@ -291,6 +291,20 @@ impl SearchIndex {
             ),
         };
         let mut highlighter = Highlighter::new(&terms, &self.analyzer, &self.stems);
+        // Which of the query's words each hit's text holds, from the index: reading a hit's
+        // text for its snippet stops at the first window that holds all of those.
+        let numbers: Vec<Option<u32>> = highlighter
+            .terms()
+            .iter()
+            .map(|term| self.all.impacts.number(term))
+            .collect();
+        let held = |slot: usize| -> u64 {
+            numbers
+                .iter()
+                .enumerate()
+                .filter(|&(_, number)| number.is_some_and(|n| self.all.impacts.holds(slot, n)))
+                .fold(0, |mask, (id, _)| mask | 1 << (id % 64))
+        };
         let mut hits: Vec<Hit> = Vec::with_capacity(limit);
         let mut seen: HashSet<u64> = HashSet::new();
         for (score, slot) in top {
@@ -331,7 +345,7 @@ impl SearchIndex {
                 unit: u,
                 also,
                 score,
-                snippet: highlighter.snippet(&unit.text),
+                snippet: highlighter.snippet(&unit.text, held(primary)),
             });
         }
         Ok(hits)
@@ -393,6 +407,17 @@ impl SearchIndex {
     }
 
     /// The analyzed (stemmed) words of a query, for highlighting.
+    /// The terms a search for `query` highlights in its snippets, as [`Self::search_in`]
+    /// works them out.
+    #[cfg(test)]
+    fn snippet_terms(&self, query: &str) -> HashSet<String> {
+        let query = without_filler(&plain_syntax(query));
+        match plain_query(&self.analyzer, &query) {
+            Some(plain) => plain.terms(),
+            None => self.terms(&query),
+        }
+    }
+
     fn terms(&self, query: &str) -> HashSet<String> {
         let mut analyzer = self.analyzer.clone();
         let mut stream = analyzer.token_stream(query);

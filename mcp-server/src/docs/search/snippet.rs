@@ -86,6 +86,11 @@ impl<'c> Highlighter<'c> {
         }
     }
 
+    /// The query's analyzed terms; a term's place here is its id.
+    pub(super) fn terms(&self) -> &[String] {
+        &self.terms
+    }
+
     /// The id of the term `word` stems to, if any.
     fn term_of(&mut self, word: &'c str) -> Option<usize> {
         if let Some(&known) = self.stems.get(word) {
@@ -100,14 +105,15 @@ impl<'c> Highlighter<'c> {
     }
 
     /// About [`SNIPPET_CHARS`] of a unit's prose around the most query words, with them in
-    /// bold; its opening when no word matched the prose (a title match).
-    pub(super) fn snippet(&mut self, text: &'c Clean) -> String {
-        self.snippet_reading(text, Reading::UntilEveryWord)
+    /// bold; its opening when no word matched the prose (a title match). `held` has a bit
+    /// (`1 << (id % 64)`) for each term the text (prose and code) holds, as the index says.
+    pub(super) fn snippet(&mut self, text: &'c Clean, held: u64) -> String {
+        self.snippet_reading(text, Reading::UntilHeld(held))
     }
 
     /// [`Highlighter::snippet`], reading the prose as `reading` says (the same snippet either
     /// way: a test compares them).
-    fn snippet_reading(&mut self, text: &'c Clean, reading: Reading) -> String {
+    pub(super) fn snippet_reading(&mut self, text: &'c Clean, reading: Reading) -> String {
         let source: &'c str = if text.prose.trim().is_empty() {
             &text.code
         } else {
@@ -148,13 +154,19 @@ impl<'c> Highlighter<'c> {
 
 /// How much of a unit's prose a snippet reads.
 #[derive(Clone, Copy, PartialEq, Debug)]
-enum Reading {
+pub(super) enum Reading {
     /// All of it.
     #[cfg_attr(not(test), allow(dead_code))]
     Whole,
     /// Up to a window that holds every query word, and the window's text: no later window can
     /// hold more, and of equals the earliest wins.
+    #[cfg_attr(not(test), allow(dead_code))]
     UntilEveryWord,
+    /// Up to a window that holds every query word the text holds (a bit per term id, as in
+    /// [`Highlighter::snippet`]): the same argument, and most hits lack some of a question's
+    /// words, which made the reading above read them whole. Nothing at all when the text holds
+    /// none.
+    UntilHeld(u64),
 }
 
 impl<'c> Highlighter<'c> {
@@ -165,8 +177,12 @@ impl<'c> Highlighter<'c> {
         source: &'c str,
         reading: Reading,
     ) -> (Vec<(usize, usize, usize)>, usize) {
-        // Distinct words a window can hold at most (they are counted in 64 bits).
-        let every = self.terms.len().min(64) as u32;
+        // The distinct words a window can hold at most (a bit per term id, as counted below).
+        let every = match reading {
+            Reading::UntilHeld(0) => return (Vec::new(), 0),
+            Reading::UntilHeld(held) => held,
+            _ => (0..self.terms.len()).fold(0u64, |every, id| every | 1 << (id % 64)),
+        };
         // The earliest window still open (its text not read to the end), and the window found
         // to hold every word.
         let mut open = 0usize;
@@ -187,7 +203,7 @@ impl<'c> Highlighter<'c> {
                 continue;
             };
             matches.push((start, start + word.len(), id));
-            if reading == Reading::UntilEveryWord && full.is_none() {
+            if reading != Reading::Whole && full.is_none() {
                 while matches[open].0 + SNIPPET_CHARS <= start {
                     open += 1;
                 }
@@ -196,7 +212,10 @@ impl<'c> Highlighter<'c> {
                 let seen = matches[open..]
                     .iter()
                     .fold(0u64, |seen, &(_, _, id)| seen | 1 << (id % 64));
-                if seen.count_ones() == every {
+                // `seen` has no bit `every` lacks: the index's words of the text are the
+                // text's words through the same analyzer (a property test holds the snippet
+                // to reading the whole text).
+                if seen == every {
                     full = Some(open);
                 }
             }
@@ -367,14 +386,14 @@ mod tests {
         let analyzer = super::super::analyzer();
         let terms: HashSet<String> = ["drain".to_string()].into();
         let shared = Stems::default();
-        let first = Highlighter::new(&terms, &analyzer, &shared).snippet(&text);
+        let first = Highlighter::new(&terms, &analyzer, &shared).snippet(&text, 1);
         assert_eq!(
             first,
             "**Draining** tasks **drain** their streams; a **drained** task stops."
         );
         let known = shared.len();
         assert_eq!(known, 3, "Draining, drain, drained");
-        let again = Highlighter::new(&terms, &analyzer, &shared).snippet(&text);
+        let again = Highlighter::new(&terms, &analyzer, &shared).snippet(&text, 1);
         assert_eq!((again, shared.len()), (first, known));
     }
 

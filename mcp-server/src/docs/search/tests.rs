@@ -1,6 +1,8 @@
 use super::*;
 use proptest::prelude::*;
 
+mod snippets;
+
 fn corpus() -> Corpus {
     Corpus::from_texts([
         (
