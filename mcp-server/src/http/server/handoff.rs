@@ -18,8 +18,13 @@
 //! Bytes a client sends after its request on such a connection (a request pipelined behind a
 //! stream that never ends cannot be answered) are read and thrown away, up to
 //! [`DISCARDED_BYTES`]: past that the client is not a client, and the connection is closed
-//! (hyper, which buffers such bytes, stops reading at its buffer's limit instead). HTTP/2 multiplexes streams on connections
-//! whose buffers are shared, and HTTP/1.0 has no chunks: hyper keeps serving both.
+//! (hyper, which buffers such bytes, stops reading at its buffer's limit instead). HTTP/2
+//! multiplexes streams on connections whose buffers are shared, and HTTP/1.0 has no chunks:
+//! hyper keeps serving both.
+//!
+//! If hyper's connection ends before it lets go of the socket (the client reset it while the
+//! head was written, a deadline passed), the parked body is dropped with the connection's task
+//! ([`Unpark`]): the body's request guard holds the `Activity` it is parked in.
 
 use std::io;
 use std::pin::Pin;
