@@ -28,6 +28,31 @@ fn body() -> (mpsc::UnboundedSender<Sent>, ParkedBody) {
     (tx, Box::pin(StreamBody::new(rx)))
 }
 
+/// A handed-off stream being served on loopback: the client's side, the sender of the body's
+/// frames, the connection's activity and the serving task.
+struct Serving {
+    client: TcpStream,
+    tx: mpsc::UnboundedSender<Sent>,
+    activity: Arc<Activity>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn serving() -> Serving {
+    let (server, client) = pair().await;
+    let (tx, body) = body();
+    let activity = Arc::new(Activity::new());
+    let task = tokio::spawn({
+        let activity = activity.clone();
+        async move { serve(server, body, &activity).await }
+    });
+    Serving {
+        client,
+        tx,
+        activity,
+        task,
+    }
+}
+
 fn data(bytes: &'static [u8]) -> Sent {
     Ok(Frame::data(Bytes::from_static(bytes)))
 }
@@ -50,13 +75,12 @@ fn a_chunk_is_its_size_in_hex_the_bytes_and_a_line_end() {
 
 #[tokio::test]
 async fn each_frame_is_a_chunk_and_the_end_is_the_last_chunk_then_the_close() {
-    let (server, mut client) = pair().await;
-    let (tx, body) = body();
-    let activity = Arc::new(Activity::new());
-    let serving = tokio::spawn({
-        let activity = activity.clone();
-        async move { serve(server, body, &activity).await }
-    });
+    let Serving {
+        mut client,
+        tx,
+        task: serving,
+        ..
+    } = serving().await;
     tx.unbounded_send(data(b": \n\n")).unwrap();
     tx.unbounded_send(data(b"")).unwrap();
     tx.unbounded_send(data(b"data: {}\n\n")).unwrap();
@@ -68,10 +92,12 @@ async fn each_frame_is_a_chunk_and_the_end_is_the_last_chunk_then_the_close() {
 
 #[tokio::test]
 async fn a_failed_body_is_cut_short_without_the_last_chunk() {
-    let (server, mut client) = pair().await;
-    let (tx, body) = body();
-    let activity = Arc::new(Activity::new());
-    let serving = tokio::spawn(async move { serve(server, body, &activity).await });
+    let Serving {
+        mut client,
+        tx,
+        task: serving,
+        ..
+    } = serving().await;
     tx.unbounded_send(data(b"data: 1\n\n")).unwrap();
     tx.unbounded_send(Err("the stream failed".into())).unwrap();
     let seen = read_to_close(&mut client).await;
@@ -81,10 +107,12 @@ async fn a_failed_body_is_cut_short_without_the_last_chunk() {
 
 #[tokio::test]
 async fn bytes_the_client_sends_are_thrown_away_and_the_stream_goes_on() {
-    let (server, mut client) = pair().await;
-    let (tx, body) = body();
-    let activity = Arc::new(Activity::new());
-    let serving = tokio::spawn(async move { serve(server, body, &activity).await });
+    let Serving {
+        mut client,
+        tx,
+        task: serving,
+        ..
+    } = serving().await;
     let pipelined = b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n".repeat(100);
     client.write_all(&pipelined).await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -97,10 +125,12 @@ async fn bytes_the_client_sends_are_thrown_away_and_the_stream_goes_on() {
 
 #[tokio::test]
 async fn a_client_that_keeps_sending_is_closed_past_the_discarded_bytes() {
-    let (server, mut client) = pair().await;
-    let (tx, body) = body();
-    let activity = Arc::new(Activity::new());
-    let serving = tokio::spawn(async move { serve(server, body, &activity).await });
+    let Serving {
+        mut client,
+        tx,
+        task: serving,
+        ..
+    } = serving().await;
     let junk = vec![b'x'; DISCARDED_BYTES + 1];
     // The server may close before it has read it all (then the write fails): either way.
     let _ = client.write_all(&junk).await;
@@ -113,10 +143,12 @@ async fn a_client_that_keeps_sending_is_closed_past_the_discarded_bytes() {
 
 #[tokio::test]
 async fn the_client_closing_ends_the_stream_while_it_waits_for_an_event() {
-    let (server, client) = pair().await;
-    let (_tx, body) = body();
-    let activity = Arc::new(Activity::new());
-    let serving = tokio::spawn(async move { serve(server, body, &activity).await });
+    let Serving {
+        client,
+        tx: _tx,
+        task: serving,
+        ..
+    } = serving().await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(!serving.is_finished());
     drop(client);
@@ -128,14 +160,13 @@ async fn the_client_closing_ends_the_stream_while_it_waits_for_an_event() {
 
 #[tokio::test]
 async fn a_client_that_reads_nothing_gets_the_write_timeout() {
-    let (server, _client) = pair().await;
-    let (tx, body) = body();
-    let activity = Arc::new(Activity::new());
+    let Serving {
+        client: _client,
+        tx,
+        activity,
+        task: serving,
+    } = serving().await;
     let _request = activity.request_started();
-    let serving = tokio::spawn({
-        let activity = activity.clone();
-        async move { serve(server, body, &activity).await }
-    });
     // Far more than the two sockets' buffers hold: the server's writes soon wait.
     static MIB: [u8; 1 << 20] = [b'x'; 1 << 20];
     for _ in 0..64 {
