@@ -434,11 +434,14 @@ impl Best {
         }
     }
 
-    /// Keeps `(score, slot)`, which [`Best::admits`] admitted.
+    /// Keeps `(score, slot)`, which [`Best::admits`] admitted: once there are `wanted`, in the
+    /// place of the worst kept (one sift down, where a push and a pop took two sifts and a
+    /// sift up).
     fn offer(&mut self, score: f32, slot: usize) {
-        self.heap.push(Ranked(score, slot));
-        if self.heap.len() > self.wanted {
-            self.heap.pop();
+        if self.heap.len() < self.wanted {
+            self.heap.push(Ranked(score, slot));
+        } else if let Some(mut worst) = self.heap.peek_mut() {
+            *worst = Ranked(score, slot);
         }
     }
 

@@ -345,11 +345,21 @@ fn floor_boundary(text: &str, mut at: usize) -> usize {
 }
 
 /// The first words of a unit's prose.
+///
+/// Only as much of the text as the opening needs is collapsed: collapsing a prefix gives the
+/// first characters of collapsing the whole (a word cut short is the start of the whole word),
+/// so a prefix whose collapse passes [`SNIPPET_CHARS`] gives the same opening. A long unit with
+/// none of the query's words was collapsed whole before.
 fn opening(text: &str) -> String {
-    let collapsed = crate::docs::markup::collapse(text);
-    match collapsed.char_indices().nth(SNIPPET_CHARS) {
-        Some((cut, _)) => format!("{}…", &collapsed[..cut]),
-        None => collapsed,
+    let mut read = (SNIPPET_CHARS + 1) * 4;
+    loop {
+        let end = floor_boundary(text, read.min(text.len()));
+        let collapsed = crate::docs::markup::collapse(&text[..end]);
+        match collapsed.char_indices().nth(SNIPPET_CHARS) {
+            Some((cut, _)) => return format!("{}…", &collapsed[..cut]),
+            None if end == text.len() => return collapsed,
+            None => read = read.saturating_mul(2),
+        }
     }
 }
 
@@ -439,6 +449,20 @@ mod tests {
             let whole = Highlighter::new(&terms, &analyzer, &shared).snippet_reading(&text, Reading::Whole);
             let until = Highlighter::new(&terms, &analyzer, &shared).snippet_reading(&text, Reading::UntilEveryWord);
             prop_assert_eq!(until, whole);
+        }
+
+        /// The opening read from a prefix is the opening of the whole text collapsed: long and
+        /// short texts, runs of spaces and lines, several-byte characters at the cut.
+        #[test]
+        fn the_opening_of_a_prefix_is_the_opening_of_the_whole(
+            text in "([a-zé日🦀]{1,12}[ \\n\\t\u{3000}]{1,30}){0,400}",
+        ) {
+            let collapsed = crate::docs::markup::collapse(&text);
+            let whole = match collapsed.char_indices().nth(SNIPPET_CHARS) {
+                Some((cut, _)) => format!("{}…", &collapsed[..cut]),
+                None => collapsed,
+            };
+            prop_assert_eq!(opening(&text), whole);
         }
 
         /// ASCII, accented and CJK letters, digits, emoji, combining marks and punctuation in
