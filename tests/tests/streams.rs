@@ -115,6 +115,17 @@ async fn health_counts_streams_up_and_back_to_zero() {
     wait_for_streams(server.addr, 2, Duration::from_secs(5)).await;
     streams.clear();
     wait_for_streams(server.addr, 0, Duration::from_secs(5)).await;
+    // The server logs each close before the count drops; the lines reach the test through a
+    // pipe, a moment later.
+    let closed = |logs: &[String]| {
+        logs.iter()
+            .filter(|l| l.contains("client disconnected"))
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while closed(&server.logs()) < 5 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let logs = server.logs();
     assert_eq!(
         logs.iter()
@@ -122,12 +133,7 @@ async fn health_counts_streams_up_and_back_to_zero() {
             .count(),
         5
     );
-    assert_eq!(
-        logs.iter()
-            .filter(|l| l.contains("client disconnected"))
-            .count(),
-        5
-    );
+    assert_eq!(closed(&logs), 5);
 }
 
 #[tokio::test]

@@ -275,11 +275,9 @@ struct StreamGuard {
 }
 
 impl Drop for StreamGuard {
+    /// The close is logged before the stream leaves the counts, so a count that reads 0 comes
+    /// after every stream's close line.
     fn drop(&mut self) {
-        self.tracker.open.fetch_sub(1, Ordering::Relaxed);
-        if !matches!(self.kind, StreamKind::Request(_)) {
-            self.tracker.open_long_lived.fetch_sub(1, Ordering::Relaxed);
-        }
         let reason = self.reason.unwrap_or(CloseReason::Disconnected);
         let duration_ms = self.opened.elapsed().as_millis() as u64;
         let (id, kind, reason) = (self.id, self.kind.label(), reason.label());
@@ -299,6 +297,10 @@ impl Drop for StreamGuard {
                 duration_ms,
                 "SSE stream closed"
             );
+        }
+        self.tracker.open.fetch_sub(1, Ordering::Relaxed);
+        if !matches!(self.kind, StreamKind::Request(_)) {
+            self.tracker.open_long_lived.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
