@@ -113,10 +113,10 @@ pub async fn forward(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
-    let mut long_lived = false;
+    // A legacy GET stream, held as long as its session: `server/handoff.rs`.
+    let long_lived = is_sse && matches!(kind, None | Some(StreamKind::Get));
     let body: Response = if is_sse {
         let kind = kind.unwrap_or(StreamKind::Get);
-        long_lived = matches!(kind, StreamKind::Get);
         warp_body(app.streams.track(body, kind, peer, slot))
     } else {
         let bytes = http_body_util::BodyExt::collect(body)
@@ -135,7 +135,6 @@ pub async fn forward(
     let (_, body) = body.into_parts();
     let mut response = http::Response::from_parts(parts, body);
     if long_lived {
-        // A legacy GET stream, held as long as its session: `server/handoff.rs`.
         response
             .extensions_mut()
             .insert(crate::http::server::LongLived);

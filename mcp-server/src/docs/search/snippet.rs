@@ -158,14 +158,10 @@ pub(super) enum Reading {
     /// All of it.
     #[cfg_attr(not(test), allow(dead_code))]
     Whole,
-    /// Up to a window that holds every query word, and the window's text: no later window can
-    /// hold more, and of equals the earliest wins.
-    #[cfg_attr(not(test), allow(dead_code))]
-    UntilEveryWord,
     /// Up to a window that holds every query word the text holds (a bit per term id, as in
-    /// [`Highlighter::snippet`]): the same argument, and most hits lack some of a question's
-    /// words, which made the reading above read them whole. Nothing at all when the text holds
-    /// none.
+    /// [`Highlighter::snippet`]), and the window's text: no later window can hold more, and of
+    /// equals the earliest wins. Nothing at all when the text holds none. (Counting every query
+    /// word instead read most hits of a question whole: most lack one of its words.)
     UntilHeld(u64),
 }
 
@@ -181,7 +177,8 @@ impl<'c> Highlighter<'c> {
         let every = match reading {
             Reading::UntilHeld(0) => return (Vec::new(), 0),
             Reading::UntilHeld(held) => held,
-            _ => (0..self.terms.len()).fold(0u64, |every, id| every | 1 << (id % 64)),
+            // Never compared: the whole text is read.
+            Reading::Whole => 0,
         };
         // The earliest window still open (its text not read to the end), and the window found
         // to hold every word.
