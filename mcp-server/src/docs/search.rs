@@ -32,7 +32,7 @@ mod views;
 
 use engine::Engine;
 use fields::{copies, fingerprint};
-use snippet::{Highlighter, Stems};
+use snippet::{Highlighter, Spots};
 
 pub use query::{FILLER, MAX_QUERY_CHARS, MAX_QUERY_NESTING, without_filler};
 use query::{check_query, plain_query, plain_syntax};
@@ -145,8 +145,8 @@ pub struct SearchIndex {
     /// view leaves pages out.
     default: Option<(Arc<Vec<bool>>, Engine)>,
     analyzer: TextAnalyzer,
-    /// The stems of the words snippets have looked at.
-    stems: Stems,
+    /// Where the words of each slot's snippet text are.
+    spots: Spots,
     /// `(page, unit)` for each slot number stored in the index.
     slots: Vec<(usize, usize)>,
     /// A hash of each slot's title and text, to return the same text once (0: never collapsed,
@@ -201,6 +201,12 @@ impl SearchIndex {
         let siblings = views::siblings(&variants);
         let copies = copies(&fingerprints, &slots, corpus);
         let all = Engine::build(corpus, &slots, weights, true, |_| true)?;
+        let analyzer = analyzer();
+        let spots = Spots::build(
+            slots.iter().map(|&(p, u)| &corpus.pages[p].units[u].text),
+            &analyzer,
+            |word| all.impacts.number(word),
+        );
         // The view most searches use gets an index of its own when it leaves pages out: a
         // search through a filter reads each match's page and cannot skip blocks that will not
         // reach the top (block-max WAND), which costs more than the whole rest of a search.
@@ -216,8 +222,8 @@ impl SearchIndex {
             fingerprints,
             all,
             default,
-            analyzer: analyzer(),
-            stems: Stems::default(),
+            analyzer,
+            spots,
             slots,
             variants,
             siblings,
@@ -237,6 +243,11 @@ impl SearchIndex {
     /// Bytes of the score tables of words and word pairs (both indexes), for the memory figures.
     pub fn impact_bytes(&self) -> usize {
         self.all.impacts.bytes() + self.default.as_ref().map_or(0, |(_, e)| e.impacts.bytes())
+    }
+
+    /// Bytes of the words' places in the snippet texts, for the memory figures.
+    pub fn spot_bytes(&self) -> usize {
+        self.spots.bytes()
     }
 
     /// Whether nothing is indexed.
@@ -290,16 +301,12 @@ impl SearchIndex {
                 self.terms(&query),
             ),
         };
-        let mut highlighter = Highlighter::new(&terms, &self.analyzer, &self.stems);
+        let highlighter = Highlighter::new(&terms, |term| self.all.impacts.number(term));
         // Which of the query's words each hit's text holds, from the index: reading a hit's
-        // text for its snippet stops at the first window that holds all of those.
-        let numbers: Vec<Option<u32>> = highlighter
-            .terms()
-            .iter()
-            .map(|term| self.all.impacts.number(term))
-            .collect();
+        // words for its snippet stops at the first window that holds all of those.
         let held = |slot: usize| -> u64 {
-            numbers
+            highlighter
+                .numbers()
                 .iter()
                 .enumerate()
                 .filter(|&(_, number)| number.is_some_and(|n| self.all.impacts.holds(slot, n)))
@@ -345,7 +352,7 @@ impl SearchIndex {
                 unit: u,
                 also,
                 score,
-                snippet: highlighter.snippet(&unit.text, held(primary)),
+                snippet: highlighter.snippet(&unit.text, self.spots.of(primary), held(primary)),
             });
         }
         Ok(hits)

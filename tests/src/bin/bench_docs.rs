@@ -201,13 +201,14 @@ async fn main() {
     let index = SearchIndex::build(&corpus).expect("index builds");
     let built = started.elapsed();
     println!(
-        "index build: {} pages, {} sections: parse {:.1} ms + index {:.1} ms = {:.1} ms; score tables (words and pairs) {:.1} KiB",
+        "index build: {} pages, {} sections: parse {:.1} ms + index {:.1} ms = {:.1} ms; score tables (words and pairs) {:.1} KiB, word spots {:.1} KiB",
         corpus.pages.len(),
         index.len(),
         parsed.as_secs_f64() * 1000.0,
         (built - parsed).as_secs_f64() * 1000.0,
         built.as_secs_f64() * 1000.0,
-        index.impact_bytes() as f64 / 1024.0
+        index.impact_bytes() as f64 / 1024.0,
+        index.spot_bytes() as f64 / 1024.0
     );
 
     let generated = options.questions.is_none();

@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use super::*;
 use proptest::prelude::*;
 
@@ -19,24 +21,57 @@ fn reference(text: &str) -> Vec<(usize, &str)> {
     out
 }
 
-/// The stems a search looked up are the index's: the next search with the same words
-/// stems none again and highlights the same way.
+/// A unit's spots are its words as the analyzer numbers them, at their offsets: forms of one
+/// stem share a number, stop words and words too long are left out, and code is the text only
+/// when there is no prose.
 #[test]
-fn stems_are_kept_across_searches() {
+fn spots_number_the_analyzed_words_at_their_offsets() {
+    let prose = crate::docs::markup::clean("Draining tasks drain; the drained task stops.\n");
+    let code = crate::docs::markup::clean("```\nfn drain() {}\n```\n");
+    let analyzer = super::super::analyzer();
+    let numbers: HashMap<&str, u32> = [("drain", 7), ("task", 9), ("stop", 11), ("fn", 13)].into();
+    let spots = Spots::build([&prose, &code].into_iter(), &analyzer, |word| {
+        numbers.get(word).copied()
+    });
+    assert_eq!(
+        spots.of(0),
+        [(0, 7), (9, 9), (15, 7), (26, 7), (34, 9), (39, 11)],
+        "{:?}",
+        prose.prose
+    );
+    assert_eq!(spots.of(1), [(0, 13), (3, 7)], "{:?}", code.code);
+    assert_eq!(spots.of(2), [], "no such slot");
+    assert_eq!(
+        Spots::build([&prose].into_iter(), &analyzer, |_| None).of(0),
+        [],
+        "words the index does not number"
+    );
+}
+
+/// The snippet read from spots is the one from splitting and analyzing every word.
+#[test]
+fn a_snippet_from_spots_is_the_scanned_one() {
     let text =
         crate::docs::markup::clean("Draining tasks drain their streams; a drained task stops.\n");
     let analyzer = super::super::analyzer();
-    let terms: HashSet<String> = ["drain".to_string()].into();
-    let shared = Stems::default();
-    let first = Highlighter::new(&terms, &analyzer, &shared).snippet(&text, 1);
+    let numbers: HashMap<String, u32> =
+        [("drain".to_string(), 1), ("stream".to_string(), 2)].into();
+    let spots = Spots::build([&text].into_iter(), &analyzer, |word| {
+        numbers.get(word).copied()
+    });
+    let terms = ["drain".to_string(), "zebra".to_string()];
+    let highlighter = Highlighter::new(&terms, |word| numbers.get(word).copied());
+    // Term 0 ("drain") is the one the text holds.
+    let snippet = highlighter.snippet(&text, spots.of(0), 1);
     assert_eq!(
-        first,
+        snippet,
         "**Draining** tasks **drain** their streams; a **drained** task stops."
     );
-    let known = shared.len();
-    assert_eq!(known, 3, "Draining, drain, drained");
-    let again = Highlighter::new(&terms, &analyzer, &shared).snippet(&text, 1);
-    assert_eq!((again, shared.len()), (first, known));
+    let scanned = scanned(source(&text), &terms, &analyzer);
+    assert_eq!(
+        snippet,
+        cut(source(&text), scanned.into_iter(), Reading::Whole)
+    );
 }
 
 /// Words for generated prose: query words in several forms, and others.
@@ -75,19 +110,14 @@ proptest! {
             text.push_str([" ", " ", "\n", ". "][gap]);
         }
         let text = crate::docs::markup::clean(&text);
-        let terms: HashSet<String> = terms.into_iter().map(String::from).collect();
         let analyzer = super::super::analyzer();
-        let shared = Stems::default();
-        let whole = Highlighter::new(&terms, &analyzer, &shared).snippet_reading(&text, Reading::Whole);
+        let terms: Vec<String> = terms.into_iter().map(String::from).collect();
+        let source = source(&text);
+        let matches = scanned(source, &terms, &analyzer);
+        let whole = cut(source, matches.iter().copied(), Reading::Whole);
         // The words the text holds, as the index would say: those the whole reading found.
-        let mut reader = Highlighter::new(&terms, &analyzer, &shared);
-        let source = if text.prose.trim().is_empty() { &text.code } else { &text.prose };
-        let held = reader
-            .best_window(source, Reading::Whole)
-            .0
-            .iter()
-            .fold(0u64, |held, &(_, _, id)| held | 1 << (id % 64));
-        let until = reader.snippet_reading(&text, Reading::UntilHeld(held));
+        let held = matches.iter().fold(0u64, |held, &(_, _, id)| held | 1 << (id % 64));
+        let until = cut(source, matches.into_iter(), Reading::UntilHeld(held));
         prop_assert_eq!(until, whole);
     }
 
@@ -110,21 +140,5 @@ proptest! {
     #[test]
     fn the_fast_scan_finds_the_tokenizer_words(text in "[a-zA-Z0-9 .,_\\-éÉßİ日本語🦀\u{301}\n]{0,60}") {
         prop_assert_eq!(words(&text).collect::<Vec<_>>(), reference(&text));
-    }
-
-    /// The prefix test without allocating says what lower-casing the first three
-    /// characters into a string says.
-    #[test]
-    fn prefixes_compare_lowercased_openings(
-        word in "[a-zA-ZéÉßİ日]{1,6}",
-        terms in proptest::collection::hash_set("[a-zéßi日]{1,4}", 1..4),
-    ) {
-        let lowered: String = word.chars().take(3).flat_map(char::to_lowercase).collect();
-        let expected = terms.iter().any(|term| {
-            let prefix: String = term.chars().take(3).collect();
-            lowered.starts_with(prefix.as_str())
-                || prefix.starts_with(lowered.as_str()) && lowered.len() == word.len()
-        });
-        prop_assert_eq!(Prefixes::new(&terms).may_match(&word), expected);
     }
 }

@@ -1,8 +1,9 @@
-//! Snippets read only up to the first window holding every query word the hit's text holds,
-//! as the index says, held to reading the whole text.
+//! Snippets found from the index's spots and read only up to the first window holding every
+//! query word the hit's text holds, as the index says, held to splitting and analyzing the
+//! whole text.
 
 use super::*;
-use crate::docs::search::snippet::{Highlighter, Reading};
+use crate::docs::search::snippet::{Reading, cut, scanned, source};
 
 /// Words of prose: forms of the same stems, stop words, a split word, accents, a long word the
 /// analyzer drops, and filler that matches nothing.
@@ -77,11 +78,11 @@ proptest! {
         let Ok(hits) = index.search(&corpus, &query, 10) else {
             return Ok(());
         };
-        let terms = index.snippet_terms(&query);
+        let terms: Vec<String> = index.snippet_terms(&query).into_iter().collect();
         for hit in hits {
-            let text = &corpus.pages[hit.page].units[hit.unit].text;
-            let whole = Highlighter::new(&terms, &index.analyzer, &index.stems)
-                .snippet_reading(text, Reading::Whole);
+            let text = source(&corpus.pages[hit.page].units[hit.unit].text);
+            let matches = scanned(text, &terms, &index.analyzer);
+            let whole = cut(text, matches.into_iter(), Reading::Whole);
             prop_assert_eq!(&hit.snippet, &whole, "query {:?}", query);
         }
     }
