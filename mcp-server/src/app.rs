@@ -9,9 +9,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use http_body_util::{Full, combinators::BoxBody};
-use rmcp::model::{
-    Implementation, InitializeRequestParams, InitializeResult, ServerResult, SubscriptionFilter,
-};
+use rmcp::model::{Implementation, InitializeRequestParams, InitializeResult, SubscriptionFilter};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, ServerHandler};
@@ -19,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::access::limits::{ClientLimits, PerClient};
 use crate::config::Config;
-use crate::direct::{Direct, DirectRequest};
+use crate::direct::{Answer, Direct, DirectRequest};
 use crate::lifecycle::drain::Drain;
 use crate::lifecycle::streams::StreamTracker;
 use crate::sessions::changes::Change;
@@ -48,7 +46,7 @@ pub type Subscription = (SubscriptionFilter, broadcast::Receiver<Change>);
 type Listener = dyn Fn(&SubscriptionFilter) -> Option<Subscription> + Send + Sync;
 
 /// The handler's [`crate::direct::Direct`], with its type erased.
-type Answerer = dyn Fn(&DirectRequest<'_>) -> Option<Result<ServerResult, ErrorData>> + Send + Sync;
+type Answerer = dyn Fn(&DirectRequest<'_>) -> Option<Result<Answer, ErrorData>> + Send + Sync;
 
 /// The handler's answer to a legacy `initialize` (its `negotiate_initialize`), with its type
 /// erased; `None` when rmcp should answer.
@@ -299,7 +297,7 @@ impl App {
     pub fn answer_directly(
         &self,
         request: &DirectRequest<'_>,
-    ) -> Option<Result<ServerResult, ErrorData>> {
+    ) -> Option<Result<Answer, ErrorData>> {
         (self.direct)(request)
     }
 

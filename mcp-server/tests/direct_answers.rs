@@ -367,7 +367,7 @@ impl mcp_server::direct::Direct for Panicky {
     fn answer_directly(
         &self,
         _request: &mcp_server::direct::DirectRequest<'_>,
-    ) -> Option<Result<rmcp::model::ServerResult, rmcp::ErrorData>> {
+    ) -> Option<Result<mcp_server::direct::Answer, rmcp::ErrorData>> {
         panic!("boom in a fast-path answer")
     }
 }

@@ -119,7 +119,7 @@ impl mcp_server::direct::Direct for Fixtures {
     fn answer_directly(
         &self,
         request: &mcp_server::direct::DirectRequest<'_>,
-    ) -> Option<Result<ServerResult, ErrorData>> {
+    ) -> Option<Result<mcp_server::direct::Answer, ErrorData>> {
         match request.method {
             "tools/call" => {
                 let call: CallToolRequestParams = request.params()?;
@@ -127,14 +127,15 @@ impl mcp_server::direct::Direct for Fixtures {
                     return None;
                 }
                 let result = tools::fixed(&call.name)?;
-                Some(Ok(ServerResult::from(CallToolResponse::from(result))))
+                Some(Ok(ServerResult::from(CallToolResponse::from(result)).into()))
             }
             "tools/list" => {
                 // Read, though unused: parameters rmcp cannot read are its to refuse.
                 let _page: Option<PaginatedRequestParams> = request.params()?;
                 Some(Ok(ServerResult::ListToolsResult(
                     ListToolsResult::with_all_items(tools::tools().to_vec()),
-                )))
+                )
+                .into()))
             }
             _ => None,
         }

@@ -6,13 +6,12 @@
 use rmcp::ErrorData;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, PaginatedRequestParams, ReadResourceRequestParams,
-    ServerResult,
+    CallToolRequestParams, PaginatedRequestParams, ReadResourceRequestParams, ServerResult,
 };
 use serde::de::DeserializeOwned;
 
 use super::server::DocsServer;
-use crate::direct::{Direct, DirectRequest};
+use crate::direct::{Answer, Direct, DirectRequest};
 use crate::recover::unpanicked_now;
 use crate::sessions::changes::ChangeFeed;
 
@@ -33,61 +32,87 @@ impl Direct for DocsServer {
         true
     }
 
-    fn answer_directly(
-        &self,
-        request: &DirectRequest<'_>,
-    ) -> Option<Result<ServerResult, ErrorData>> {
+    fn answer_directly(&self, request: &DirectRequest<'_>) -> Option<Result<Answer, ErrorData>> {
         match request.method {
             "tools/call" => {
                 let call: CallToolRequestParams = request.params()?;
                 let arguments = call.arguments.unwrap_or_default();
                 // A panic is this call's internal error, named and counted as through rmcp.
                 let what = format!("tool {}", call.name);
-                let result = match call.name.as_ref() {
+                let answer = match call.name.as_ref() {
                     "search_docs" => {
-                        let arguments = arguments_of(arguments)?;
-                        unpanicked_now(&what, || self.search_docs(arguments))
+                        let Parameters(arguments) = arguments_of(arguments)?;
+                        unpanicked_now(&what, || self.searched(arguments))
+                            .and_then(|answered| self.finish(&call.name, answered))
                     }
                     "read_doc" => {
-                        let arguments = arguments_of(arguments)?;
-                        unpanicked_now(&what, || self.read_doc(arguments))
+                        let Parameters(arguments) = arguments_of(arguments)?;
+                        unpanicked_now(&what, || self.read(arguments))
+                            .and_then(|answered| self.finish(&call.name, answered))
                     }
                     "list_docs" => {
-                        let arguments = arguments_of(arguments)?;
-                        unpanicked_now(&what, || self.list_docs(arguments))
+                        let Parameters(arguments) = arguments_of(arguments)?;
+                        unpanicked_now(&what, || self.listed(arguments))
+                            .and_then(|answered| self.finish(&call.name, answered))
                     }
                     _ => return None,
+                };
+                if answer.is_err() {
+                    self.count_outcome(&call.name, crate::meters::Outcome::Failed);
                 }
-                .map(CallToolResponse::Complete);
-                self.count_call(&call.name, &result);
-                Some(result.map(ServerResult::from))
+                Some(answer)
             }
             "tools/list" => {
                 // Read, though unused: parameters rmcp cannot read are its to refuse.
                 let _page: Option<PaginatedRequestParams> = request.params()?;
                 Some(Ok(ServerResult::ListToolsResult(
                     self.tool_list(request.is_modern()),
-                )))
+                )
+                .into()))
             }
             "resources/list" => {
                 let page: Option<PaginatedRequestParams> = request.params()?;
                 Some(
                     self.resource_page(page)
-                        .map(ServerResult::ListResourcesResult),
+                        .map(|page| ServerResult::ListResourcesResult(page).into()),
                 )
             }
             "resources/templates/list" => {
                 let _page: Option<PaginatedRequestParams> = request.params()?;
                 Some(Ok(ServerResult::ListResourceTemplatesResult(
                     Self::resource_templates(),
-                )))
+                )
+                .into()))
             }
             "resources/read" => {
                 let read: ReadResourceRequestParams = request.params()?;
-                Some(self.read_uri(read.uri.as_str()).map(ServerResult::from))
+                Some(
+                    self.read_uri(read.uri.as_str())
+                        .map(|read| ServerResult::from(read).into()),
+                )
             }
             _ => None,
         }
+    }
+}
+
+impl DocsServer {
+    /// A tool's answer in the fast path's form, its call counted.
+    fn finish<T: serde::Serialize>(
+        &self,
+        name: &str,
+        answered: super::tools::Answered<T>,
+    ) -> Result<Answer, ErrorData> {
+        let outcome = if answered.refused() {
+            crate::meters::Outcome::Error
+        } else {
+            crate::meters::Outcome::Ok
+        };
+        let answer = answered.into_answer();
+        if answer.is_ok() {
+            self.count_outcome(name, outcome);
+        }
+        answer
     }
 }
 

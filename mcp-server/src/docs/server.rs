@@ -152,12 +152,19 @@ impl ServerHandler for DocsServer {
 impl DocsServer {
     /// Counts a call of tool `name` by its outcome, however it was served.
     pub(super) fn count_call(&self, name: &str, result: &Result<CallToolResponse, ErrorData>) {
+        self.count_outcome(
+            name,
+            match result {
+                Ok(response) if tool_result_is_error(response) => crate::meters::Outcome::Error,
+                Ok(_) => crate::meters::Outcome::Ok,
+                Err(_) => crate::meters::Outcome::Failed,
+            },
+        );
+    }
+
+    /// Counts a call of tool `name` that ended with `outcome`.
+    pub(super) fn count_outcome(&self, name: &str, outcome: crate::meters::Outcome) {
         let tool = crate::meters::tool_label(name, |name| self.tool_router.has_route(name));
-        let outcome = match result {
-            Ok(response) if tool_result_is_error(response) => crate::meters::Outcome::Error,
-            Ok(_) => crate::meters::Outcome::Ok,
-            Err(_) => crate::meters::Outcome::Failed,
-        };
         crate::meters::tool_call(tool, outcome);
     }
 

@@ -11,22 +11,59 @@ use super::chunk::chunk;
 use super::corpus::Page;
 use super::search::{Filter, SearchError, SearchIndex};
 use super::server::{DocsServer, page_uri, section_uri, unknown_page};
+use crate::direct::{Answer, ToolOutput};
 
 mod schema;
 pub use schema::*;
 
 /// A tool result for a caller's mistake: `isError`, with what to do about it.
-fn caller_error(message: String) -> CallToolResult {
-    CallToolResult::error(vec![ContentBlock::text(message)])
+fn refused<T>(message: String) -> Answered<T> {
+    Answered::Refused(CallToolResult::error(vec![ContentBlock::text(message)]))
 }
 
-/// A tool result with readable text and the structured form.
-fn answer<T: Serialize>(text: String, structured: &T) -> Result<CallToolResult, ErrorData> {
-    let value = serde_json::to_value(structured)
-        .map_err(|e| ErrorData::internal_error(format!("serialising the result: {e}"), None))?;
-    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-    result.structured_content = Some(value);
-    Ok(result)
+/// A tool's answer before it takes the form rmcp or the fast path gives it: readable text with
+/// the structured result, or a result with `isError` for a caller's mistake.
+pub(super) enum Answered<T> {
+    Output(String, T),
+    Refused(CallToolResult),
+}
+
+impl<T: Serialize> Answered<T> {
+    /// As rmcp's `CallToolResult`, the structured result a `serde_json::Value`.
+    fn into_result(self) -> Result<CallToolResult, ErrorData> {
+        match self {
+            Answered::Output(text, structured) => {
+                let value = serde_json::to_value(&structured).map_err(unserialisable)?;
+                let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+                result.structured_content = Some(value);
+                Ok(result)
+            }
+            Answered::Refused(result) => Ok(result),
+        }
+    }
+
+    /// As the fast path writes it: the structured result straight to JSON, the same JSON
+    /// rmcp writes from [`Answered::into_result`] (a test compares the two).
+    pub(super) fn into_answer(self) -> Result<Answer, ErrorData> {
+        match self {
+            Answered::Output(text, structured) => Ok(Answer::Tool(ToolOutput {
+                text,
+                structured: serde_json::value::to_raw_value(&structured).map_err(unserialisable)?,
+            })),
+            Answered::Refused(result) => Ok(Answer::Result(ServerResult::from(
+                CallToolResponse::Complete(result),
+            ))),
+        }
+    }
+
+    /// Whether the caller was refused (a result with `isError`).
+    pub(super) fn refused(&self) -> bool {
+        matches!(self, Answered::Refused(_))
+    }
+}
+
+fn unserialisable(error: serde_json::Error) -> ErrorData {
+    ErrorData::internal_error(format!("serialising the result: {error}"), None)
 }
 
 #[tool_router(router = tool_router, vis = "pub(super)")]
@@ -40,6 +77,37 @@ impl DocsServer {
         &self,
         Parameters(args): Parameters<SearchArgs>,
     ) -> Result<CallToolResult, ErrorData> {
+        self.searched(args)?.into_result()
+    }
+
+    #[tool(
+        description = "Read a documentation page, or one section of it, as Markdown. Pass the path (and optionally the section anchor) from search_docs or list_docs. Long text comes in chunks: when the result has nextOffset, call again with offset = nextOffset to continue.",
+        output_schema = schema_for_output::<ReadOutput>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    pub(super) fn read_doc(
+        &self,
+        Parameters(args): Parameters<ReadArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.read(args)?.into_result()
+    }
+
+    #[tool(
+        description = "List the documentation's pages with their titles, descriptions and section headings: the table of contents. Use it to browse, or when search_docs finds nothing; prefix narrows it to a folder.",
+        output_schema = schema_for_output::<ListOutput>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    pub(super) fn list_docs(
+        &self,
+        Parameters(args): Parameters<ListArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.listed(args)?.into_result()
+    }
+}
+
+impl DocsServer {
+    /// `search_docs`.
+    pub(super) fn searched(&self, args: SearchArgs) -> Result<Answered<SearchOutput>, ErrorData> {
         let limit = (args.limit as usize).clamp(1, MAX_LIMIT);
         let snapshot = self.library.snapshot();
         let corpus = &snapshot.corpus;
@@ -51,14 +119,14 @@ impl DocsServer {
         let hits = match index.search_in(corpus, &args.query, limit, &filter) {
             Ok(hits) => hits,
             Err(SearchError::EmptyQuery) => {
-                return Ok(caller_error(format!(
+                return Ok(refused(format!(
                     "Empty query {:?}: {}",
                     args.query,
                     SearchError::EmptyQuery
                 )));
             }
             Err(error @ SearchError::UnknownVariant(_)) => {
-                return Ok(caller_error(format!("Nothing to search: {error}.")));
+                return Ok(refused(format!("Nothing to search: {error}.")));
             }
             // Not echoed: the query may be long, and it is what was wrong.
             Err(
@@ -66,7 +134,7 @@ impl DocsServer {
                 | SearchError::QueryTooNested
                 | SearchError::BadQuery(_)),
             ) => {
-                return Ok(caller_error(format!("Query refused: {error}")));
+                return Ok(refused(format!("Query refused: {error}")));
             }
             Err(error) => return Err(ErrorData::internal_error(error.to_string(), None)),
         };
@@ -82,7 +150,7 @@ impl DocsServer {
                     section_title: unit.title.clone(),
                     context: unit.context.clone(),
                     snippet: hit.snippet,
-                    score: hit.score,
+                    score: f64::from(hit.score),
                     uri: section_uri(&page.path, &unit.anchor),
                     variants: variants_of(index, corpus, hit.page),
                     also_in: hit
@@ -129,28 +197,21 @@ impl DocsServer {
             }
             text
         };
-        answer(
+        Ok(Answered::Output(
             text,
-            &SearchOutput {
+            SearchOutput {
                 query: args.query,
                 hits,
             },
-        )
+        ))
     }
 
-    #[tool(
-        description = "Read a documentation page, or one section of it, as Markdown. Pass the path (and optionally the section anchor) from search_docs or list_docs. Long text comes in chunks: when the result has nextOffset, call again with offset = nextOffset to continue.",
-        output_schema = schema_for_output::<ReadOutput>(),
-        annotations(read_only_hint = true, open_world_hint = false)
-    )]
-    pub(super) fn read_doc(
-        &self,
-        Parameters(args): Parameters<ReadArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+    /// `read_doc`.
+    pub(super) fn read(&self, args: ReadArgs) -> Result<Answered<ReadOutput>, ErrorData> {
         let snapshot = self.library.snapshot();
         let corpus = &snapshot.corpus;
         let Some(page) = corpus.page(&args.path) else {
-            return Ok(caller_error(unknown_page(corpus, &args.path)));
+            return Ok(refused(unknown_page(corpus, &args.path)));
         };
         let (text, section) = match Some(args.section.as_str()).filter(|s| !s.is_empty()) {
             None => (page.body.as_str(), None),
@@ -159,7 +220,7 @@ impl DocsServer {
                 None => {
                     let anchors: Vec<&str> =
                         page.sections.iter().map(|s| s.anchor.as_str()).collect();
-                    return Ok(caller_error(format!(
+                    return Ok(refused(format!(
                         "{} has no section {anchor:?}. Its sections: {}.",
                         page.path,
                         anchors.join(", ")
@@ -170,7 +231,7 @@ impl DocsServer {
         let max = (args.max_chars as usize).clamp(100, MAX_CHUNK);
         let offset = args.offset as usize;
         let Some(chunk) = chunk(text, offset, max) else {
-            return Ok(caller_error(format!(
+            return Ok(refused(format!(
                 "offset {offset} is past the end: {} has {} characters.",
                 page.path,
                 text.chars().count()
@@ -187,9 +248,9 @@ impl DocsServer {
                     .unwrap_or_default()
             ));
         }
-        answer(
+        Ok(Answered::Output(
             readable,
-            &ReadOutput {
+            ReadOutput {
                 path: page.path.clone(),
                 title: page.title.clone(),
                 section,
@@ -198,18 +259,11 @@ impl DocsServer {
                 next_offset: chunk.next_offset,
                 total_chars: chunk.total_chars,
             },
-        )
+        ))
     }
 
-    #[tool(
-        description = "List the documentation's pages with their titles, descriptions and section headings: the table of contents. Use it to browse, or when search_docs finds nothing; prefix narrows it to a folder.",
-        output_schema = schema_for_output::<ListOutput>(),
-        annotations(read_only_hint = true, open_world_hint = false)
-    )]
-    pub(super) fn list_docs(
-        &self,
-        Parameters(args): Parameters<ListArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+    /// `list_docs`.
+    pub(super) fn listed(&self, args: ListArgs) -> Result<Answered<ListOutput>, ErrorData> {
         let snapshot = self.library.snapshot();
         let (corpus, index) = (&snapshot.corpus, &snapshot.index);
         let prefix = args.prefix;
@@ -223,7 +277,7 @@ impl DocsServer {
         };
         let view = match index.view(&filter) {
             Ok(view) => view,
-            Err(error) => return Ok(caller_error(format!("Nothing to list: {error}."))),
+            Err(error) => return Ok(refused(format!("Nothing to list: {error}."))),
         };
         let pages: Vec<PageEntry> = corpus
             .pages
@@ -258,14 +312,14 @@ impl DocsServer {
                 ));
             }
         }
-        answer(
+        Ok(Answered::Output(
             text,
-            &ListOutput {
+            ListOutput {
                 pages,
                 versions: index.versions.clone(),
                 languages: index.languages.clone(),
             },
-        )
+        ))
     }
 }
 

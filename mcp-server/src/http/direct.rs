@@ -20,11 +20,12 @@ use rmcp::model::{
     ServerJsonRpcMessage, ServerResult,
 };
 use serde::de::{self, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
 use warp::reply::Response;
 
 use crate::app::App;
-use crate::direct::DirectRequest;
+use crate::direct::{Answer, DirectRequest, ToolOutput};
 use crate::http::MODERN_PROTOCOL;
 use crate::sessions::dormant::Dormant;
 
@@ -337,19 +338,26 @@ pub fn answer_in_session(
         protocol: version,
         body,
     };
-    let message = match app.answer_directly(&request)? {
-        Ok(mut result) => {
+    let response = match app.answer_directly(&request)? {
+        Ok(Answer::Tool(tool)) => tool_response(&tool, &envelope.id, false),
+        Ok(Answer::Result(mut result)) => {
             result.strip_result_type_for_legacy_peer();
             result.strip_non_object_output_for_legacy_peer();
-            ServerJsonRpcMessage::response(result, envelope.id)
+            json_response(
+                &ServerJsonRpcMessage::response(result, envelope.id),
+                StatusCode::OK,
+            )
         }
-        Err(error) => ServerJsonRpcMessage::error(error, Some(envelope.id)),
+        Err(error) => json_response(
+            &ServerJsonRpcMessage::error(error, Some(envelope.id)),
+            StatusCode::OK,
+        ),
     };
     // Not while rmcp may be replaying the handshake: the worker takes nothing else then.
     if in_rmcp && !app.wakes.in_flight(session) {
         app.keep_session_alive(session);
     }
-    json_response(&message, StatusCode::OK)
+    response
 }
 
 /// The answer to a modern-era request the handler answers itself, or `None` for rmcp.
@@ -363,7 +371,8 @@ pub fn answer(app: &App, headers: &HeaderMap, body: &[u8], json_content: bool) -
     };
     let outcome = app.answer_directly(&request)?;
     let (message, status) = match outcome {
-        Ok(mut result) => {
+        Ok(Answer::Tool(tool)) => return tool_response(&tool, &envelope.id, true),
+        Ok(Answer::Result(mut result)) => {
             result.fill_missing_cache_hints();
             (
                 ServerJsonRpcMessage::response(result, envelope.id),
@@ -384,8 +393,49 @@ pub fn answer(app: &App, headers: &HeaderMap, body: &[u8], json_content: bool) -
     json_response(&message, status)
 }
 
+/// A tool's result as rmcp writes a `CallToolResult` with one text block and structured
+/// content (a test holds the two equal): `resultType` only under 2026-07-28 (`modern`; rmcp
+/// drops it for a legacy peer), `isError: false`.
+fn tool_response(tool: &ToolOutput, id: &RequestId, modern: bool) -> Option<Response> {
+    #[derive(Serialize)]
+    struct Message<'a> {
+        jsonrpc: &'static str,
+        id: &'a RequestId,
+        result: ToolResult<'a>,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ToolResult<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        result_type: Option<&'static str>,
+        content: [TextBlock<'a>; 1],
+        structured_content: &'a RawValue,
+        is_error: bool,
+    }
+    #[derive(Serialize)]
+    struct TextBlock<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        text: &'a str,
+    }
+    let message = Message {
+        jsonrpc: "2.0",
+        id,
+        result: ToolResult {
+            result_type: modern.then_some("complete"),
+            content: [TextBlock {
+                kind: "text",
+                text: &tool.text,
+            }],
+            structured_content: &tool.structured,
+            is_error: false,
+        },
+    };
+    json_response(&message, StatusCode::OK)
+}
+
 /// `message` as an `application/json` answer with `status`.
-fn json_response(message: &ServerJsonRpcMessage, status: StatusCode) -> Option<Response> {
+fn json_response(message: &impl Serialize, status: StatusCode) -> Option<Response> {
     // Room for a typical answer (a search's is a few KiB), not grown from 128 bytes.
     let mut body = Vec::with_capacity(4096);
     serde_json::to_writer(&mut body, message).ok()?;

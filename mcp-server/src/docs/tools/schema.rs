@@ -84,8 +84,9 @@ pub struct SearchHit {
     pub context: String,
     /// Text around the matched words, which are in **bold**.
     pub snippet: String,
-    /// Relevance (BM25 with title boosts); only the order matters.
-    pub score: f32,
+    /// Relevance (BM25 with title boosts); only the order matters. Kept as the `f64` it becomes
+    /// in rmcp's `serde_json::Value`, so that both paths write the same number.
+    pub score: f64,
     /// The section as a resource URI.
     pub uri: String,
     /// Other versions or languages of this page, not returned as hits of their own.
