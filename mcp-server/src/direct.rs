@@ -50,6 +50,9 @@ impl DirectRequest<'_> {
 }
 
 /// A handler's answer to a request it answers in place.
+// It lives on the stack for one request and is moved once or twice; boxing the larger variant
+// would allocate for every answer but a tool's.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Answer {
     /// A result in rmcp's types, written as rmcp writes it.
