@@ -14,7 +14,6 @@ use rmcp::ErrorData;
 use rmcp::model::ServerResult;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::value::RawValue;
 
 use crate::sessions::changes::ChangeFeed;
 
@@ -75,9 +74,9 @@ impl From<ServerResult> for Answer {
 pub struct ToolOutput {
     /// The readable text, the result's one content block.
     pub text: String,
-    /// The structured content: a JSON object (what the tool's `outputSchema` describes), as
-    /// `serde_json::value::to_raw_value` writes it.
-    pub structured: Box<RawValue>,
+    /// The structured content: a JSON object (what the tool's `outputSchema` describes) as
+    /// `serde_json` writes it, written into the answer as it is.
+    pub structured: Vec<u8>,
 }
 
 /// What a handler answers in place.

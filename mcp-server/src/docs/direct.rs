@@ -42,7 +42,8 @@ impl Direct for DocsServer {
                 let answer = match call.name.as_ref() {
                     "search_docs" => {
                         let Parameters(arguments) = arguments_of(arguments)?;
-                        unpanicked_now(&what, || self.searched(arguments))
+                        let snapshot = self.library.snapshot();
+                        unpanicked_now(&what, || self.searched(arguments, &snapshot))
                             .and_then(|answered| self.finish(&call.name, answered))
                     }
                     "read_doc" => {

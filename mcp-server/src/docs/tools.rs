@@ -1,6 +1,8 @@
 //! The three documentation tools: `search_docs`, `read_doc` and `list_docs`, with their
 //! arguments and structured results (their `inputSchema` and `outputSchema`).
 
+use std::fmt::Write;
+
 use rmcp::handler::server::tool::schema_for_output;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::*;
@@ -9,6 +11,7 @@ use serde::Serialize;
 
 use super::chunk::chunk;
 use super::corpus::Page;
+use super::library::Snapshot;
 use super::search::{Filter, SearchError, SearchIndex};
 use super::server::{DocsServer, page_uri, section_uri, unknown_page};
 use crate::direct::{Answer, ToolOutput};
@@ -43,13 +46,18 @@ impl<T: Serialize> Answered<T> {
     }
 
     /// As the fast path writes it: the structured result straight to JSON, the same JSON
-    /// rmcp writes from [`Answered::into_result`] (a test compares the two).
+    /// rmcp writes from [`Answered::into_result`] (tests compare the two).
     pub(super) fn into_answer(self) -> Result<Answer, ErrorData> {
         match self {
-            Answered::Output(text, structured) => Ok(Answer::Tool(ToolOutput {
-                text,
-                structured: serde_json::value::to_raw_value(&structured).map_err(unserialisable)?,
-            })),
+            Answered::Output(text, structured) => {
+                // Room for a typical result (a search's is a few KiB), not grown from 128 bytes.
+                let mut json = Vec::with_capacity(text.len() + 1024);
+                serde_json::to_writer(&mut json, &structured).map_err(unserialisable)?;
+                Ok(Answer::Tool(ToolOutput {
+                    text,
+                    structured: json,
+                }))
+            }
             Answered::Refused(result) => Ok(Answer::Result(ServerResult::from(
                 CallToolResponse::Complete(result),
             ))),
@@ -77,7 +85,7 @@ impl DocsServer {
         &self,
         Parameters(args): Parameters<SearchArgs>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.searched(args)?.into_result()
+        self.searched(args, &self.library.snapshot())?.into_result()
     }
 
     #[tool(
@@ -106,10 +114,13 @@ impl DocsServer {
 }
 
 impl DocsServer {
-    /// `search_docs`.
-    pub(super) fn searched(&self, args: SearchArgs) -> Result<Answered<SearchOutput>, ErrorData> {
+    /// `search_docs` in `snapshot`, whose text the output borrows.
+    pub(super) fn searched<'s>(
+        &self,
+        args: SearchArgs,
+        snapshot: &'s Snapshot,
+    ) -> Result<Answered<SearchOutput<'s>>, ErrorData> {
         let limit = (args.limit as usize).clamp(1, MAX_LIMIT);
-        let snapshot = self.library.snapshot();
         let corpus = &snapshot.corpus;
         let index = &snapshot.index;
         let filter = Filter {
@@ -144,11 +155,11 @@ impl DocsServer {
                 let page = &corpus.pages[hit.page];
                 let unit = &page.units[hit.unit];
                 SearchHit {
-                    path: page.path.clone(),
-                    anchor: unit.anchor.clone(),
-                    page_title: page.title.clone(),
-                    section_title: unit.title.clone(),
-                    context: unit.context.clone(),
+                    path: &page.path,
+                    anchor: &unit.anchor,
+                    page_title: &page.title,
+                    section_title: &unit.title,
+                    context: &unit.context,
                     snippet: hit.snippet,
                     score: f64::from(hit.score),
                     uri: section_uri(&page.path, &unit.anchor),
@@ -172,27 +183,29 @@ impl DocsServer {
                 args.query
             )
         } else {
-            let mut text = format!("{} sections for {:?}:\n", hits.len(), args.query);
+            // Room for the whole text, not grown from a few bytes.
+            let room: usize = hits.iter().map(|hit| hit.snippet.len() + 256).sum();
+            let mut text = String::with_capacity(room);
+            // Writing to a String cannot fail.
+            let _ = writeln!(text, "{} sections for {:?}:", hits.len(), args.query);
             for (i, hit) in hits.iter().enumerate() {
-                let mut heading = hit.page_title.clone();
-                for part in [hit.context.as_str(), hit.section_title.as_str()] {
-                    let part = part.strip_prefix(hit.page_title.as_str()).unwrap_or(part);
+                let _ = write!(text, "\n{}. {}", i + 1, hit.page_title);
+                for part in [hit.context, hit.section_title] {
+                    let part = part.strip_prefix(hit.page_title).unwrap_or(part);
                     let part = part.trim_start_matches(" › ");
                     if !part.is_empty() {
-                        heading.push_str(" › ");
-                        heading.push_str(part);
+                        text.push_str(" › ");
+                        text.push_str(part);
                     }
                 }
-                text.push_str(&format!(
-                    "\n{}. {heading} (path: {}, section: {})\n   {}\n",
-                    i + 1,
-                    hit.path,
-                    hit.anchor,
-                    hit.snippet
-                ));
+                let _ = writeln!(
+                    text,
+                    " (path: {}, section: {})\n   {}",
+                    hit.path, hit.anchor, hit.snippet
+                );
                 if !hit.variants.is_empty() {
                     let others: Vec<&str> = hit.variants.iter().map(|v| v.path.as_str()).collect();
-                    text.push_str(&format!("   also as: {}\n", others.join(", ")));
+                    let _ = writeln!(text, "   also as: {}", others.join(", "));
                 }
             }
             text

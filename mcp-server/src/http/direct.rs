@@ -20,8 +20,7 @@ use rmcp::model::{
     ServerJsonRpcMessage, ServerResult,
 };
 use serde::de::{self, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::value::RawValue;
+use serde::{Deserialize, Deserializer};
 use warp::reply::Response;
 
 use crate::app::App;
@@ -397,55 +396,40 @@ pub fn answer(app: &App, headers: &HeaderMap, body: &[u8], json_content: bool) -
 /// content (a test holds the two equal): `resultType` only under 2026-07-28 (`modern`; rmcp
 /// drops it for a legacy peer), `isError: false`.
 fn tool_response(tool: &ToolOutput, id: &RequestId, modern: bool) -> Option<Response> {
-    #[derive(Serialize)]
-    struct Message<'a> {
-        jsonrpc: &'static str,
-        id: &'a RequestId,
-        result: ToolResult<'a>,
+    // Written by hand around the two parts serde writes: the text would be copied twice into
+    // a `serde_json::value::RawValue` for the structured content (built by parsing it again).
+    let mut body = Vec::with_capacity(tool.text.len() * 9 / 8 + tool.structured.len() + 160);
+    body.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+    serde_json::to_writer(&mut body, id).ok()?;
+    body.extend_from_slice(br#","result":{"#);
+    if modern {
+        body.extend_from_slice(br#""resultType":"complete","#);
     }
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct ToolResult<'a> {
-        #[serde(skip_serializing_if = "Option::is_none")]
-        result_type: Option<&'static str>,
-        content: [TextBlock<'a>; 1],
-        structured_content: &'a RawValue,
-        is_error: bool,
-    }
-    #[derive(Serialize)]
-    struct TextBlock<'a> {
-        #[serde(rename = "type")]
-        kind: &'static str,
-        text: &'a str,
-    }
-    let message = Message {
-        jsonrpc: "2.0",
-        id,
-        result: ToolResult {
-            result_type: modern.then_some("complete"),
-            content: [TextBlock {
-                kind: "text",
-                text: &tool.text,
-            }],
-            structured_content: &tool.structured,
-            is_error: false,
-        },
-    };
-    json_response(&message, StatusCode::OK)
+    body.extend_from_slice(br#""content":[{"type":"text","text":"#);
+    serde_json::to_writer(&mut body, &tool.text).ok()?;
+    body.extend_from_slice(br#"}],"structuredContent":"#);
+    body.extend_from_slice(&tool.structured);
+    body.extend_from_slice(br#","isError":false}}"#);
+    Some(json_body(body, StatusCode::OK))
 }
 
 /// `message` as an `application/json` answer with `status`.
-fn json_response(message: &impl Serialize, status: StatusCode) -> Option<Response> {
+fn json_response(message: &ServerJsonRpcMessage, status: StatusCode) -> Option<Response> {
     // Room for a typical answer (a search's is a few KiB), not grown from 128 bytes.
     let mut body = Vec::with_capacity(4096);
     serde_json::to_writer(&mut body, message).ok()?;
+    Some(json_body(body, status))
+}
+
+/// `body` (JSON) as an `application/json` answer with `status`.
+fn json_body(body: Vec<u8>, status: StatusCode) -> Response {
     let mut response = Response::new(body.into());
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    Some(response)
+    response
 }
 
 /// The HTTP status rmcp gives a modern-era JSON-RPC error (its `jsonrpc_http_status`, for a

@@ -67,25 +67,28 @@ pub struct SearchArgs {
     pub language: Option<String>,
 }
 
+// Doc comments here are the schema's descriptions, which clients read: notes for us are `//`.
+// A hit borrows the documentation's text: it is written out while the snapshot is held.
 /// One ranked section.
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(transform = plain_numbers)]
-pub struct SearchHit {
+pub struct SearchHit<'a> {
     /// Page path, for `read_doc`.
-    pub path: String,
+    pub path: &'a str,
     /// Section anchor, for `read_doc`'s `section`.
-    pub anchor: String,
+    pub anchor: &'a str,
     /// The page's title.
-    pub page_title: String,
+    pub page_title: &'a str,
     /// The section's heading, or the field the hit is about.
-    pub section_title: String,
+    pub section_title: &'a str,
     /// The headings above it, outermost first, joined with " › ".
-    pub context: String,
+    pub context: &'a str,
     /// Text around the matched words, which are in **bold**.
     pub snippet: String,
-    /// Relevance (BM25 with title boosts); only the order matters. Kept as the `f64` it becomes
-    /// in rmcp's `serde_json::Value`, so that both paths write the same number.
+    // An f64, the number rmcp's `serde_json::Value` makes of the f32: both routes write the
+    // same digits.
+    /// Relevance (BM25 with title boosts); only the order matters.
     pub score: f64,
     /// The section as a resource URI.
     pub uri: String,
@@ -114,11 +117,11 @@ pub struct VariantEntry {
 
 /// Result of `search_docs`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct SearchOutput {
+pub struct SearchOutput<'a> {
     /// The query as given.
     pub query: String,
     /// Ranked sections, best first; empty when nothing matched.
-    pub hits: Vec<SearchHit>,
+    pub hits: Vec<SearchHit<'a>>,
 }
 
 /// Arguments of `read_doc`.

@@ -28,3 +28,37 @@ fn no_tool_asks_for_mcp_param_headers() {
         assert!(!schema.contains("x-mcp-header"), "{}: {schema}", tool.name);
     }
 }
+
+/// `search_docs`'s readable text: how many hits for what, then each hit's heading path, path,
+/// section and snippet, and the other variants of its page.
+#[test]
+fn a_search_reads_as_numbered_hits_with_their_places_and_variants() {
+    let folder = std::env::temp_dir().join(format!("docs-search-text-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    let page = |title: &str| {
+        format!("# {title}\n\n## Draining\n\nTasks drain their streams before they stop.\n")
+    };
+    std::fs::write(folder.join("guide.md"), page("Guide")).unwrap();
+    std::fs::write(folder.join("guide.ja.md"), page("ガイド")).unwrap();
+    let library = super::super::library::Library::load(Some(&folder)).unwrap();
+    std::fs::remove_dir_all(&folder).unwrap();
+    let server = DocsServer::new(library);
+    let args = super::SearchArgs {
+        query: "drain".into(),
+        limit: 5,
+        version: None,
+        language: None,
+    };
+    let snapshot = server.library.snapshot();
+    let super::Answered::Output(text, output) = server.searched(args, &snapshot).unwrap() else {
+        panic!("refused");
+    };
+    assert_eq!(
+        text,
+        "1 sections for \"drain\":\n\
+         \n1. Guide › Draining (path: guide.md, section: draining)\n   \
+         **Draining** Tasks **drain** their streams before they stop.\n   \
+         also as: guide.ja.md\n"
+    );
+    assert_eq!(output.hits.len(), 1);
+}
