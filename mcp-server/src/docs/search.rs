@@ -34,8 +34,8 @@ use engine::Engine;
 use fields::{copies, fingerprint};
 use snippet::{Highlighter, Spots};
 
+use query::{Clauses, check_query, plain_query, plain_syntax};
 pub use query::{FILLER, MAX_QUERY_CHARS, MAX_QUERY_NESTING, without_filler};
-use query::{check_query, plain_query, plain_syntax};
 
 /// The analyzer every text field uses.
 const ANALYZER: &str = "docs_en";
@@ -145,6 +145,8 @@ pub struct SearchIndex {
     /// view leaves pages out.
     default: Option<(Arc<Vec<bool>>, Engine)>,
     analyzer: TextAnalyzer,
+    /// The query analyzer, with the clauses it has analyzed.
+    clauses: Clauses,
     /// Where the words of each slot's snippet text are.
     spots: Spots,
     /// `(page, unit)` for each slot number stored in the index.
@@ -222,6 +224,7 @@ impl SearchIndex {
             fingerprints,
             all,
             default,
+            clauses: Clauses::new(analyzer.clone()),
             analyzer,
             spots,
             slots,
@@ -286,7 +289,7 @@ impl SearchIndex {
         // Room for the repeats that collapse into one hit.
         let wanted = limit * 2 + 8;
         let filtered = std::ptr::eq(engine, &self.all) && !view.iter().all(|&shown| shown);
-        let (top, terms) = match plain_query(&self.analyzer, &query) {
+        let (top, terms) = match plain_query(&self.clauses, &query) {
             Some(plain) if plain.words.is_empty() && plain.phrases.is_empty() => {
                 return Err(SearchError::EmptyQuery);
             }
@@ -419,7 +422,7 @@ impl SearchIndex {
     #[cfg(test)]
     fn snippet_terms(&self, query: &str) -> HashSet<String> {
         let query = without_filler(&plain_syntax(query));
-        match plain_query(&self.analyzer, &query) {
+        match plain_query(&self.clauses, &query) {
             Some(plain) => plain.terms(),
             None => self.terms(&query),
         }

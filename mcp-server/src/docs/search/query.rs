@@ -1,8 +1,9 @@
 //! What a query may be, and what of it reaches the engine: bounds on hostile queries, the
 //! engine syntax a user does not mean, and question filler.
 
-use std::collections::HashSet;
+use std::sync::RwLock;
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use tantivy::tokenizer::TextAnalyzer;
 
 use super::SearchError;
@@ -96,13 +97,8 @@ pub fn without_filler(query: &str) -> String {
         if quotes % 2 == 1 {
             in_quotes = !in_quotes;
         }
-        let bare: String = word
-            .chars()
-            .filter(|c| c.is_alphanumeric())
-            .flat_map(char::to_lowercase)
-            .collect();
         let operator = word.starts_with(['+', '-']) || word.contains(':');
-        if !inside && !operator && FILLER.contains(&bare.as_str()) {
+        if !inside && !operator && is_filler(word) {
             dropped = true;
             continue;
         }
@@ -113,6 +109,25 @@ pub fn without_filler(query: &str) -> String {
         return query.to_string();
     }
     kept.join(" ")
+}
+
+/// Whether `word`'s letters and digits, lower-cased, are a [`FILLER`] word; without allocating
+/// (this runs for every word of every query).
+fn is_filler(word: &str) -> bool {
+    // Every filler word is short ASCII: a word with more letters, or others, is none.
+    // (Lower-casing one non-ASCII letter gives ASCII, the Kelvin sign's "k", and no filler word
+    // has a "k"; a test compares this with lower-casing into a string.)
+    let mut bare = [0u8; 16];
+    let mut len = 0;
+    for c in word.chars().filter(|c| c.is_alphanumeric()) {
+        if !c.is_ascii() || len == bare.len() {
+            return false;
+        }
+        bare[len] = c.to_ascii_lowercase() as u8;
+        len += 1;
+    }
+    let bare = &bare[..len];
+    FILLER.iter().any(|filler| filler.as_bytes() == bare)
 }
 
 /// Refuses what the query parser should never see: queries too long or too deeply nested.
@@ -145,10 +160,9 @@ pub(super) fn check_query(query: &str) -> Result<(), SearchError> {
 /// out. `None` for anything else (operators, `AND`/`OR`, longer phrases or phrases around a
 /// stop word, a quote inside a word, an unclosed quote), which the parser handles. Each word is
 /// analyzed once, not once per field as the parser does.
-pub(super) fn plain_query(analyzer: &TextAnalyzer, query: &str) -> Option<Plain> {
-    let mut analyzer = analyzer.clone();
+pub(super) fn plain_query(clauses: &Clauses, query: &str) -> Option<Plain> {
     let mut plain = Plain::default();
-    let mut seen: HashSet<(bool, &str)> = HashSet::new();
+    let mut seen: FxHashSet<(bool, &str)> = FxHashSet::default();
     let mut rest = query.trim_start();
     while !rest.is_empty() {
         let (quoted, clause, after) = match rest.strip_prefix('"') {
@@ -174,6 +188,75 @@ pub(super) fn plain_query(analyzer: &TextAnalyzer, query: &str) -> Option<Plain>
         if !seen.insert((quoted, clause)) {
             continue;
         }
+        match clauses.analyzed(clause)? {
+            Analyzed::Nothing => {}
+            Analyzed::Word(word) => plain.words.push(word),
+            Analyzed::Pair(first, second) => plain.phrases.push((first, second)),
+        }
+    }
+    Some(plain)
+}
+
+/// What the analyzer makes of one clause of a query, as the tables can take it.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum Analyzed {
+    /// Stop words, or nothing at all.
+    Nothing,
+    /// One analyzed word.
+    Word(String),
+    /// Two analyzed words one after the other: a phrase to the parser (a quoted one, or a word
+    /// the analyzer splits in two, `idle_timeout`, `load-balancer`), not one around a stop word.
+    Pair(String, String),
+}
+
+/// Clauses kept by [`Clauses`]: at most this many (then it starts again), each at most
+/// [`MAX_KEPT_BYTES`] long, so a client sending nonsense words fills at most a few hundred KiB.
+const MAX_KEPT: usize = 4096;
+const MAX_KEPT_BYTES: usize = 48;
+
+/// The query analyzer, with what it made of the clauses queries have had: a question's words
+/// recur across searches, and stemming them was about a twentieth of a `search_docs` call.
+pub(super) struct Clauses {
+    analyzer: TextAnalyzer,
+    /// `None`: the clause has more than two words, or words around a stop word.
+    known: RwLock<FxHashMap<Box<str>, Option<Analyzed>>>,
+}
+
+impl Clauses {
+    pub(super) fn new(analyzer: TextAnalyzer) -> Clauses {
+        Clauses {
+            analyzer,
+            known: RwLock::default(),
+        }
+    }
+
+    /// What the analyzer makes of `clause`; `None` when the tables cannot take it.
+    pub(super) fn analyzed(&self, clause: &str) -> Option<Analyzed> {
+        let known = self
+            .known
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(analyzed) = known.get(clause) {
+            return analyzed.clone();
+        }
+        drop(known);
+        let analyzed = self.analyze(clause);
+        if clause.len() <= MAX_KEPT_BYTES {
+            let mut known = self
+                .known
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if known.len() >= MAX_KEPT {
+                known.clear();
+            }
+            known.insert(clause.into(), analyzed.clone());
+        }
+        analyzed
+    }
+
+    /// [`Clauses::analyzed`], from the analyzer itself.
+    pub(super) fn analyze(&self, clause: &str) -> Option<Analyzed> {
+        let mut analyzer = self.analyzer.clone();
         let mut tokens: Vec<(usize, String)> = Vec::with_capacity(2);
         let mut stream = analyzer.token_stream(clause);
         while stream.advance() {
@@ -184,17 +267,21 @@ pub(super) fn plain_query(analyzer: &TextAnalyzer, query: &str) -> Option<Plain>
             tokens.push((token.position, token.text.clone()));
         }
         match tokens.as_mut_slice() {
-            [] => {}
-            [(_, word)] => plain.words.push(std::mem::take(word)),
-            // A word the analyzer splits in two (`idle_timeout`, `load-balancer`) is a phrase
-            // to the parser, as a quoted one is; not one around a stop word.
-            [(p, first), (q, second)] if *q == *p + 1 => plain
-                .phrases
-                .push((std::mem::take(first), std::mem::take(second))),
-            _ => return None,
+            [] => Some(Analyzed::Nothing),
+            [(_, word)] => Some(Analyzed::Word(std::mem::take(word))),
+            [(p, first), (q, second)] if *q == *p + 1 => Some(Analyzed::Pair(
+                std::mem::take(first),
+                std::mem::take(second),
+            )),
+            _ => None,
         }
     }
-    Some(plain)
+
+    /// Clauses kept.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.known.read().unwrap().len()
+    }
 }
 
 /// A word of letters and digits, or of runs of them joined by `-`, `_` or `.` (a leading `-` or
@@ -207,3 +294,6 @@ fn joined_word(word: &str) -> bool {
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
+
+#[cfg(test)]
+mod tests;

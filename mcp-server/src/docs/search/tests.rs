@@ -281,7 +281,7 @@ fn same_as_the_engine(
     query: &str,
     second_page: bool,
 ) -> Result<(), TestCaseError> {
-    let Some(plain) = plain_query(&index.analyzer, query) else {
+    let Some(plain) = plain_query(&index.clauses, query) else {
         // Longer phrases and phrases around a stop word go to the parser.
         prop_assert!(
             [
@@ -390,9 +390,9 @@ fn anything_but_plain_words_and_short_phrases_goes_to_the_parser() {
         "\"idle timeout\"s",
         "x\"idle timeout\"",
     ] {
-        assert!(plain_query(&index.analyzer, query).is_none(), "{query}");
+        assert!(plain_query(&index.clauses, query).is_none(), "{query}");
     }
-    let plain = |query| plain_query(&index.analyzer, query).unwrap();
+    let plain = |query| plain_query(&index.clauses, query).unwrap();
     assert_eq!(
         plain("idle Timeout idle timeouts").words,
         ["idl", "timeout", "timeout"],

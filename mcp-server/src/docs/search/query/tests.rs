@@ -1,0 +1,99 @@
+use super::*;
+use proptest::prelude::*;
+
+/// Filler words with their letters cased and punctuated any way, other words, digits, and the
+/// non-ASCII letters whose lower case is or holds ASCII (the Kelvin sign, dotted capital I).
+fn word() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (
+            proptest::sample::select(FILLER),
+            "[?!,.'\"]{0,2}",
+            any::<u64>()
+        )
+            .prop_map(|(word, tail, case)| {
+                let cased: String = word
+                    .chars()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        if case >> (i % 64) & 1 == 1 {
+                            c.to_ascii_uppercase()
+                        } else {
+                            c
+                        }
+                    })
+                    .collect();
+                format!("{cased}{tail}")
+            }),
+        "[a-zA-Z0-9'?\u{212A}\u{130}é]{0,12}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+    /// The test without allocating says what lower-casing the word's letters and digits into a
+    /// string and looking it up says.
+    #[test]
+    fn filler_is_told_as_by_lower_casing_into_a_string(word in word()) {
+        let bare: String = word
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect();
+        prop_assert_eq!(is_filler(&word), FILLER.contains(&bare.as_str()), "{:?}", word);
+    }
+
+    /// A clause analyzed from what is kept is what the analyzer makes of it, the first time and
+    /// after, for words, joined words, phrases, stop words and long clauses.
+    #[test]
+    fn kept_clauses_analyze_as_the_analyzer_does(
+        clauses in proptest::collection::vec(
+            prop_oneof![
+                "[a-zA-Z]{1,10}",
+                "[a-z]{1,6}[-_.][a-z0-9]{1,6}",
+                Just("the".to_string()),
+                Just("draining streams".to_string()),
+                Just("of the".to_string()),
+                "[a-z ]{40,80}",
+            ],
+            1..20,
+        ),
+    ) {
+        let kept = Clauses::new(crate::docs::search::analyzer());
+        for clause in clauses.iter().chain(&clauses) {
+            prop_assert_eq!(kept.analyzed(clause), kept.analyze(clause), "{:?}", clause);
+        }
+    }
+}
+
+#[test]
+fn clauses_analyze_to_words_pairs_or_nothing() {
+    let kept = Clauses::new(crate::docs::search::analyzer());
+    assert_eq!(
+        kept.analyzed("Draining"),
+        Some(Analyzed::Word("drain".into()))
+    );
+    assert_eq!(
+        kept.analyzed("idle_timeout"),
+        Some(Analyzed::Pair("idl".into(), "timeout".into()))
+    );
+    assert_eq!(kept.analyzed("the"), Some(Analyzed::Nothing));
+    assert_eq!(kept.analyzed("drain the task"), None, "around a stop word");
+    assert_eq!(kept.analyzed("one two three"), None, "three words");
+}
+
+/// A client sending nonsense words does not grow what is kept past its bound, and what is
+/// kept still answers right.
+#[test]
+fn kept_clauses_are_bounded() {
+    let kept = Clauses::new(crate::docs::search::analyzer());
+    for i in 0..MAX_KEPT * 3 {
+        kept.analyzed(&format!("nonsense{i}"));
+        assert!(kept.len() <= MAX_KEPT);
+    }
+    kept.analyzed(&"long".repeat(MAX_KEPT_BYTES));
+    assert!(kept.len() <= MAX_KEPT);
+    assert_eq!(
+        kept.analyzed("streams"),
+        Some(Analyzed::Word("stream".into()))
+    );
+}
