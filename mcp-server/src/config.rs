@@ -20,6 +20,7 @@ mod describe;
 mod keys;
 mod load;
 mod memory;
+pub use memory::DOCS_BYTES_PER_TEXT_BYTE;
 mod metrics;
 mod values;
 mod warnings;

@@ -302,10 +302,12 @@ async fn on_ecs_the_memory_limit_and_the_default_caps_come_from_task_metadata() 
         "the container's 1 GiB, not the task's 2: {memory}"
     );
     assert_eq!(memory["limitSource"], "ECS task metadata");
-    // The documentation's reserve comes off the top (twice ten bytes per byte of text), then
+    // The documentation's reserve comes off the top (twice twelve bytes per byte of text), then
     // the caps are those of the memory left: with no docs, 3,981 sessions and 9,953 streams.
     let docs_bytes = health(server.addr).await["docs"]["bytes"].as_u64().unwrap();
-    assert_eq!(memory["docsReserve"], docs_bytes * 20, "{memory}");
+    let per_byte = mcp_server::config::DOCS_BYTES_PER_TEXT_BYTE;
+    assert_eq!(per_byte, 12);
+    assert_eq!(memory["docsReserve"], docs_bytes * per_byte * 2, "{memory}");
     let mut expected = mcp_server::config::Config::from_lookup(|name| {
         (name == "MEMORY_LIMIT").then(|| (1u64 << 30).to_string())
     })

@@ -9,7 +9,9 @@
 //! `Mcp-Param-*` header, an unknown envelope field, a version other than 2026-07-28, a session
 //! header) is declined and goes to rmcp, so rmcp still words every error. The answer is built
 //! with rmcp's own types and steps (cache hints filled, `resultType` kept, a missing resource
-//! reported as `-32602`, the HTTP status rmcp gives each error code).
+//! reported as `-32602`, the HTTP status rmcp gives each error code); a tool's successful result
+//! is written around its structured content, already JSON ([`crate::direct::ToolOutput`]), as
+//! rmcp writes a `CallToolResult`.
 
 use std::borrow::Cow;
 
