@@ -37,31 +37,23 @@ impl Direct for DocsServer {
             "tools/call" => {
                 let call: CallToolRequestParams = request.params()?;
                 let arguments = call.arguments.unwrap_or_default();
-                // A panic is this call's internal error, named and counted as through rmcp.
-                let what = format!("tool {}", call.name);
-                let answer = match call.name.as_ref() {
+                let name = call.name.as_ref();
+                Some(match name {
                     "search_docs" => {
                         let Parameters(arguments) = arguments_of(arguments)?;
                         let snapshot = self.library.snapshot();
-                        unpanicked_now(&what, || self.searched(arguments, &snapshot))
-                            .and_then(|answered| self.finish(&call.name, answered))
+                        self.answered(name, || self.searched(arguments, &snapshot))
                     }
                     "read_doc" => {
                         let Parameters(arguments) = arguments_of(arguments)?;
-                        unpanicked_now(&what, || self.read(arguments))
-                            .and_then(|answered| self.finish(&call.name, answered))
+                        self.answered(name, || self.read(arguments))
                     }
                     "list_docs" => {
                         let Parameters(arguments) = arguments_of(arguments)?;
-                        unpanicked_now(&what, || self.listed(arguments))
-                            .and_then(|answered| self.finish(&call.name, answered))
+                        self.answered(name, || self.listed(arguments))
                     }
                     _ => return None,
-                };
-                if answer.is_err() {
-                    self.count_outcome(&call.name, crate::meters::Outcome::Failed);
-                }
-                Some(answer)
+                })
             }
             "tools/list" => {
                 // Read, though unused: parameters rmcp cannot read are its to refuse.
@@ -98,22 +90,28 @@ impl Direct for DocsServer {
 }
 
 impl DocsServer {
-    /// A tool's answer in the fast path's form, its call counted.
-    fn finish<T: serde::Serialize>(
+    /// Tool `name`'s answer from `work`, in the fast path's form (written out too, under the
+    /// same guard: a panic in either is this call's internal error, named and counted as
+    /// through rmcp), its call counted once.
+    fn answered<T: serde::Serialize>(
         &self,
         name: &str,
-        answered: super::tools::Answered<T>,
+        work: impl FnOnce() -> Result<super::tools::Answered<T>, ErrorData>,
     ) -> Result<Answer, ErrorData> {
-        let outcome = if answered.refused() {
-            crate::meters::Outcome::Error
-        } else {
-            crate::meters::Outcome::Ok
-        };
-        let answer = answered.into_answer();
-        if answer.is_ok() {
-            self.count_outcome(name, outcome);
-        }
-        answer
+        let answer = unpanicked_now(&format!("tool {name}"), || {
+            let answered = work()?;
+            let refused = answered.refused();
+            answered.into_answer().map(|answer| (refused, answer))
+        });
+        self.count_outcome(
+            name,
+            match &answer {
+                Ok((true, _)) => crate::meters::Outcome::Error,
+                Ok((false, _)) => crate::meters::Outcome::Ok,
+                Err(_) => crate::meters::Outcome::Failed,
+            },
+        );
+        answer.map(|(_, answer)| answer)
     }
 }
 

@@ -398,6 +398,11 @@ pub fn answer(app: &App, headers: &HeaderMap, body: &[u8], json_content: bool) -
 /// content (a test holds the two equal): `resultType` only under 2026-07-28 (`modern`; rmcp
 /// drops it for a legacy peer), `isError: false`.
 fn tool_response(tool: &ToolOutput, id: &RequestId, modern: bool) -> Option<Response> {
+    debug_assert_eq!(
+        tool.structured.first(),
+        Some(&b'{'),
+        "a tool's output is an object"
+    );
     // Written by hand around the two parts serde writes: the text would be copied twice into
     // a `serde_json::value::RawValue` for the structured content (built by parsing it again).
     let mut body = Vec::with_capacity(tool.text.len() * 9 / 8 + tool.structured.len() + 160);

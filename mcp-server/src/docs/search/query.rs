@@ -1,9 +1,10 @@
 //! What a query may be, and what of it reaches the engine: bounds on hostile queries, the
 //! engine syntax a user does not mean, and question filler.
 
+use std::collections::HashMap;
 use std::sync::RwLock;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 use tantivy::tokenizer::TextAnalyzer;
 
 use super::SearchError;
@@ -210,7 +211,7 @@ pub(super) enum Analyzed {
 }
 
 /// Clauses kept by [`Clauses`]: at most this many (then it starts again), each at most
-/// [`MAX_KEPT_BYTES`] long, so a client sending nonsense words fills at most a few hundred KiB.
+/// [`MAX_KEPT_BYTES`] long, so a client sending nonsense words fills about 1 MiB at most.
 const MAX_KEPT: usize = 4096;
 const MAX_KEPT_BYTES: usize = 48;
 
@@ -218,8 +219,10 @@ const MAX_KEPT_BYTES: usize = 48;
 /// recur across searches, and stemming them was about a twentieth of a `search_docs` call.
 pub(super) struct Clauses {
     analyzer: TextAnalyzer,
-    /// `None`: the clause has more than two words, or words around a stop word.
-    known: RwLock<FxHashMap<Box<str>, Option<Analyzed>>>,
+    /// `None`: the clause has more than two words, or words around a stop word. Keyed with
+    /// the standard library's randomly seeded hasher, not a fixed one: the keys are clients'
+    /// words, and colliding words chosen offline would make every lookup a long scan.
+    known: RwLock<HashMap<Box<str>, Option<Analyzed>>>,
 }
 
 impl Clauses {

@@ -44,11 +44,14 @@ impl Spots {
         let mut built = Spots::default();
         for text in texts {
             for (start, word) in words(source(text)) {
-                // Offsets past 4 GiB cannot happen (pages are capped far below), but are not
-                // wrapped if they did: the rest of the text goes without spots.
+                // Offsets past 4 GiB, or more than 4 billion spots, cannot happen (pages are
+                // capped far below), but are not wrapped if they did: the rest goes without.
                 let Ok(start) = u32::try_from(start) else {
                     break;
                 };
+                if built.spots.len() >= u32::MAX as usize {
+                    break;
+                }
                 let found = *known.entry(word).or_insert_with(|| {
                     let mut stream = analyzer.token_stream(word);
                     if stream.advance() {
@@ -61,6 +64,7 @@ impl Spots {
                     built.spots.push((start, found));
                 }
             }
+            // At most u32::MAX (above).
             built.ends.push(built.spots.len() as u32);
         }
         built.ends.shrink_to_fit();
@@ -127,10 +131,18 @@ impl Highlighter {
     /// and code) holds, as the index says.
     pub(super) fn snippet(&self, text: &Clean, spots: &[(u32, u32)], held: u64) -> String {
         let source = source(text);
-        let matches = spots.iter().filter_map(|&(start, number)| {
+        // Spots of another text (never, with the snapshot's own corpus) are passed over where
+        // they fall outside it, inside a character, or on a word already taken.
+        let mut taken = 0;
+        let matches = spots.iter().filter_map(move |&(start, number)| {
             let id = self.id_of(number)?;
             let start = start as usize;
-            Some((start, start + word_len(source, start), id))
+            if start < taken {
+                return None;
+            }
+            let end = start + word_len(source.get(start..)?);
+            taken = end;
+            Some((start, end, id))
         });
         cut(source, matches, Reading::UntilHeld(held))
     }
@@ -175,11 +187,9 @@ pub(super) fn cut(
     crate::docs::markup::collapse(&out)
 }
 
-/// The length of the word that starts at `start` of `text`.
-fn word_len(text: &str, start: usize) -> usize {
-    words(&text[start..])
-        .next()
-        .map_or(0, |(_, word)| word.len())
+/// The length of the word that `text` starts with.
+fn word_len(text: &str) -> usize {
+    words(text).next().map_or(0, |(_, word)| word.len())
 }
 
 /// The query words of `source` as a search found them before spots: every word split and

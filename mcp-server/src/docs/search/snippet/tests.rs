@@ -142,3 +142,23 @@ proptest! {
         prop_assert_eq!(words(&text).collect::<Vec<_>>(), reference(&text));
     }
 }
+
+/// Spots of another text (offsets past the end, inside a character, or overlapping) are passed
+/// over, not a panic: a search given a corpus other than the one indexed still answers.
+#[test]
+fn spots_of_another_text_are_passed_over() {
+    let long = crate::docs::markup::clean("Many words here, and then drain, and drained again.\n");
+    let short = crate::docs::markup::clean("日本語 drain\n");
+    let analyzer = super::super::analyzer();
+    let numbers: HashMap<String, u32> = [("drain".to_string(), 1)].into();
+    let spots = Spots::build([&long].into_iter(), &analyzer, |w| numbers.get(w).copied());
+    let terms = ["drain".to_string()];
+    let highlighter = Highlighter::new(&terms, |w| numbers.get(w).copied());
+    // The long text's spots fall past the end of the short one, or inside its characters.
+    let snippet = highlighter.snippet(&short, spots.of(0), 1);
+    assert!(snippet.starts_with("日本語"), "{snippet}");
+    let shifted: Vec<(u32, u32)> = (0..12).map(|at| (at, 1)).collect();
+    // Words bolded wrong, but the text's own words, whole.
+    let snippet = highlighter.snippet(&short, &shifted, 1);
+    assert_eq!(snippet.replace("**", ""), "日本語 drain", "{snippet}");
+}
