@@ -416,7 +416,6 @@ impl SearchIndex {
         Ok(ranked)
     }
 
-    /// The analyzed (stemmed) words of a query, for highlighting.
     /// The terms a search for `query` highlights in its snippets, as [`Self::search_in`]
     /// works them out.
     #[cfg(test)]
@@ -428,6 +427,7 @@ impl SearchIndex {
         }
     }
 
+    /// The analyzed (stemmed) words of a query that goes to tantivy, for highlighting.
     fn terms(&self, query: &str) -> HashSet<String> {
         let mut analyzer = self.analyzer.clone();
         let mut stream = analyzer.token_stream(query);
