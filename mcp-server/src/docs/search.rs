@@ -202,7 +202,7 @@ impl SearchIndex {
         let (versions, languages) = variants::known(&variants);
         let siblings = views::siblings(&variants);
         let copies = copies(&fingerprints, &slots, corpus);
-        let all = Engine::build(corpus, &slots, weights, true, |_| true)?;
+        let all = Engine::build(corpus, &slots, weights, |_| true)?;
         let analyzer = analyzer();
         let spots = Spots::build(
             slots.iter().map(|&(p, u)| &corpus.pages[p].units[u].text),
@@ -217,7 +217,7 @@ impl SearchIndex {
             None
         } else {
             let shown = default_view.clone();
-            let engine = Engine::build(corpus, &slots, weights, false, move |page| shown[page])?;
+            let engine = Engine::build(corpus, &slots, weights, move |page| shown[page])?;
             Some((default_view.clone(), engine))
         };
         Ok(SearchIndex {
@@ -305,16 +305,6 @@ impl SearchIndex {
             ),
         };
         let highlighter = Highlighter::new(&terms, |term| self.all.impacts.number(term));
-        // Which of the query's words each hit's text holds, from the index: reading a hit's
-        // words for its snippet stops at the first window that holds all of those.
-        let held = |slot: usize| -> u64 {
-            highlighter
-                .numbers()
-                .iter()
-                .enumerate()
-                .filter(|&(_, number)| number.is_some_and(|n| self.all.impacts.holds(slot, n)))
-                .fold(0, |mask, (id, _)| mask | 1 << (id % 64))
-        };
         let mut hits: Vec<Hit> = Vec::with_capacity(limit);
         let mut seen: HashSet<u64> = HashSet::new();
         for (score, slot) in top {
@@ -355,7 +345,7 @@ impl SearchIndex {
                 unit: u,
                 also,
                 score,
-                snippet: highlighter.snippet(&unit.text, self.spots.of(primary), held(primary)),
+                snippet: highlighter.snippet(&unit.text, &self.spots, primary),
             });
         }
         Ok(hits)

@@ -20,14 +20,11 @@ pub(super) struct Engine {
 }
 
 impl Engine {
-    /// Indexes the slots whose page is `wanted`, each stored with its slot number and page;
-    /// with `held`, its impacts keep the words of each unit's prose and code (the text its
-    /// snippet shows).
+    /// Indexes the slots whose page is `wanted`, each stored with its slot number and page.
     pub(super) fn build(
         corpus: &Corpus,
         slots: &[(usize, usize)],
         weights: Weights,
-        held: bool,
         wanted: impl Fn(usize) -> bool,
     ) -> Result<Engine, SearchError> {
         let text = TextOptions::default().set_indexing_options(
@@ -91,8 +88,7 @@ impl Engine {
             .iter()
             .map(|segment| segment.fast_fields().u64("slot"))
             .collect::<Result<Vec<_>, _>>()?;
-        let held_fields = if held { &[body, code][..] } else { &[] };
-        let impacts = Impacts::build(&searcher, &fields, held_fields, |segment, doc| {
+        let impacts = Impacts::build(&searcher, &fields, |segment, doc| {
             columns[segment as usize].first(doc).map(|slot| slot as u32)
         })?;
         Ok(Engine {

@@ -42,10 +42,6 @@ pub(super) struct Impacts {
     scores: Vec<f32>,
     /// One past the largest slot, the size of a score table.
     slot_count: usize,
-    /// For each slot, the numbers of the words its snippet text (the fields asked for) holds,
-    /// in order: which of a query's words a hit's snippet can find, so that reading its text
-    /// stops at the first window that holds all of those (empty when not asked for).
-    held: Vec<Box<[u32]>>,
 }
 
 /// What the tables answer: analyzed words, and phrases of two analyzed words (each counted as
@@ -107,12 +103,10 @@ fn phrase_score(idf_sum: f32, average: f32, fieldnorm_id: u8, count: u32) -> f32
 impl Impacts {
     /// The impacts of every word in `fields` (with their weights), and of every two words
     /// that follow each other there, read from `searcher`'s segments (with positions);
-    /// `slot_of` gives the slot of a segment's document. The words each slot holds in
-    /// `held_fields` are kept too (see [`Impacts::holds`]).
+    /// `slot_of` gives the slot of a segment's document.
     pub(super) fn build(
         searcher: &Searcher,
         fields: &[(Field, f32)],
-        held_fields: &[Field],
         slot_of: impl Fn(u32, u32) -> Option<u32>,
     ) -> tantivy::Result<Impacts> {
         let total_docs = searcher.total_num_docs()?;
@@ -121,9 +115,7 @@ impl Impacts {
         let mut by_pair: FxHashMap<u64, Vec<(u32, f32)>> = FxHashMap::default();
         let mut slot_count = 0usize;
         let mut positions = Vec::new();
-        let mut held: Vec<Vec<u32>> = Vec::new();
         for &(field, boost) in fields {
-            let holding = held_fields.contains(&field);
             // As tantivy's term query computes them: the field's average length over every
             // document, the word's document frequency over every segment.
             let average = searcher.total_num_tokens(field)? as f32 / total_docs.max(1) as f32;
@@ -176,13 +168,6 @@ impl Impacts {
                                 by_word[number as usize].push((slot, score * boost));
                             }
                             slot_count = slot_count.max(slot as usize + 1);
-                            // Whatever its score: every word the text holds.
-                            if holding {
-                                if held.len() <= slot as usize {
-                                    held.resize_with(slot as usize + 1, Vec::new);
-                                }
-                                held[slot as usize].push(number);
-                            }
                             postings.positions(&mut positions);
                             tokens[doc as usize].extend(positions.iter().map(|&p| (p, number)));
                         }
@@ -220,14 +205,6 @@ impl Impacts {
             slots: Vec::new(),
             scores: Vec::new(),
             slot_count,
-            held: held
-                .into_iter()
-                .map(|mut words| {
-                    words.sort_unstable();
-                    words.dedup();
-                    words.into_boxed_slice()
-                })
-                .collect(),
         };
         for pairs in by_word {
             let range = impacts.append(pairs);
@@ -278,21 +255,9 @@ impl Impacts {
         self.words.get(word).copied()
     }
 
-    /// Whether the text of `slot` (the fields [`Impacts::build`] was asked to keep) holds
-    /// the word numbered `word`.
-    pub(super) fn holds(&self, slot: usize, word: u32) -> bool {
-        self.held
-            .get(slot)
-            .is_some_and(|words| words.binary_search(&word).is_ok())
-    }
-
     /// Bytes these tables hold (for the memory figures).
     pub(super) fn bytes(&self) -> usize {
-        self.held
-            .iter()
-            .map(|words| words.len() * 4 + std::mem::size_of::<Box<[u32]>>())
-            .sum::<usize>()
-            + self.slots.capacity() * 4
+        self.slots.capacity() * 4
             + self.scores.capacity() * 4
             + self.ranges.capacity() * 8
             + self.pairs.capacity() * std::mem::size_of::<(u64, (u32, u32))>()

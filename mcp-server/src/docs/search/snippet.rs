@@ -25,10 +25,46 @@ pub(super) fn source(text: &Clean) -> &str {
 /// a query's terms is such a word.
 #[derive(Default)]
 pub(super) struct Spots {
-    /// Where each slot's spots end in `spots` (a slot's start is the previous one's end).
+    /// `(byte offset, word number)` of each numbered word of each slot's text, in text order.
+    spots: Slotted<(u32, u32)>,
+    /// The distinct numbers among each slot's spots, sorted: which of a query's words a hit's
+    /// snippet can find, so that reading its spots stops at the first window holding all of
+    /// those.
+    words: Slotted<u32>,
+}
+
+/// Items of each slot, slot after slot in one vector.
+#[derive(Default)]
+struct Slotted<T> {
+    /// Where each slot's items end in `items` (a slot's start is the previous one's end).
     ends: Vec<u32>,
-    /// `(byte offset, word number)` of each numbered word, slot after slot, in text order.
-    spots: Vec<(u32, u32)>,
+    items: Vec<T>,
+}
+
+impl<T> Slotted<T> {
+    /// Ends the next slot's items (at most `u32::MAX` items in all: see [`Spots::build`]).
+    fn end_slot(&mut self) {
+        self.ends.push(self.items.len() as u32);
+    }
+
+    /// The items of `slot` (none for a slot past the last).
+    fn of(&self, slot: usize) -> &[T] {
+        let start = match slot {
+            0 => 0,
+            _ => self.ends.get(slot - 1).copied().unwrap_or(0) as usize,
+        };
+        let end = self.ends.get(slot).map_or(start, |&end| end as usize);
+        &self.items[start..end]
+    }
+
+    fn bytes(&self) -> usize {
+        self.ends.capacity() * 4 + self.items.capacity() * std::mem::size_of::<T>()
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.ends.shrink_to_fit();
+        self.items.shrink_to_fit();
+    }
 }
 
 impl Spots {
@@ -43,13 +79,14 @@ impl Spots {
         let mut known: FxHashMap<&'t str, Option<u32>> = FxHashMap::default();
         let mut built = Spots::default();
         for text in texts {
+            let first = built.spots.items.len();
             for (start, word) in words(source(text)) {
                 // Offsets past 4 GiB, or more than 4 billion spots, cannot happen (pages are
                 // capped far below), but are not wrapped if they did: the rest goes without.
                 let Ok(start) = u32::try_from(start) else {
                     break;
                 };
-                if built.spots.len() >= u32::MAX as usize {
+                if built.spots.items.len() >= u32::MAX as usize {
                     break;
                 }
                 let found = *known.entry(word).or_insert_with(|| {
@@ -61,30 +98,29 @@ impl Spots {
                     }
                 });
                 if let Some(found) = found {
-                    built.spots.push((start, found));
+                    built.spots.items.push((start, found));
                 }
             }
-            // At most u32::MAX (above).
-            built.ends.push(built.spots.len() as u32);
+            built.spots.end_slot();
+            let mut words: Vec<u32> = built.spots.items[first..].iter().map(|&(_, n)| n).collect();
+            words.sort_unstable();
+            words.dedup();
+            built.words.items.extend(words);
+            built.words.end_slot();
         }
-        built.ends.shrink_to_fit();
         built.spots.shrink_to_fit();
+        built.words.shrink_to_fit();
         built
     }
 
     /// The spots of `slot`'s text, in order.
     pub(super) fn of(&self, slot: usize) -> &[(u32, u32)] {
-        let start = match slot {
-            0 => 0,
-            _ => self.ends.get(slot - 1).copied().unwrap_or(0) as usize,
-        };
-        let end = self.ends.get(slot).map_or(start, |&end| end as usize);
-        &self.spots[start..end]
+        self.spots.of(slot)
     }
 
     /// Bytes the spots hold (for the memory figures).
     pub(super) fn bytes(&self) -> usize {
-        self.ends.capacity() * 4 + self.spots.capacity() * 8
+        self.spots.bytes() + self.words.bytes()
     }
 }
 
@@ -112,11 +148,6 @@ impl Highlighter {
         Highlighter { numbers, sieve }
     }
 
-    /// Each term's number in the index, by id.
-    pub(super) fn numbers(&self) -> &[Option<u32>] {
-        &self.numbers
-    }
-
     /// The id of the term numbered `number`, if the query has it.
     fn id_of(&self, number: u32) -> Option<usize> {
         if self.sieve[(number as usize >> 6) & 3] & (1 << (number & 63)) == 0 {
@@ -126,10 +157,23 @@ impl Highlighter {
     }
 
     /// About [`SNIPPET_CHARS`] of a unit's prose around the most query words, with them in
-    /// bold; its opening when no word matched the prose (a title match). `spots` are the text's
-    /// ([`Spots::of`]), and `held` has a bit (`1 << (id % 64)`) for each term the text (prose
-    /// and code) holds, as the index says.
-    pub(super) fn snippet(&self, text: &Clean, spots: &[(u32, u32)], held: u64) -> String {
+    /// bold; its opening when no word matched the prose (a title match). `text` is slot
+    /// `slot`'s, whose spots `spots` keeps.
+    pub(super) fn snippet(&self, text: &Clean, spots: &Spots, slot: usize) -> String {
+        // A bit (`1 << (id % 64)`) for each term the text holds.
+        let words = spots.words.of(slot);
+        let held = self
+            .numbers
+            .iter()
+            .enumerate()
+            .filter(|&(_, number)| number.is_some_and(|n| words.binary_search(&n).is_ok()))
+            .fold(0, |mask, (id, _)| mask | 1 << (id % 64));
+        self.snippet_from(text, spots.of(slot), held)
+    }
+
+    /// [`Highlighter::snippet`] from `spots` (the text's), reading until a window holds every
+    /// term `held` has a bit for.
+    pub(super) fn snippet_from(&self, text: &Clean, spots: &[(u32, u32)], held: u64) -> String {
         let source = source(text);
         // Spots of another text (never, with the snapshot's own corpus) are passed over where
         // they fall outside it, inside a character, or on a word already taken.
@@ -260,9 +304,8 @@ fn best_window(
             let seen = found[open..]
                 .iter()
                 .fold(0u64, |seen, &(_, _, id)| seen | 1 << (id % 64));
-            // `seen` has no bit `every` lacks: the index's words of the text are the text's
-            // words through the same analyzer (a property test holds the snippet to reading
-            // the whole text).
+            // `seen` has no bit `every` lacks: both come from the text's spots (a property test
+            // holds the snippet to reading the whole text).
             if seen == every {
                 full = Some(open);
             }

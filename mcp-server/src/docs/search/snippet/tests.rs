@@ -40,6 +40,12 @@ fn spots_number_the_analyzed_words_at_their_offsets() {
         prose.prose
     );
     assert_eq!(spots.of(1), [(0, 13), (3, 7)], "{:?}", code.code);
+    assert_eq!(
+        spots.words.of(0),
+        [7, 9, 11],
+        "the distinct numbers, sorted"
+    );
+    assert_eq!(spots.words.of(1), [7, 13]);
     assert_eq!(spots.of(2), [], "no such slot");
     assert_eq!(
         Spots::build([&prose].into_iter(), &analyzer, |_| None).of(0),
@@ -61,8 +67,7 @@ fn a_snippet_from_spots_is_the_scanned_one() {
     });
     let terms = ["drain".to_string(), "zebra".to_string()];
     let highlighter = Highlighter::new(&terms, |word| numbers.get(word).copied());
-    // Term 0 ("drain") is the one the text holds.
-    let snippet = highlighter.snippet(&text, spots.of(0), 1);
+    let snippet = highlighter.snippet(&text, &spots, 0);
     assert_eq!(
         snippet,
         "**Draining** tasks **drain** their streams; a **drained** task stops."
@@ -155,10 +160,10 @@ fn spots_of_another_text_are_passed_over() {
     let terms = ["drain".to_string()];
     let highlighter = Highlighter::new(&terms, |w| numbers.get(w).copied());
     // The long text's spots fall past the end of the short one, or inside its characters.
-    let snippet = highlighter.snippet(&short, spots.of(0), 1);
+    let snippet = highlighter.snippet_from(&short, spots.of(0), 1);
     assert!(snippet.starts_with("日本語"), "{snippet}");
     let shifted: Vec<(u32, u32)> = (0..12).map(|at| (at, 1)).collect();
     // Words bolded wrong, but the text's own words, whole.
-    let snippet = highlighter.snippet(&short, &shifted, 1);
+    let snippet = highlighter.snippet_from(&short, &shifted, 1);
     assert_eq!(snippet.replace("**", ""), "日本語 drain", "{snippet}");
 }

@@ -1,5 +1,5 @@
 //! Snippets found from the index's spots and read only up to the first window holding every
-//! query word the hit's text holds, as the index says, held to splitting and analyzing the
+//! query word the hit's text holds, as its spots say, held to splitting and analyzing the
 //! whole text.
 
 use super::*;
