@@ -79,7 +79,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
         // The cap check and its count are one step: the count goes up first.
         if open_connections.fetch_add(1, Ordering::SeqCst) >= max_connections {
             open_connections.fetch_sub(1, Ordering::SeqCst);
-            refuse_connection(&stream, retry_after);
+            refuse_connection(stream, retry_after);
             refused_since_log += 1;
             // One line per second at most, with how many were refused since the last one.
             if last_refusal_log.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
@@ -235,11 +235,18 @@ impl Drop for Counted {
 /// most) is read and thrown away (so closing sends a FIN rather than a reset that would hide the
 /// answer), the 503 is written if the socket takes it at once, and the socket is closed. Nothing
 /// here waits: a request still on its way meets a closed socket.
-fn refuse_connection(stream: &TcpStream, retry_after: u64) {
+fn refuse_connection(stream: TcpStream, retry_after: u64) {
+    use std::io::{Read, Write};
     meters::refused();
+    // Plain calls on the (still non-blocking) socket: tokio's `try_read` and `try_write` refuse
+    // until its reactor has seen a new socket ready, which it may not have yet, and then the
+    // 503 was never written.
+    let Ok(mut stream) = stream.into_std() else {
+        return;
+    };
     let mut scratch = [0u8; 4096];
     for _ in 0..4 {
-        match stream.try_read(&mut scratch) {
+        match stream.read(&mut scratch) {
             Ok(n) if n == scratch.len() => continue,
             _ => break,
         }
@@ -248,7 +255,7 @@ fn refuse_connection(stream: &TcpStream, retry_after: u64) {
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: {retry_after}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{CONNECTIONS_REFUSED}",
         CONNECTIONS_REFUSED.len()
     );
-    let _ = stream.try_write(answer.as_bytes());
+    let _ = stream.write(answer.as_bytes());
 }
 
 /// HTTP/2 carries the host in the `:authority` pseudo-header and HTTP/1.1 absolute-form requests

@@ -52,7 +52,7 @@ pub async fn serve(listener: TcpListener, handle: PrometheusHandle, app: Arc<App
             }
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            refuse(&stream);
+            refuse(stream);
             continue;
         };
         let handle = handle.clone();
@@ -76,9 +76,13 @@ pub async fn serve(listener: TcpListener, handle: PrometheusHandle, app: Arc<App
     }
 }
 
-/// Answers a connection over the cap without holding it.
-fn refuse(stream: &TcpStream) {
-    let _ = stream.try_write(BUSY);
+/// Answers a connection over the cap without holding it. A plain write on the (still
+/// non-blocking) socket: tokio's `try_write` refuses until its reactor has seen a new socket
+/// writable, which it may not have yet, and then the 503 was never written.
+fn refuse(stream: TcpStream) {
+    if let Ok(mut stream) = stream.into_std() {
+        let _ = std::io::Write::write(&mut stream, BUSY);
+    }
 }
 
 async fn answer(
