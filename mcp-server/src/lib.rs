@@ -14,6 +14,7 @@
 //! - [`report`] and [`direct`]: what a handler may add beside the MCP protocol (its own
 //!   `/health` blocks; the modern-era requests it answers without rmcp's per-request machinery),
 //!   traits the HTTP layer calls without knowing the handler.
+//! - [`json`]: JSON strings written fast, as `serde_json` writes them (a leaf).
 //! - [`meters`]: the names every layer records its figures under (a leaf, like [`recover`]),
 //!   and [`telemetry`]: the exporters (EMF lines, Prometheus), over the whole server's state.
 
@@ -23,6 +24,7 @@ pub mod config;
 pub mod direct;
 pub mod docs;
 pub mod http;
+pub mod json;
 pub mod lifecycle;
 pub mod logging;
 pub mod meters;

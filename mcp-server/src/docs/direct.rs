@@ -93,7 +93,7 @@ impl DocsServer {
     /// Tool `name`'s answer from `work`, in the fast path's form (written out too, under the
     /// same guard: a panic in either is this call's internal error, named and counted as
     /// through rmcp), its call counted once.
-    fn answered<T: serde::Serialize>(
+    fn answered<T: super::tools::Structured>(
         &self,
         name: &str,
         work: impl FnOnce() -> Result<super::tools::Answered<T>, ErrorData>,

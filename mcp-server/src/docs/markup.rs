@@ -196,41 +196,82 @@ fn quoted(text: &str) -> Option<&str> {
 
 /// Whitespace runs become one space.
 pub fn collapse(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let bytes = text.as_bytes();
-    // Whether a space is owed before the next word (never at the start).
-    let mut owed = false;
-    let mut at = 0;
-    while at < bytes.len() {
-        // A run of ASCII that is not whitespace, copied whole: this runs on every snippet, and
-        // a test per byte in a tight loop costs less than a branch on each byte's kind.
-        let start = at;
-        while at < bytes.len() && WORD_BYTE[bytes[at] as usize] {
-            at += 1;
+    let mut out = Collapsed::with_capacity(text.len());
+    out.push(text);
+    out.into_string()
+}
+
+/// [`collapse`] of text given in pieces: a snippet writes its bold markers and text into one of
+/// these, where it collapsed the whole snippet again after writing it.
+pub struct Collapsed {
+    out: String,
+    /// Whether a space is owed before the next word (never at the start, and dropped at the end).
+    owed: bool,
+}
+
+impl Collapsed {
+    pub fn with_capacity(capacity: usize) -> Collapsed {
+        Collapsed {
+            out: String::with_capacity(capacity),
+            owed: false,
         }
-        if at > start {
-            if owed {
-                out.push(' ');
-                owed = false;
-            }
-            out.push_str(&text[start..at]);
-            continue;
-        }
-        // ASCII whitespace, or a character beyond ASCII, decoded: Unicode spaces split words
-        // as in `str::split_whitespace`, which a property test compares.
-        let c = text[at..].chars().next().expect("at a character boundary");
-        if c.is_whitespace() {
-            owed = !out.is_empty();
-        } else {
-            if owed {
-                out.push(' ');
-                owed = false;
-            }
-            out.push(c);
-        }
-        at += c.len_utf8();
     }
-    out
+
+    /// Appends `text`: what has been pushed reads as [`collapse`] of all of it, one piece after
+    /// the other (a property test splits texts anywhere).
+    pub fn push(&mut self, text: &str) {
+        let out = &mut self.out;
+        let bytes = text.as_bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            // A run of ASCII that is not whitespace, with the single spaces between its words
+            // (prose lines are already collapsed: most snippets are one such run a line),
+            // copied whole after one table test per byte.
+            let start = at;
+            while at < bytes.len() {
+                if WORD_BYTE[bytes[at] as usize] {
+                    at += 1;
+                } else if bytes[at] == b' '
+                    && at > start
+                    && bytes.get(at + 1).is_some_and(|&b| WORD_BYTE[b as usize])
+                {
+                    at += 2;
+                } else {
+                    break;
+                }
+            }
+            if at > start {
+                if self.owed {
+                    out.push(' ');
+                    self.owed = false;
+                }
+                out.push_str(&text[start..at]);
+                continue;
+            }
+            // ASCII whitespace, or a character beyond ASCII, decoded: Unicode spaces split words
+            // as in `str::split_whitespace`, which a property test compares.
+            let c = text[at..].chars().next().expect("at a character boundary");
+            if c.is_whitespace() {
+                self.owed = !out.is_empty();
+            } else {
+                if self.owed {
+                    out.push(' ');
+                    self.owed = false;
+                }
+                out.push(c);
+            }
+            at += c.len_utf8();
+        }
+    }
+
+    /// What has been written so far (a space owed at the end is not).
+    pub fn as_str(&self) -> &str {
+        &self.out
+    }
+
+    pub fn into_string(self) -> String {
+        self.out
+    }
 }
 
 /// The bytes [`collapse`] copies without a look: ASCII that is not whitespace.
@@ -338,6 +379,28 @@ mod tests {
         ) {
             let expected: Vec<&str> = text.split_whitespace().collect();
             prop_assert_eq!(collapse(&text), expected.join(" "));
+        }
+
+        /// Pushed in pieces, cut anywhere (inside a whitespace run, between a word and its
+        /// space), a text collapses as it does whole.
+        #[test]
+        fn collapsed_in_pieces_is_collapsed_whole(
+            text in "[a b*\t\n\x0B\u{85}\u{A0}é…]{0,40}",
+            cuts in proptest::collection::vec(0usize..41, 0..6),
+        ) {
+            let mut cuts: Vec<usize> = cuts
+                .into_iter()
+                .map(|cut| cut.min(text.len()))
+                .filter(|&cut| text.is_char_boundary(cut))
+                .collect();
+            cuts.sort_unstable();
+            let mut pieces = Collapsed::with_capacity(0);
+            let mut from = 0;
+            for cut in cuts.into_iter().chain([text.len()]) {
+                pieces.push(&text[from..cut]);
+                from = cut;
+            }
+            prop_assert_eq!(pieces.into_string(), collapse(&text));
         }
     }
 

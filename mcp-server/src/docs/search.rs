@@ -289,7 +289,8 @@ impl SearchIndex {
         // Room for the repeats that collapse into one hit.
         let wanted = limit * 2 + 8;
         let filtered = std::ptr::eq(engine, &self.all) && !view.iter().all(|&shown| shown);
-        let (top, terms) = match plain_query(&self.clauses, &query) {
+        let number = |term: &str| self.all.impacts.number(term);
+        let (top, highlighter) = match plain_query(&self.clauses, &query) {
             Some(plain) if plain.words.is_empty() && plain.phrases.is_empty() => {
                 return Err(SearchError::EmptyQuery);
             }
@@ -297,14 +298,13 @@ impl SearchIndex {
                 let top = engine
                     .impacts
                     .top(&plain, wanted, |slot| !filtered || view[self.slots[slot].0]);
-                (top, plain.terms())
+                (top, Highlighter::new(plain.terms(), number))
             }
             None => (
                 self.ranked(engine, &query, wanted, filtered.then_some(&view))?,
-                self.terms(&query),
+                Highlighter::new(self.terms(&query), number),
             ),
         };
-        let highlighter = Highlighter::new(&terms, |term| self.all.impacts.number(term));
         let mut hits: Vec<Hit> = Vec::with_capacity(limit);
         let mut seen: HashSet<u64> = HashSet::new();
         for (score, slot) in top {
@@ -412,7 +412,7 @@ impl SearchIndex {
     fn snippet_terms(&self, query: &str) -> HashSet<String> {
         let query = without_filler(&plain_syntax(query));
         match plain_query(&self.clauses, &query) {
-            Some(plain) => plain.terms(),
+            Some(plain) => plain.terms().map(String::from).collect(),
             None => self.terms(&query),
         }
     }

@@ -61,8 +61,9 @@ pub(super) fn page_uri(path: &str) -> String {
     format!("{SCHEME}{path}")
 }
 
-pub(super) fn section_uri(path: &str, anchor: &str) -> String {
-    format!("{SCHEME}{path}?section={anchor}")
+/// A section's URI, written out by whoever takes it.
+pub(super) fn section_uri<'a>(path: &'a str, anchor: &'a str) -> super::tools::Joined<'a> {
+    super::tools::Joined([SCHEME, path, "?section=", anchor])
 }
 
 pub(super) fn unknown_page(corpus: &Corpus, path: &str) -> String {

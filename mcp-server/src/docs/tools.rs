@@ -1,6 +1,7 @@
 //! The three documentation tools: `search_docs`, `read_doc` and `list_docs`, with their
 //! arguments and structured results (their `inputSchema` and `outputSchema`).
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
 use rmcp::handler::server::tool::schema_for_output;
@@ -17,6 +18,7 @@ use super::server::{DocsServer, page_uri, section_uri, unknown_page};
 use crate::direct::{Answer, ToolOutput};
 
 mod schema;
+mod written;
 pub use schema::*;
 
 /// A tool result for a caller's mistake: `isError`, with what to do about it.
@@ -31,7 +33,25 @@ pub(super) enum Answered<T> {
     Refused(CallToolResult),
 }
 
-impl<T: Serialize> Answered<T> {
+/// A tool's structured result, as the fast path writes it: as `serde_json` writes it, unless
+/// the type writes itself faster (to the same bytes).
+pub(super) trait Structured: Serialize {
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        serde_json::to_writer(out, self)
+    }
+}
+
+impl Structured for ReadOutput {}
+
+impl Structured for ListOutput {}
+
+impl Structured for SearchOutput<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        SearchOutput::write_json(self, out)
+    }
+}
+
+impl<T: Structured> Answered<T> {
     /// As rmcp's `CallToolResult`, the structured result a `serde_json::Value`.
     fn into_result(self) -> Result<CallToolResult, ErrorData> {
         match self {
@@ -52,7 +72,7 @@ impl<T: Serialize> Answered<T> {
             Answered::Output(text, structured) => {
                 // Room for a typical result (a search's is a few KiB), not grown from 128 bytes.
                 let mut json = Vec::with_capacity(text.len() + 1024);
-                serde_json::to_writer(&mut json, &structured).map_err(unserialisable)?;
+                structured.write_json(&mut json).map_err(unserialisable)?;
                 Ok(Answer::Tool(ToolOutput {
                     text,
                     structured: json,
@@ -168,10 +188,8 @@ impl DocsServer {
                         .also
                         .iter()
                         .map(|&(p, u)| {
-                            format!(
-                                "{}#{}",
-                                corpus.pages[p].path, corpus.pages[p].units[u].anchor
-                            )
+                            let page = &corpus.pages[p];
+                            Joined([&page.path, "#", &page.units[u].anchor, ""])
                         })
                         .collect(),
                 }
@@ -203,9 +221,12 @@ impl DocsServer {
                     " (path: {}, section: {})\n   {}",
                     hit.path, hit.anchor, hit.snippet
                 );
-                if !hit.variants.is_empty() {
-                    let others: Vec<&str> = hit.variants.iter().map(|v| v.path.as_str()).collect();
-                    let _ = writeln!(text, "   also as: {}", others.join(", "));
+                for (i, variant) in hit.variants.iter().enumerate() {
+                    text.push_str(if i == 0 { "   also as: " } else { ", " });
+                    text.push_str(&variant.path);
+                    if i + 1 == hit.variants.len() {
+                        text.push('\n');
+                    }
                 }
             }
             text
@@ -337,14 +358,18 @@ impl DocsServer {
 }
 
 /// The other versions and languages of page `p`.
-fn variants_of(index: &SearchIndex, corpus: &super::corpus::Corpus, p: usize) -> Vec<VariantEntry> {
+fn variants_of<'a>(
+    index: &'a SearchIndex,
+    corpus: &'a super::corpus::Corpus,
+    p: usize,
+) -> Vec<VariantEntry<'a>> {
     index
         .variants_of(p)
         .iter()
         .map(|&i| VariantEntry {
-            path: corpus.pages[i].path.clone(),
-            version: index.variants[i].version.clone(),
-            language: index.variants[i].language.clone(),
+            path: Cow::Borrowed(&corpus.pages[i].path),
+            version: index.variants[i].version.as_deref().map(Cow::Borrowed),
+            language: index.variants[i].language.as_deref().map(Cow::Borrowed),
         })
         .collect()
 }
@@ -363,7 +388,10 @@ fn page_entry(
         uri: page_uri(&page.path),
         version: variant.version.clone(),
         language: variant.language.clone(),
-        variants: variants_of(index, corpus, i),
+        variants: variants_of(index, corpus, i)
+            .into_iter()
+            .map(VariantEntry::into_owned)
+            .collect(),
         sections: page
             .sections
             .iter()

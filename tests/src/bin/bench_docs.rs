@@ -6,6 +6,10 @@
 //! cargo run --release -p tests --bin bench_docs -- --docs DIR --questions FILE [--clients 8] [--seconds 5]
 //! ```
 //!
+//! `--evict-kib N` writes N KiB between in-process searches (untimed), as a server's other work
+//! evicts a search's data from the CPU's caches: with 1024 the in-process figure comes near a
+//! search's CPU inside the server.
+//!
 //! With `--docs` and `--questions` (a labelled query file such as
 //! `../shared/corpora/copilot-docs/queries.json`) it measures real documentation instead: the
 //! folder is indexed and served, and the questions are the queries (cycled).
@@ -34,6 +38,7 @@ struct Options {
     seconds: u64,
     docs: Option<std::path::PathBuf>,
     questions: Option<std::path::PathBuf>,
+    evict_kib: usize,
 }
 
 fn options() -> Options {
@@ -44,6 +49,7 @@ fn options() -> Options {
         seconds: 5,
         docs: None,
         questions: None,
+        evict_kib: 0,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -55,6 +61,7 @@ fn options() -> Options {
             "--seconds" => options.seconds = value.parse().expect("--seconds N"),
             "--docs" => options.docs = Some(value.into()),
             "--questions" => options.questions = Some(value.into()),
+            "--evict-kib" => options.evict_kib = value.parse().expect("--evict-kib N"),
             other => {
                 panic!("unknown argument {other}; see the header of tests/src/bin/bench_docs.rs")
             }
@@ -227,7 +234,15 @@ async fn main() {
     let mut per_query = vec![0u64; queries.len()];
     // Real questions are few: cycle them up to `--queries` calls.
     let calls = queries.len().max(options.queries);
+    // Written between searches (untimed) with `--evict-kib`: a server's other work (its
+    // connections, the kernel's network stack) pushes a search's tables and text out of the
+    // CPU's caches between calls, so in-process figures from warm caches flatter it.
+    let mut evicting = vec![0u8; options.evict_kib * 1024];
     for (i, query) in queries.iter().cycle().take(calls).enumerate() {
+        for line in evicting.chunks_mut(64) {
+            line[0] = line[0].wrapping_add(1);
+        }
+        std::hint::black_box(&evicting);
         let sent = Instant::now();
         hits += index.search(&corpus, query, 5).expect("search").len();
         let took = sent.elapsed().as_micros() as u32;

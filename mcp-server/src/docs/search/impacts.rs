@@ -17,7 +17,8 @@
 //! anything else still go to tantivy.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -48,15 +49,15 @@ pub(super) struct Impacts {
 /// often as the engine's query would count it).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(super) struct Plain {
-    pub(super) words: Vec<String>,
-    pub(super) phrases: Vec<(String, String)>,
+    pub(super) words: Vec<Arc<str>>,
+    pub(super) phrases: Vec<(Arc<str>, Arc<str>)>,
 }
 
 impl Plain {
-    /// Every analyzed word of the query, for highlighting.
-    pub(super) fn terms(&self) -> HashSet<String> {
+    /// Every analyzed word of the query (some more than once), for highlighting.
+    pub(super) fn terms(&self) -> impl Iterator<Item = &str> {
         let phrases = self.phrases.iter().flat_map(|(a, b)| [a, b]);
-        self.words.iter().chain(phrases).cloned().collect()
+        self.words.iter().chain(phrases).map(|word| &**word)
     }
 }
 
@@ -286,11 +287,11 @@ impl Impacts {
                 touched,
                 lists,
             } = scratch;
-            let words = query.words.iter().map(|word| (word.as_str(), None));
+            let words = query.words.iter().map(|word| (&**word, None));
             let phrases = query
                 .phrases
                 .iter()
-                .map(|(first, second)| (first.as_str(), Some(second.as_str())));
+                .map(|(first, second)| (&**first, Some(&**second)));
             lists.clear();
             lists.extend(words.chain(phrases).filter_map(|(w, s)| self.range(w, s)));
             let postings: usize = lists
@@ -313,11 +314,22 @@ impl Impacts {
                 // Read in slot order, a unit is kept only with a score above the worst kept
                 // (an equal score ranks after an earlier slot): one comparison for most units.
                 // Every BM25 score of a word a unit holds is above zero.
+                // Sixteen slots at a time are passed over by one comparison of all of them
+                // (vectorised: no branch per slot), as most are once the best are found.
                 let mut floor = 0.0f32;
-                for (slot, &score) in table.iter().enumerate() {
-                    if score > floor && keep(slot) {
-                        best.offer(score, slot);
-                        floor = best.floor();
+                for (chunk, scores) in table.chunks(16).enumerate() {
+                    if !scores
+                        .iter()
+                        .fold(false, |any, &score| any | (score > floor))
+                    {
+                        continue;
+                    }
+                    for (i, &score) in scores.iter().enumerate() {
+                        let slot = chunk * 16 + i;
+                        if score > floor && keep(slot) {
+                            best.offer(score, slot);
+                            floor = best.floor();
+                        }
                     }
                 }
                 table.fill(0.0);

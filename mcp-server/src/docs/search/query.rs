@@ -2,7 +2,7 @@
 //! engine syntax a user does not mean, and question filler.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use rustc_hash::FxHashSet;
 use tantivy::tokenizer::TextAnalyzer;
@@ -89,11 +89,12 @@ pub(super) fn plain_syntax(query: &str) -> String {
 
 /// The query without [`FILLER`] words outside quotes; the query itself when nothing else is left.
 pub fn without_filler(query: &str) -> String {
-    let mut kept: Vec<&str> = Vec::new();
+    let mut kept = String::with_capacity(query.len());
     let mut in_quotes = false;
     let mut dropped = false;
+    let mut has_words = false;
     for word in query.split_whitespace() {
-        let quotes = word.matches('"').count();
+        let quotes = word.bytes().filter(|&b| b == b'"').count();
         let inside = in_quotes || word.starts_with('"');
         if quotes % 2 == 1 {
             in_quotes = !in_quotes;
@@ -103,13 +104,16 @@ pub fn without_filler(query: &str) -> String {
             dropped = true;
             continue;
         }
-        kept.push(word);
+        if !kept.is_empty() {
+            kept.push(' ');
+        }
+        kept.push_str(word);
+        has_words = has_words || word.chars().any(char::is_alphanumeric);
     }
-    let has_words = kept.iter().any(|w| w.chars().any(char::is_alphanumeric));
     if !dropped || !has_words {
         return query.to_string();
     }
-    kept.join(" ")
+    kept
 }
 
 /// Whether `word`'s letters and digits, lower-cased, are a [`FILLER`] word; without allocating
@@ -203,11 +207,11 @@ pub(super) fn plain_query(clauses: &Clauses, query: &str) -> Option<Plain> {
 pub(super) enum Analyzed {
     /// Stop words, or nothing at all.
     Nothing,
-    /// One analyzed word.
-    Word(String),
+    /// One analyzed word (shared: every search with the clause takes it).
+    Word(Arc<str>),
     /// Two analyzed words one after the other: a phrase to the parser (a quoted one, or a word
     /// the analyzer splits in two, `idle_timeout`, `load-balancer`), not one around a stop word.
-    Pair(String, String),
+    Pair(Arc<str>, Arc<str>),
 }
 
 /// Clauses kept by [`Clauses`]: at most this many (then it starts again), each at most
@@ -271,10 +275,10 @@ impl Clauses {
         }
         match tokens.as_mut_slice() {
             [] => Some(Analyzed::Nothing),
-            [(_, word)] => Some(Analyzed::Word(std::mem::take(word))),
+            [(_, word)] => Some(Analyzed::Word(word.as_str().into())),
             [(p, first), (q, second)] if *q == *p + 1 => Some(Analyzed::Pair(
-                std::mem::take(first),
-                std::mem::take(second),
+                first.as_str().into(),
+                second.as_str().into(),
             )),
             _ => None,
         }

@@ -4,7 +4,7 @@ use rustc_hash::FxHashMap;
 
 use tantivy::tokenizer::TextAnalyzer;
 
-use crate::docs::markup::Clean;
+use crate::docs::markup::{Clean, Collapsed};
 
 /// Characters of context in a snippet.
 const SNIPPET_CHARS: usize = 240;
@@ -126,23 +126,28 @@ impl Spots {
 
 /// What the snippets of one search share: the numbers of the query's terms in the index.
 pub(super) struct Highlighter {
-    /// Each term's number in the index (`None`: no unit holds it); a term's place here is its
-    /// id.
-    numbers: Vec<Option<u32>>,
+    /// The distinct numbers of the query's terms that some unit holds; a number's place here is
+    /// its term's id.
+    numbers: Vec<u32>,
     /// A bit for the low eight bits of each term's number: most words are turned away by it.
     sieve: [u64; 4],
 }
 
 impl Highlighter {
-    /// The highlighter of the query's analyzed `terms` (their order gives their ids),
-    /// numbered by `number`.
-    pub(super) fn new<'t>(
-        terms: impl IntoIterator<Item = &'t String>,
+    /// The highlighter of the query's analyzed `terms` (their order gives their ids; a term
+    /// given twice, or that no unit holds, has none), numbered by `number`.
+    pub(super) fn new(
+        terms: impl IntoIterator<Item = impl AsRef<str>>,
         number: impl Fn(&str) -> Option<u32>,
     ) -> Highlighter {
-        let numbers: Vec<Option<u32>> = terms.into_iter().map(|term| number(term)).collect();
+        let mut numbers: Vec<u32> = Vec::new();
+        for n in terms.into_iter().filter_map(|term| number(term.as_ref())) {
+            if !numbers.contains(&n) {
+                numbers.push(n);
+            }
+        }
         let mut sieve = [0u64; 4];
-        for &n in numbers.iter().flatten() {
+        for &n in &numbers {
             sieve[(n as usize >> 6) & 3] |= 1 << (n & 63);
         }
         Highlighter { numbers, sieve }
@@ -153,7 +158,7 @@ impl Highlighter {
         if self.sieve[(number as usize >> 6) & 3] & (1 << (number & 63)) == 0 {
             return None;
         }
-        self.numbers.iter().position(|&n| n == Some(number))
+        self.numbers.iter().position(|&n| n == number)
     }
 
     /// About [`SNIPPET_CHARS`] of a unit's prose around the most query words, with them in
@@ -166,7 +171,7 @@ impl Highlighter {
             .numbers
             .iter()
             .enumerate()
-            .filter(|&(_, number)| number.is_some_and(|n| words.binary_search(&n).is_ok()))
+            .filter(|&(_, n)| words.binary_search(n).is_ok())
             .fold(0, |mask, (id, _)| mask | 1 << (id % 64));
         self.snippet_from(text, spots.of(slot), held)
     }
@@ -212,28 +217,39 @@ pub(super) fn cut(
         floor_boundary(source, first - SNIPPET_CHARS / 8)
     };
     let end = floor_boundary(source, (start + SNIPPET_CHARS).min(source.len()));
-    let mut out = String::with_capacity(end - start + 32);
+    // Written collapsed as it goes: the same as collapsing it once written.
+    let mut out = Collapsed::with_capacity(end - start + 32);
     if start > 0 && start != line_start {
-        out.push('…');
+        out.push("…");
     }
     let mut from = start;
     for &(s, e, _) in matches.iter().filter(|(s, e, _)| *s >= start && *e <= end) {
-        out.push_str(&source[from..s]);
-        out.push_str("**");
-        out.push_str(&source[s..e]);
-        out.push_str("**");
+        out.push(&source[from..s]);
+        out.push("**");
+        out.push(&source[s..e]);
+        out.push("**");
         from = e;
     }
-    out.push_str(&source[from..end]);
+    out.push(&source[from..end]);
     if end < source.len() {
-        out.push('…');
+        out.push("…");
     }
-    crate::docs::markup::collapse(&out)
+    out.into_string()
 }
 
 /// The length of the word that `text` starts with.
 fn word_len(text: &str) -> usize {
-    words(text).next().map_or(0, |(_, word)| word.len())
+    // ASCII letters and digits, then whatever follows them as `words` reads it.
+    let ascii = text
+        .bytes()
+        .position(|b| !b.is_ascii_alphanumeric())
+        .unwrap_or(text.len());
+    match text.as_bytes().get(ascii) {
+        Some(b) if ascii == 0 || !b.is_ascii() => {
+            words(text).next().map_or(0, |(_, word)| word.len())
+        }
+        _ => ascii,
+    }
 }
 
 /// The query words of `source` as a search found them before spots: every word split and
@@ -380,19 +396,26 @@ fn floor_boundary(text: &str, mut at: usize) -> usize {
 ///
 /// Only as much of the text as the opening needs is collapsed: collapsing a prefix gives the
 /// first characters of collapsing the whole (a word cut short is the start of the whole word),
-/// so a prefix whose collapse passes [`SNIPPET_CHARS`] gives the same opening. A long unit with
-/// none of the query's words was collapsed whole before.
+/// so once the collapsed prefix passes [`SNIPPET_CHARS`] the opening is known. The text is
+/// collapsed a few lines at a time (a long unit with none of the query's words was collapsed
+/// whole once, then four times the opening's length).
 fn opening(text: &str) -> String {
-    let mut read = (SNIPPET_CHARS + 1) * 4;
-    loop {
-        let end = floor_boundary(text, read.min(text.len()));
-        let collapsed = crate::docs::markup::collapse(&text[..end]);
-        match collapsed.char_indices().nth(SNIPPET_CHARS) {
-            Some((cut, _)) => return format!("{}…", &collapsed[..cut]),
-            None if end == text.len() => return collapsed,
-            None => read = read.saturating_mul(2),
+    let mut out = Collapsed::with_capacity(SNIPPET_CHARS + 16);
+    let mut from = 0;
+    while from < text.len() {
+        // Past a character's start, whatever the width of the one at `from`.
+        let end = floor_boundary(text, (from + SNIPPET_CHARS / 2).min(text.len()));
+        out.push(&text[from..end]);
+        from = end;
+        let collapsed = out.as_str();
+        // Fewer bytes than characters wanted are fewer characters too.
+        if collapsed.len() > SNIPPET_CHARS
+            && let Some((cut, _)) = collapsed.char_indices().nth(SNIPPET_CHARS)
+        {
+            return format!("{}…", &collapsed[..cut]);
         }
     }
+    out.into_string()
 }
 
 #[cfg(test)]

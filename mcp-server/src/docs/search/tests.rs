@@ -296,7 +296,8 @@ fn same_as_the_engine(
         );
         return Ok(());
     };
-    prop_assert_eq!(&plain.terms(), &index.terms(query));
+    let terms: HashSet<String> = plain.terms().map(String::from).collect();
+    prop_assert_eq!(&terms, &index.terms(query));
     if plain.words.is_empty() && plain.phrases.is_empty() {
         // Only stop words: the parser's query has no term either; search_in refuses both.
         let mut any = false;
@@ -370,6 +371,15 @@ fn unicode_spaces_separate_words() {
     }
 }
 
+/// A plain query's words, as strings to compare.
+fn words(words: &[Arc<str>]) -> Vec<&str> {
+    words.iter().map(|word| &**word).collect()
+}
+
+fn pairs(pairs: &[(Arc<str>, Arc<str>)]) -> Vec<(&str, &str)> {
+    pairs.iter().map(|(a, b)| (&**a, &**b)).collect()
+}
+
 #[test]
 fn anything_but_plain_words_and_short_phrases_goes_to_the_parser() {
     let corpus = corpus();
@@ -394,25 +404,19 @@ fn anything_but_plain_words_and_short_phrases_goes_to_the_parser() {
     }
     let plain = |query| plain_query(&index.clauses, query).unwrap();
     assert_eq!(
-        plain("idle Timeout idle timeouts").words,
+        words(&plain("idle Timeout idle timeouts").words),
         ["idl", "timeout", "timeout"],
         "analyzed once per distinct word as written"
     );
     let phrased = plain("drain \"Idle timeouts\" \"drain\" \"idle timeouts\" \"Idle timeouts\"");
-    assert_eq!(phrased.words, ["drain", "drain"]);
+    assert_eq!(words(&phrased.words), ["drain", "drain"]);
     assert_eq!(
-        plain("load-balancer idle_timeout").phrases,
-        [
-            ("load".to_string(), "balanc".to_string()),
-            ("idl".to_string(), "timeout".to_string())
-        ],
+        pairs(&plain("load-balancer idle_timeout").phrases),
+        [("load", "balanc"), ("idl", "timeout")],
         "a word the analyzer splits in two is a phrase, as to the parser"
     );
     assert_eq!(
-        phrased.phrases,
-        [
-            ("idl".to_string(), "timeout".to_string()),
-            ("idl".to_string(), "timeout".to_string())
-        ]
+        pairs(&phrased.phrases),
+        [("idl", "timeout"), ("idl", "timeout")]
     );
 }

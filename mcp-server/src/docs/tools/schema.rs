@@ -1,6 +1,8 @@
 //! The arguments and structured results of the documentation tools: their `inputSchema` and
 //! `outputSchema`.
 
+use std::borrow::Cow;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -91,28 +93,59 @@ pub struct SearchHit<'a> {
     /// Relevance (BM25 with title boosts); only the order matters.
     pub score: f64,
     /// The section as a resource URI.
-    pub uri: String,
+    #[schemars(with = "String")]
+    pub uri: Joined<'a>,
     /// Other versions or languages of this page, not returned as hits of their own.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub variants: Vec<VariantEntry>,
+    pub variants: Vec<VariantEntry<'a>>,
     /// The same text in other pages (an included fragment), as `path#anchor`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub also_in: Vec<String>,
+    #[schemars(with = "Vec<String>")]
+    pub also_in: Vec<Joined<'a>>,
 }
 
+// Borrowed by a search's hits, owned by `list_docs`'s pages.
 /// Another version or language of a page.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct VariantEntry {
+pub struct VariantEntry<'a> {
     /// Its path, for `read_doc`.
-    pub path: String,
+    pub path: Cow<'a, str>,
     /// Its version, when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "String")]
-    pub version: Option<String>,
+    pub version: Option<Cow<'a, str>>,
     /// Its language, when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "String")]
-    pub language: Option<String>,
+    pub language: Option<Cow<'a, str>>,
+}
+
+impl VariantEntry<'_> {
+    pub fn into_owned(self) -> VariantEntry<'static> {
+        let owned = |part: Cow<'_, str>| Cow::Owned(part.into_owned());
+        VariantEntry {
+            path: owned(self.path),
+            version: self.version.map(owned),
+            language: self.language.map(owned),
+        }
+    }
+}
+
+/// A string written from its parts (a section's URI, `path#anchor`), built by no one: a search
+/// writes its hits' strings straight out.
+#[derive(Debug, Clone, Copy)]
+pub struct Joined<'a>(pub [&'a str; 4]);
+
+impl std::fmt::Display for Joined<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|part| f.write_str(part))
+    }
+}
+
+impl Serialize for Joined<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 /// Result of `search_docs`.
@@ -208,7 +241,7 @@ pub struct PageEntry {
     pub language: Option<String>,
     /// Other versions or languages of this page.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub variants: Vec<VariantEntry>,
+    pub variants: Vec<VariantEntry<'static>>,
     /// The page's headings, in order.
     pub sections: Vec<SectionEntry>,
 }

@@ -25,7 +25,7 @@ pub(super) fn tool_response(tool: &ToolOutput, id: &RequestId, modern: bool) -> 
         body.extend_from_slice(br#""resultType":"complete","#);
     }
     body.extend_from_slice(br#""content":[{"type":"text","text":"#);
-    serde_json::to_writer(&mut body, &tool.text).ok()?;
+    crate::json::write_str(&mut body, &tool.text);
     body.extend_from_slice(br#"}],"structuredContent":"#);
     body.extend_from_slice(&tool.structured);
     body.extend_from_slice(br#","isError":false}}"#);

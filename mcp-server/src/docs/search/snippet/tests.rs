@@ -145,6 +145,10 @@ proptest! {
     #[test]
     fn the_fast_scan_finds_the_tokenizer_words(text in "[a-zA-Z0-9 .,_\\-éÉßİ日本語🦀\u{301}\n]{0,60}") {
         prop_assert_eq!(words(&text).collect::<Vec<_>>(), reference(&text));
+        // And a word's length from where it starts, ASCII read without decoding.
+        for (start, word) in reference(&text) {
+            prop_assert_eq!(word_len(&text[start..]), word.len(), "{:?} at {}", text, start);
+        }
     }
 }
 
