@@ -2,9 +2,15 @@
 //! (5,000 sections), and `search_docs` latency in-process and over HTTP.
 //!
 //! ```sh
-//! cargo run --release -p tests --bin bench_docs -- [--pages 1000] [--queries 5000] [--clients 8] [--seconds 5]
+//! cargo run --release -p tests --bin bench_docs -- [--pages 1000] [--queries 5000] [--clients 8] [--seconds 5] [--rate 5000] [--evict-kib 0]
 //! cargo run --release -p tests --bin bench_docs -- --docs DIR --questions FILE [--clients 8] [--seconds 5]
 //! ```
+//!
+//! Each phase runs twice: as fast as answers come (the closed loop above), then at `--rate`
+//! requests a second in all (default 5000, `0` skips it), which both calls sustain here. In the
+//! closed loop the server's CPU that goes with time rather than calls (workers parking and
+//! waking, the kernel's share of the loopback) is spread over fewer searches than lists, since
+//! searches are slower; at one rate it is spread alike, and the ratio compares the calls' work.
 //!
 //! `--evict-kib N` writes N KiB between in-process searches (untimed), as a server's other work
 //! evicts a search's data from the CPU's caches: with 1024 the in-process figure comes near a
@@ -39,6 +45,7 @@ struct Options {
     docs: Option<std::path::PathBuf>,
     questions: Option<std::path::PathBuf>,
     evict_kib: usize,
+    rate: u32,
 }
 
 fn options() -> Options {
@@ -50,6 +57,7 @@ fn options() -> Options {
         docs: None,
         questions: None,
         evict_kib: 0,
+        rate: 5000,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -62,6 +70,7 @@ fn options() -> Options {
             "--docs" => options.docs = Some(value.into()),
             "--questions" => options.questions = Some(value.into()),
             "--evict-kib" => options.evict_kib = value.parse().expect("--evict-kib N"),
+            "--rate" => options.rate = value.parse().expect("--rate N"),
             other => {
                 panic!("unknown argument {other}; see the header of tests/src/bin/bench_docs.rs")
             }
@@ -101,13 +110,15 @@ impl Phase {
 }
 
 /// `clients` keep-alive connections for `seconds`: `search_docs` over `queries`, or
-/// `tools/list` when there are none.
+/// `tools/list` when there are none; as fast as answers come, or `rate` requests a second in
+/// all (each client sends on its own schedule, and waits for its answer).
 async fn load(
     addr: std::net::SocketAddr,
     pid: u32,
     clients: usize,
     seconds: u64,
     queries: Vec<String>,
+    rate: u32,
 ) -> Phase {
     let cpu_before = cpu_micros(pid);
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -120,7 +131,18 @@ async fn load(
             let mut latencies = Vec::new();
             let mut errors = 0usize;
             let mut i = client;
+            // Each client's share of the rate, its first request offset from the others'.
+            let period =
+                (rate > 0).then(|| Duration::from_secs_f64(clients as f64 / f64::from(rate)));
+            let mut next = started
+                + period
+                    .unwrap_or_default()
+                    .mul_f64(client as f64 / clients as f64);
             while Instant::now() < deadline {
+                if let Some(period) = period {
+                    tokio::time::sleep_until(next.into()).await;
+                    next += period;
+                }
                 i += clients;
                 let (method, name, mut params) = if queries.is_empty() {
                     ("tools/list", None, json!({}))
@@ -310,9 +332,9 @@ async fn main() {
     let server = Server::start(&env);
     let addr = server.addr;
     let pid = server.pid();
-    let list = load(addr, pid, clients, seconds, Vec::new()).await;
+    let list = load(addr, pid, clients, seconds, Vec::new(), 0).await;
     list.print("tools/list");
-    let search = load(addr, pid, clients, seconds, queries).await;
+    let search = load(addr, pid, clients, seconds, queries.clone(), 0).await;
     search.print("search_docs");
     println!(
         "server CPU per call: search_docs {:.1} us / tools/list {:.1} us = {:.2}x (aim: at most 1.5x)",
@@ -320,6 +342,21 @@ async fn main() {
         list.cpu_micros_per_call(),
         search.cpu_micros_per_call() / list.cpu_micros_per_call()
     );
+    // The same calls at a rate both sustain: the server's CPU that goes with time, not calls
+    // (its workers waking, the kernel's share), is then spread over as many calls of each.
+    if options.rate > 0 {
+        let rate = options.rate;
+        let list = load(addr, pid, clients, seconds, Vec::new(), rate).await;
+        list.print(&format!("tools/list at {rate} req/s"));
+        let search = load(addr, pid, clients, seconds, queries, rate).await;
+        search.print(&format!("search_docs at {rate} req/s"));
+        println!(
+            "server CPU per call at {rate} req/s: search_docs {:.1} us / tools/list {:.1} us = {:.2}x",
+            search.cpu_micros_per_call(),
+            list.cpu_micros_per_call(),
+            search.cpu_micros_per_call() / list.cpu_micros_per_call()
+        );
+    }
     if let Some(line) = server
         .logs()
         .iter()
