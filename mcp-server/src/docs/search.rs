@@ -12,6 +12,8 @@
 //! for a thousand pages (see the benchmark).
 
 use std::collections::{HashMap, HashSet};
+
+use rustc_hash::FxHashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
@@ -156,7 +158,7 @@ pub struct SearchIndex {
     fingerprints: Vec<u64>,
     /// For each fingerprint held by several slots: those slots, a fragment's first (the source
     /// the others include).
-    copies: HashMap<u64, Vec<usize>>,
+    copies: FxHashMap<u64, Vec<usize>>,
     /// Each page's place among its variants.
     pub variants: Vec<Variant>,
     /// For each page, the other pages that are variants of it (built once, not per call).
@@ -306,7 +308,8 @@ impl SearchIndex {
             ),
         };
         let mut hits: Vec<Hit> = Vec::with_capacity(limit);
-        let mut seen: HashSet<u64> = HashSet::new();
+        // Fingerprints of the hits so far (a few: a list is quicker than hashing).
+        let mut seen: Vec<u64> = Vec::with_capacity(limit);
         for (score, slot) in top {
             let print = self.fingerprints[slot];
             if print != 0 && seen.contains(&print) {
@@ -320,7 +323,7 @@ impl SearchIndex {
             let mut primary = slot;
             let mut also = Vec::new();
             if let Some(group) = self.copies.get(&print) {
-                seen.insert(print);
+                seen.push(print);
                 let visible: Vec<usize> = group
                     .iter()
                     .copied()

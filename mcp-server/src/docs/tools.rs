@@ -207,7 +207,9 @@ impl DocsServer {
             // Writing to a String cannot fail.
             let _ = writeln!(text, "{} sections for {:?}:", hits.len(), args.query);
             for (i, hit) in hits.iter().enumerate() {
-                let _ = write!(text, "\n{}. {}", i + 1, hit.page_title);
+                // Pushed, not formatted: this runs for every hit of every search.
+                let _ = write!(text, "\n{}. ", i + 1);
+                text.push_str(hit.page_title);
                 for part in [hit.context, hit.section_title] {
                     let part = part.strip_prefix(hit.page_title).unwrap_or(part);
                     let part = part.trim_start_matches(" › ");
@@ -216,11 +218,17 @@ impl DocsServer {
                         text.push_str(part);
                     }
                 }
-                let _ = writeln!(
-                    text,
-                    " (path: {}, section: {})\n   {}",
-                    hit.path, hit.anchor, hit.snippet
-                );
+                for part in [
+                    " (path: ",
+                    hit.path,
+                    ", section: ",
+                    hit.anchor,
+                    ")\n   ",
+                    &hit.snippet,
+                    "\n",
+                ] {
+                    text.push_str(part);
+                }
                 for (i, variant) in hit.variants.iter().enumerate() {
                     text.push_str(if i == 0 { "   also as: " } else { ", " });
                     text.push_str(&variant.path);

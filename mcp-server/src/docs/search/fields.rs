@@ -1,7 +1,7 @@
 //! What each unit is indexed with beyond its own text (its page's title and intro), and the
 //! fingerprints that make the same text under several pages one hit.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::hash::{Hash, Hasher};
 
 use super::super::corpus::Corpus;
@@ -57,13 +57,15 @@ pub(super) fn fingerprint(unit: &super::super::units::Unit) -> u64 {
     hasher.finish().max(1)
 }
 
-/// The fingerprints several slots share, each with its slots: a fragment's first.
+/// The fingerprints several slots share, each with its slots: a fragment's first. Keyed with a
+/// fast hash (a fingerprint is already one, of the documentation's own text): every hit of
+/// every search looks its fingerprint up here.
 pub(super) fn copies(
     prints: &[u64],
     slots: &[(usize, usize)],
     corpus: &Corpus,
-) -> HashMap<u64, Vec<usize>> {
-    let mut groups: HashMap<u64, Vec<usize>> = HashMap::new();
+) -> FxHashMap<u64, Vec<usize>> {
+    let mut groups: FxHashMap<u64, Vec<usize>> = FxHashMap::default();
     for (slot, &print) in prints.iter().enumerate() {
         if print != 0 {
             groups.entry(print).or_default().push(slot);
