@@ -190,9 +190,6 @@ fn split_sections(body: &str) -> Vec<Section> {
     }
     let mut slugs = Slugs::default();
     for (i, (start, level, title)) in headings.iter().enumerate() {
-        // A heading's range starts at its `#`: blank space before the first one (an indented
-        // ` # Title`) is the first section's, so the sections still tile the body.
-        let start = if sections.is_empty() { 0 } else { *start };
         let end = headings.get(i + 1).map_or(body.len(), |h| h.0);
         let (title, id) = heading_id(title);
         let anchor = match id {
@@ -203,7 +200,7 @@ fn split_sections(body: &str) -> Vec<Section> {
             anchor,
             title: title.to_string(),
             level: *level,
-            range: start..end,
+            range: *start..end,
         });
     }
     sections

@@ -47,7 +47,7 @@ impl Structured for ListOutput {}
 
 impl Structured for SearchOutput<'_> {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
-        SearchOutput::write_json(self, out)
+        self.write_to(out)
     }
 }
 

@@ -139,10 +139,20 @@ async fn load(
                     .unwrap_or_default()
                     .mul_f64(client as f64 / clients as f64);
             while Instant::now() < deadline {
-                if let Some(period) = period {
-                    tokio::time::sleep_until(next.into()).await;
-                    next += period;
-                }
+                // At a rate, a request's latency counts from when it was due, so that answers
+                // falling behind show (no catching up in a burst that hides the wait).
+                let due = match period {
+                    Some(period) => {
+                        tokio::time::sleep_until(next.into()).await;
+                        let due = next;
+                        next += period;
+                        if due >= deadline {
+                            break;
+                        }
+                        Some(due)
+                    }
+                    None => None,
+                };
                 i += clients;
                 let (method, name, mut params) = if queries.is_empty() {
                     ("tools/list", None, json!({}))
@@ -167,7 +177,7 @@ async fn load(
                     &headers,
                     &json!({ "jsonrpc": "2.0", "id": i, "method": method, "params": params }),
                 );
-                let sent = Instant::now();
+                let sent = due.unwrap_or_else(Instant::now);
                 match exchange(&mut sender, request).await {
                     Ok(_) => latencies.push(sent.elapsed().as_micros() as u32),
                     Err(_) => {

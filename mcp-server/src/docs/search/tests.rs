@@ -420,3 +420,5 @@ fn anything_but_plain_words_and_short_phrases_goes_to_the_parser() {
         [("idl", "timeout"), ("idl", "timeout")]
     );
 }
+
+mod best_few;

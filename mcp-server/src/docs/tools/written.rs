@@ -11,7 +11,7 @@ use crate::json::{write_joined, write_str};
 
 impl SearchOutput<'_> {
     /// Appends this output as JSON.
-    pub(crate) fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+    pub(crate) fn write_to(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         out.extend_from_slice(br#"{"query":"#);
         write_str(out, &self.query);
         out.extend_from_slice(br#","hits":["#);
@@ -19,7 +19,7 @@ impl SearchOutput<'_> {
             if i > 0 {
                 out.push(b',');
             }
-            hit.write_json(out)?;
+            hit.write_to(out)?;
         }
         out.extend_from_slice(b"]}");
         Ok(())
@@ -27,7 +27,7 @@ impl SearchOutput<'_> {
 }
 
 impl SearchHit<'_> {
-    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+    fn write_to(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         for (key, value) in [
             (&br#"{"path":"#[..], self.path),
             (br#","anchor":"#, self.anchor),
@@ -50,7 +50,7 @@ impl SearchHit<'_> {
                 if i > 0 {
                     out.push(b',');
                 }
-                variant.write_json(out);
+                variant.write_to(out);
             }
             out.push(b']');
         }
@@ -70,7 +70,7 @@ impl SearchHit<'_> {
 }
 
 impl VariantEntry<'_> {
-    fn write_json(&self, out: &mut Vec<u8>) {
+    fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(br#"{"path":"#);
         write_str(out, &self.path);
         if let Some(version) = &self.version {
@@ -169,7 +169,7 @@ mod tests {
                 hits: hits.iter().map(hit).collect(),
             };
             let mut written = Vec::new();
-            output.write_json(&mut written).unwrap();
+            output.write_to(&mut written).unwrap();
             prop_assert_eq!(
                 String::from_utf8(written).unwrap(),
                 serde_json::to_string(&output).unwrap()
