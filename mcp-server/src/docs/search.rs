@@ -12,10 +12,10 @@
 //! for a thousand pages (see the benchmark).
 
 use std::collections::{HashMap, HashSet};
-
-use rustc_hash::FxHashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
+
+use rustc_hash::FxHashMap;
 
 use tantivy::collector::{FilterCollector, TopDocs};
 use tantivy::tokenizer::{

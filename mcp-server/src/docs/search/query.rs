@@ -273,7 +273,7 @@ impl Clauses {
             let token = stream.token();
             tokens.push((token.position, token.text.clone()));
         }
-        match tokens.as_mut_slice() {
+        match tokens.as_slice() {
             [] => Some(Analyzed::Nothing),
             [(_, word)] => Some(Analyzed::Word(word.as_str().into())),
             [(p, first), (q, second)] if *q == *p + 1 => Some(Analyzed::Pair(
