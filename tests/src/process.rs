@@ -255,12 +255,18 @@ fn listening_address(line: &str) -> Option<std::net::SocketAddr> {
 
 /// The server's CPU time so far (user + system), in microseconds.
 pub fn cpu_micros(pid: u32) -> f64 {
+    let (user, system) = cpu_split_micros(pid);
+    user + system
+}
+
+/// The server's CPU time so far in its own code and in the kernel's, in microseconds.
+pub fn cpu_split_micros(pid: u32) -> (f64, f64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
     // Fields after the command name, which is in parentheses and may hold spaces.
     let after = &stat[stat.rfind(')').expect("stat has a command") + 2..];
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
     // SAFETY: sysconf with a valid name.
     let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    ticks / per_second * 1e6
+    let micros = |field: &str| field.parse::<f64>().expect("ticks") / per_second * 1e6;
+    (micros(fields[11]), micros(fields[12]))
 }

@@ -35,7 +35,7 @@ use tests::Server;
 use tests::generated::{Rng, generate};
 use tests::http::{MODERN_VERSION, modern_meta};
 use tests::load::{connect, exchange, percentile, post};
-use tests::process::cpu_micros;
+use tests::process::cpu_split_micros;
 
 struct Options {
     pages: usize,
@@ -90,6 +90,8 @@ struct Phase {
     errors: usize,
     elapsed: Duration,
     cpu_micros: f64,
+    /// Of which in the kernel (the rest in the server's own code).
+    system_micros: f64,
 }
 
 impl Phase {
@@ -99,11 +101,12 @@ impl Phase {
 
     fn print(&self, what: &str) {
         println!(
-            "{what} over HTTP (modern tools/call or request, keep-alive): {:.0} req/s   p50 {:.3} ms   p99 {:.3} ms   server CPU {:.1} us/call   errors {}",
+            "{what} over HTTP (modern tools/call or request, keep-alive): {:.0} req/s   p50 {:.3} ms   p99 {:.3} ms   server CPU {:.1} us/call ({:.1} in the kernel)   errors {}",
             self.latencies.len() as f64 / self.elapsed.as_secs_f64(),
             percentile(&self.latencies, 0.50),
             percentile(&self.latencies, 0.99),
             self.cpu_micros_per_call(),
+            self.system_micros / self.latencies.len().max(1) as f64,
             self.errors
         );
     }
@@ -120,7 +123,7 @@ async fn load(
     queries: Vec<String>,
     rate: u32,
 ) -> Phase {
-    let cpu_before = cpu_micros(pid);
+    let (user_before, system_before) = cpu_split_micros(pid);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -139,17 +142,20 @@ async fn load(
                     .unwrap_or_default()
                     .mul_f64(client as f64 / clients as f64);
             while Instant::now() < deadline {
-                // At a rate, a request's latency counts from when it was due, so that answers
-                // falling behind show (no catching up in a burst that hides the wait).
-                let due = match period {
+                // At a rate, a request the last answer held back past its time counts from
+                // that time, so that answers falling behind show (no catching up in a burst
+                // that hides the wait); one sent on time counts from its sending (the timer
+                // wakes up to a millisecond late, which is not the server's).
+                let held_back = match period {
                     Some(period) => {
-                        tokio::time::sleep_until(next.into()).await;
                         let due = next;
                         next += period;
                         if due >= deadline {
                             break;
                         }
-                        Some(due)
+                        let late = Instant::now() > due;
+                        tokio::time::sleep_until(due.into()).await;
+                        late.then_some(due)
                     }
                     None => None,
                 };
@@ -177,7 +183,7 @@ async fn load(
                     &headers,
                     &json!({ "jsonrpc": "2.0", "id": i, "method": method, "params": params }),
                 );
-                let sent = due.unwrap_or_else(Instant::now);
+                let sent = held_back.unwrap_or_else(Instant::now);
                 match exchange(&mut sender, request).await {
                     Ok(_) => latencies.push(sent.elapsed().as_micros() as u32),
                     Err(_) => {
@@ -194,6 +200,7 @@ async fn load(
         errors: 0,
         elapsed: Duration::ZERO,
         cpu_micros: 0.0,
+        system_micros: 0.0,
     };
     for task in tasks {
         let (latencies, errors) = task.await.unwrap();
@@ -201,7 +208,9 @@ async fn load(
         phase.errors += errors;
     }
     phase.elapsed = started.elapsed();
-    phase.cpu_micros = cpu_micros(pid) - cpu_before;
+    let (user, system) = cpu_split_micros(pid);
+    phase.system_micros = system - system_before;
+    phase.cpu_micros = user - user_before + phase.system_micros;
     phase.latencies.sort_unstable();
     phase
 }
