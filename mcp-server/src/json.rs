@@ -4,23 +4,13 @@
 //! and `serde_json` looks each of their bytes up in a table, which was about a twentieth of a
 //! call's CPU. Here eight bytes are tested at once for the three kinds that need escaping (`"`,
 //! `\`, controls below U+0020); the few that do are escaped as `serde_json` escapes them (a
-//! property test compares the two on any text). No crate offers this without bringing its own
+//! property test compares the two on any text; [`crate::bytes8`] tests the eight). No crate offers this without bringing its own
 //! serializer (the SIMD ones replace `serde_json` whole), and this is the one piece we need.
 
-/// Eight copies of a byte.
-const fn splat(byte: u8) -> u64 {
-    u64::from_ne_bytes([byte; 8])
-}
-
-/// Whether any of the eight bytes of `word` needs escaping (exact: the tests for a zero byte and
-/// for a byte below 0x20 have no false positives when only asked whether there is one).
+/// Whether any of the eight bytes of `word` needs escaping.
 fn needs_escape(word: u64) -> bool {
-    const HIGH: u64 = splat(0x80);
-    let below_space = word.wrapping_sub(splat(0x20)) & !word;
-    let quote = word ^ splat(b'"');
-    let backslash = word ^ splat(b'\\');
-    let zero_in = |x: u64| x.wrapping_sub(splat(1)) & !x;
-    (below_space | zero_in(quote) | zero_in(backslash)) & HIGH != 0
+    use crate::bytes8::{below, equal};
+    below(word, 0x20) | equal(word, b'"') | equal(word, b'\\') != 0
 }
 
 /// Appends `text` as a JSON string, quotes included, byte for byte as `serde_json` writes it.
@@ -47,7 +37,7 @@ fn escape(out: &mut Vec<u8>, text: &str) {
     let mut at = 0;
     while at < bytes.len() {
         if let Some(chunk) = bytes.get(at..at + 8) {
-            let word = u64::from_ne_bytes(chunk.try_into().expect("eight bytes"));
+            let word = crate::bytes8::word(chunk.try_into().expect("eight bytes"));
             if !needs_escape(word) {
                 at += 8;
                 continue;

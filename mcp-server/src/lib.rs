@@ -14,12 +14,14 @@
 //! - [`report`] and [`direct`]: what a handler may add beside the MCP protocol (its own
 //!   `/health` blocks; the modern-era requests it answers without rmcp's per-request machinery),
 //!   traits the HTTP layer calls without knowing the handler.
-//! - [`json`]: JSON strings written fast, as `serde_json` writes them (a leaf).
+//! - [`json`]: JSON strings written fast, as `serde_json` writes them, and [`bytes8`], the
+//!   eight-bytes-at-once tests it and the snippets' whitespace collapse share (leaves).
 //! - [`meters`]: the names every layer records its figures under (a leaf, like [`recover`]),
 //!   and [`telemetry`]: the exporters (EMF lines, Prometheus), over the whole server's state.
 
 pub mod access;
 pub mod app;
+pub mod bytes8;
 pub mod config;
 pub mod direct;
 pub mod docs;

@@ -226,7 +226,7 @@ impl Collapsed {
         while at < bytes.len() {
             // A run of ASCII that is not whitespace, with the single spaces between its words
             // (prose lines are already collapsed: most snippets are one such run a line),
-            // copied whole after one table test per byte.
+            // copied whole after a test of eight bytes at a time, or one where they do not pass.
             let start = at;
             while at < bytes.len() {
                 if let Some(chunk) = bytes.get(at..at + 8)
@@ -280,24 +280,18 @@ impl Collapsed {
 
 /// Whether eight bytes belong whole to a run [`Collapsed::push`] copies: printable ASCII and
 /// single spaces, none first when they open the run (`opens`), none last (the byte after it
-/// is not known here), no two together. Tested on all eight at once: a byte below 0x20 or
-/// above 0x7F, or a space, sets its high bit in a mask (exactly: no carry crosses a byte).
+/// is not known here), no two together; tested on all eight at once ([`crate::bytes8`]).
 fn plain_chunk(chunk: &[u8], opens: bool) -> bool {
-    const LOW: u64 = u64::from_le_bytes([0x7F; 8]);
-    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    use crate::bytes8::{FIRST, LAST, below, beyond_ascii, equal, word};
     let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
         return false;
     };
-    let word = u64::from_le_bytes(bytes);
-    // Adding 0x60 to the low seven bits reaches the high bit from 0x20 up.
-    let controls = !(((word & LOW) + u64::from_le_bytes([0x60; 8])) | word) & HIGH;
-    let beyond_ascii = word & HIGH;
-    let spaced = word ^ u64::from_le_bytes([b' '; 8]);
-    let spaces = !(((spaced & LOW) + LOW) | spaced) & HIGH;
+    let word = word(bytes);
+    let spaces = equal(word, b' ');
     let doubled = spaces & (spaces << 8);
-    let first = spaces & 0x80 != 0;
-    let last = spaces >> 63 != 0;
-    controls | beyond_ascii | doubled == 0 && !(opens && first) && !last
+    below(word, 0x20) | beyond_ascii(word) | doubled == 0
+        && !(opens && spaces & FIRST != 0)
+        && spaces & LAST == 0
 }
 
 /// The bytes [`collapse`] copies without a look: ASCII that is not whitespace.

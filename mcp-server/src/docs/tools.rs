@@ -45,11 +45,7 @@ impl Structured for ReadOutput {}
 
 impl Structured for ListOutput {}
 
-impl Structured for SearchOutput<'_> {
-    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
-        self.write_to(out)
-    }
-}
+// `SearchOutput` writes itself: see `written.rs`.
 
 impl<T: Structured> Answered<T> {
     /// As rmcp's `CallToolResult`, the structured result a `serde_json::Value`.

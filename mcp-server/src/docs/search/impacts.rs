@@ -312,10 +312,9 @@ impl Impacts {
                 }
                 let table = &mut scores[..self.slot_count];
                 // Read in slot order, a unit is kept only with a score above the worst kept
-                // (an equal score ranks after an earlier slot): one comparison for most units.
-                // Every BM25 score of a word a unit holds is above zero.
-                // Sixteen slots at a time are passed over by one comparison of all of them
-                // (vectorised: no branch per slot), as most are once the best are found.
+                // (an equal score ranks after an earlier slot; every BM25 score of a word a unit
+                // holds is above zero). Once the best are found most units fall short, so
+                // sixteen slots at a time are passed over by one vectorised comparison.
                 let mut floor = 0.0f32;
                 for (chunk, scores) in table.chunks(16).enumerate() {
                     if !scores

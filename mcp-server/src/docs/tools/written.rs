@@ -7,12 +7,11 @@
 //! machinery, writing the output was about a twentieth of a `search_docs` call in the server's
 //! profile.
 
-use super::{SearchHit, SearchOutput, VariantEntry};
+use super::{SearchHit, SearchOutput, Structured, VariantEntry};
 use crate::json::{write_joined, write_str};
 
-impl SearchOutput<'_> {
-    /// Appends this output as JSON.
-    pub(crate) fn write_to(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+impl Structured for SearchOutput<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         out.extend_from_slice(br#"{"query":"#);
         write_str(out, &self.query);
         out.extend_from_slice(br#","hits":["#);
@@ -170,7 +169,7 @@ mod tests {
                 hits: hits.iter().map(hit).collect(),
             };
             let mut written = Vec::new();
-            output.write_to(&mut written).unwrap();
+            output.write_json(&mut written).unwrap();
             prop_assert_eq!(
                 String::from_utf8(written).unwrap(),
                 serde_json::to_string(&output).unwrap()
