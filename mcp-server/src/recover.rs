@@ -19,12 +19,14 @@ pub async fn unpanicked<T>(
     }
 }
 
-/// Runs `work` in place; a panic inside it is answered as `-32603` naming `what`.
+/// Runs `work` in place; a panic inside it is answered as `-32603` naming `what` (written out
+/// only then).
 pub fn unpanicked_now<T>(
-    what: &str,
+    what: impl std::fmt::Display,
     work: impl FnOnce() -> Result<T, ErrorData>,
 ) -> Result<T, ErrorData> {
-    std::panic::catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|_| Err(panicked(what)))
+    std::panic::catch_unwind(AssertUnwindSafe(work))
+        .unwrap_or_else(|_| Err(panicked(&what.to_string())))
 }
 
 /// Logs a panic in the handler of `what` and gives the `-32603` that answers it.

@@ -41,7 +41,7 @@ impl Direct for DocsServer {
                 Some(match name {
                     "search_docs" => {
                         let Parameters(arguments) = arguments_of(arguments)?;
-                        let snapshot = self.library.snapshot();
+                        let snapshot = self.library.current();
                         self.answered(name, || self.searched(arguments, &snapshot))
                     }
                     "read_doc" => {
@@ -98,7 +98,7 @@ impl DocsServer {
         name: &str,
         work: impl FnOnce() -> Result<super::tools::Answered<T>, ErrorData>,
     ) -> Result<Answer, ErrorData> {
-        let answer = unpanicked_now(&format!("tool {name}"), || {
+        let answer = unpanicked_now(format_args!("tool {name}"), || {
             let answered = work()?;
             let refused = answered.refused();
             answered.into_answer().map(|answer| (refused, answer))

@@ -9,7 +9,9 @@
 //! unreachable) is logged at error and shown in `/health`, and the old snapshot stays.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::corpus::{Corpus, CorpusError};
@@ -93,7 +95,7 @@ type Fingerprint = Vec<(String, u64, Option<SystemTime>)>;
 
 /// The documentation the server answers from.
 pub struct Library {
-    current: RwLock<Arc<Snapshot>>,
+    current: ArcSwap<Snapshot>,
     source: Source,
     rules: VariantRules,
     checks: Mutex<Checks>,
@@ -221,7 +223,7 @@ impl Library {
             "documentation indexed"
         );
         Arc::new(Library {
-            current: RwLock::new(Arc::new(snapshot)),
+            current: ArcSwap::from_pointee(snapshot),
             source,
             rules,
             checks: Mutex::new(Checks::default()),
@@ -231,7 +233,13 @@ impl Library {
 
     /// The snapshot to answer one request from.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.current.read().expect("snapshot lock").clone()
+        self.current.load_full()
+    }
+
+    /// The current snapshot, lent for a short piece of work (a search): no lock is taken and
+    /// no count changed, which every search on two cores would do to the same memory.
+    pub fn current(&self) -> arc_swap::Guard<Arc<Snapshot>> {
+        self.current.load()
     }
 
     /// Checks the source every `interval` and swaps in a new snapshot when it changed; does
@@ -359,7 +367,7 @@ impl Library {
     fn swap(&self, snapshot: Snapshot, started: Instant) -> bool {
         let (pages, sections) = (snapshot.corpus.pages.len(), snapshot.index.len());
         let version = snapshot.version.clone();
-        *self.current.write().expect("snapshot lock") = Arc::new(snapshot);
+        self.current.store(Arc::new(snapshot));
         let told = self.changes.publish(Change::ResourcesListChanged);
         tracing::info!(
             pages,

@@ -36,7 +36,9 @@ use engine::Engine;
 use fields::{copies, fingerprint};
 use snippet::{Highlighter, Spots};
 
-use query::{Clauses, check_query, plain_query, plain_syntax};
+#[cfg(test)]
+use query::plain_query;
+use query::{Clauses, check_query, plain_syntax};
 pub use query::{FILLER, MAX_QUERY_CHARS, MAX_QUERY_NESTING, without_filler};
 
 /// The analyzer every text field uses.
@@ -167,6 +169,8 @@ pub struct SearchIndex {
     pub versions: Vec<String>,
     pub languages: Vec<String>,
     rules: VariantRules,
+    /// The pages the default filter searches (also in `views`).
+    default_view: Arc<Vec<bool>>,
     /// The pages each filter searches, built on first use (bounded: only known values get here).
     views: Mutex<HashMap<Filter, Arc<Vec<bool>>>>,
 }
@@ -236,7 +240,8 @@ impl SearchIndex {
             languages,
             rules: rules.clone(),
             copies,
-            views: Mutex::new(HashMap::from([(Filter::default(), default_view)])),
+            views: Mutex::new(HashMap::from([(Filter::default(), default_view.clone())])),
+            default_view,
         })
     }
 
@@ -284,7 +289,7 @@ impl SearchIndex {
         let query = without_filler(&plain_syntax(query));
         let view = self.view(filter)?;
         let engine = match &self.default {
-            Some((shown, engine)) if Arc::ptr_eq(shown, &view) || **shown == *view => engine,
+            Some((shown, engine)) if Arc::ptr_eq(shown, &view) || **shown == **view => engine,
             _ => &self.all,
         };
         let limit = limit.max(1);
@@ -292,15 +297,25 @@ impl SearchIndex {
         let wanted = limit * 2 + 8;
         let filtered = std::ptr::eq(engine, &self.all) && !view.iter().all(|&shown| shown);
         let number = |term: &str| self.all.impacts.number(term);
-        let (top, highlighter) = match plain_query(&self.clauses, &query) {
-            Some(plain) if plain.words.is_empty() && plain.phrases.is_empty() => {
-                return Err(SearchError::EmptyQuery);
-            }
-            Some(plain) => {
+        // The plain query's lists and terms are read while its clauses are lent (see
+        // `Clauses::with_plain`); the scoring runs after.
+        let plain = self.clauses.with_plain(&query, |plain| {
+            plain.map(|plain| {
+                if plain.words.is_empty() && plain.phrases.is_empty() {
+                    return Err(SearchError::EmptyQuery);
+                }
+                Ok((
+                    engine.impacts.lists(plain),
+                    Highlighter::new(plain.terms(), number),
+                ))
+            })
+        });
+        let (top, highlighter) = match plain.transpose()? {
+            Some((lists, highlighter)) => {
                 let top = engine
                     .impacts
-                    .top(&plain, wanted, |slot| !filtered || view[self.slots[slot].0]);
-                (top, Highlighter::new(plain.terms(), number))
+                    .top_of(&lists, wanted, |slot| !filtered || view[self.slots[slot].0]);
+                (top, highlighter)
             }
             None => (
                 self.ranked(engine, &query, wanted, filtered.then_some(&view))?,
@@ -415,7 +430,7 @@ impl SearchIndex {
     fn snippet_terms(&self, query: &str) -> HashSet<String> {
         let query = without_filler(&plain_syntax(query));
         match plain_query(&self.clauses, &query) {
-            Some(plain) => plain.terms().map(String::from).collect(),
+            Some(plain) => plain.plain().terms().map(String::from).collect(),
             None => self.terms(&query),
         }
     }

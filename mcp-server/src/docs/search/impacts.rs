@@ -18,7 +18,6 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -46,18 +45,19 @@ pub(super) struct Impacts {
 }
 
 /// What the tables answer: analyzed words, and phrases of two analyzed words (each counted as
-/// often as the engine's query would count it).
+/// often as the engine's query would count it), lent by the query's clauses (see
+/// `query::Clauses`).
 #[derive(Debug, Default, Clone, PartialEq)]
-pub(super) struct Plain {
-    pub(super) words: Vec<Arc<str>>,
-    pub(super) phrases: Vec<(Arc<str>, Arc<str>)>,
+pub(super) struct Plain<'a> {
+    pub(super) words: Vec<&'a str>,
+    pub(super) phrases: Vec<(&'a str, &'a str)>,
 }
 
-impl Plain {
+impl<'a> Plain<'a> {
     /// Every analyzed word of the query (some more than once), for highlighting.
-    pub(super) fn terms(&self) -> impl Iterator<Item = &str> {
-        let phrases = self.phrases.iter().flat_map(|(a, b)| [a, b]);
-        self.words.iter().chain(phrases).map(|word| &**word)
+    pub(super) fn terms(&self) -> impl Iterator<Item = &'a str> + '_ {
+        let phrases = self.phrases.iter().flat_map(|&(a, b)| [a, b]);
+        self.words.iter().copied().chain(phrases)
     }
 }
 
@@ -67,8 +67,6 @@ impl Plain {
 struct Scratch {
     scores: Vec<f32>,
     touched: Vec<u32>,
-    /// The query's lists.
-    lists: Vec<(u32, u32)>,
 }
 
 thread_local! {
@@ -269,12 +267,36 @@ impl Impacts {
                 .sum::<usize>()
     }
 
+    /// Where the pairs of each word and phrase of `query` are, those some unit holds.
+    pub(super) fn lists(&self, query: &Plain<'_>) -> Vec<(u32, u32)> {
+        let words = query.words.iter().map(|&word| (word, None));
+        let phrases = query
+            .phrases
+            .iter()
+            .map(|&(first, second)| (first, Some(second)));
+        words
+            .chain(phrases)
+            .filter_map(|(w, s)| self.range(w, s))
+            .collect()
+    }
+
     /// The best `wanted` `(score, slot)` for `query` (analyzed; a word or phrase given twice
     /// counts twice, as in the engine's query) among the slots `keep` accepts, best first;
     /// equal scores in slot order, as tantivy breaks ties.
+    #[cfg(test)]
     pub(super) fn top(
         &self,
-        query: &Plain,
+        query: &Plain<'_>,
+        wanted: usize,
+        keep: impl Fn(usize) -> bool,
+    ) -> Vec<(f32, usize)> {
+        self.top_of(&self.lists(query), wanted, keep)
+    }
+
+    /// [`Impacts::top`] of the query whose [`Impacts::lists`] are `lists`.
+    pub(super) fn top_of(
+        &self,
+        lists: &[(u32, u32)],
         wanted: usize,
         keep: impl Fn(usize) -> bool,
     ) -> Vec<(f32, usize)> {
@@ -282,18 +304,7 @@ impl Impacts {
             if scratch.scores.len() < self.slot_count {
                 scratch.scores.resize(self.slot_count, 0.0);
             }
-            let Scratch {
-                scores,
-                touched,
-                lists,
-            } = scratch;
-            let words = query.words.iter().map(|word| (&**word, None));
-            let phrases = query
-                .phrases
-                .iter()
-                .map(|(first, second)| (&**first, Some(&**second)));
-            lists.clear();
-            lists.extend(words.chain(phrases).filter_map(|(w, s)| self.range(w, s)));
+            let Scratch { scores, touched } = scratch;
             let postings: usize = lists
                 .iter()
                 .map(|&(start, end)| (end - start) as usize)

@@ -2,7 +2,7 @@
 //! engine syntax a user does not mean, and question filler.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::RwLock;
 
 use rustc_hash::FxHashSet;
 use tantivy::tokenizer::TextAnalyzer;
@@ -10,10 +10,25 @@ use tantivy::tokenizer::TextAnalyzer;
 use super::SearchError;
 use super::impacts::Plain;
 
-/// Words of a question that say how it is asked, not what it is about: dropped from the query
-/// (unless quoted or `+`required, or all the query has), so a heading "How do I ...?" does not
-/// outrank the answer. English stop words (`the`, `is`, ...) are dropped by the analyzer.
-pub const FILLER: &[&str] = &[
+/// Declares [`FILLER`] and the test of a word against it from one list: the test is one
+/// comparison tree that the compiler builds by length and bytes, where scanning the list compared
+/// every word of every query with each filler word in turn.
+macro_rules! filler_words {
+    ($(#[$doc:meta])* $($word:literal,)*) => {
+        $(#[$doc])*
+        pub const FILLER: &[&str] = &[$($word),*];
+
+        /// Whether `bare` (lower-case) is a [`FILLER`] word.
+        fn is_filler_bare(bare: &str) -> bool {
+            matches!(bare, $($word)|*)
+        }
+    };
+}
+
+filler_words! {
+    /// Words of a question that say how it is asked, not what it is about: dropped from the query
+    /// (unless quoted or `+`required, or all the query has), so a heading "How do I ...?" does not
+    /// outrank the answer. English stop words (`the`, `is`, ...) are dropped by the analyzer.
     "how",
     "do",
     "does",
@@ -60,7 +75,8 @@ pub const FILLER: &[&str] = &[
     "some",
     "am",
     "its",
-];
+}
+
 /// Longest query accepted, in characters: a question or a handful of keywords is far shorter,
 /// and the query parser's work grows with the text.
 pub const MAX_QUERY_CHARS: usize = 500;
@@ -131,8 +147,8 @@ fn is_filler(word: &str) -> bool {
         bare[len] = c.to_ascii_lowercase() as u8;
         len += 1;
     }
-    let bare = &bare[..len];
-    FILLER.iter().any(|filler| filler.as_bytes() == bare)
+    // Only ASCII was copied in.
+    std::str::from_utf8(&bare[..len]).is_ok_and(is_filler_bare)
 }
 
 /// Refuses what the query parser should never see: queries too long or too deeply nested.
@@ -157,16 +173,16 @@ pub(super) fn check_query(query: &str) -> Result<(), SearchError> {
     Ok(())
 }
 
-/// What the score tables can answer of a query (see [`Plain`]): plain words (letters and
+/// The clauses of a query the score tables can answer (see [`Plain`]): plain words (letters and
 /// digits, the common question), and quoted phrases and joined words (`load-balancer`,
-/// `idle_timeout`, `v1.2`) that analyze to one word or to two words one after the other, each
-/// counted as the parser's query counts it (a clause written twice counts once: `drain drain`;
-/// two ways of writing one word count twice: `drain draining`, `drain "drain"`), stop words left
-/// out. `None` for anything else (operators, `AND`/`OR`, longer phrases or phrases around a
-/// stop word, a quote inside a word, an unclosed quote), which the parser handles. Each word is
-/// analyzed once, not once per field as the parser does.
-pub(super) fn plain_query(clauses: &Clauses, query: &str) -> Option<Plain> {
-    let mut plain = Plain::default();
+/// `idle_timeout`, `v1.2`), each `(quoted, clause)` once and in order (a clause written twice
+/// counts once: `drain drain`; two ways of writing one word count twice: `drain draining`,
+/// `drain "drain"`). `None` for anything else (operators, `AND`/`OR`, a quote inside a word, an
+/// unclosed quote), which the parser handles.
+fn plain_clauses(query: &str) -> Option<Vec<(bool, &str)>> {
+    let mut clauses: Vec<(bool, &str)> = Vec::with_capacity(8);
+    // Past a few clauses a set finds repeats; a hostile query of 250 one-letter words would
+    // make a list's scan quadratic.
     let mut seen: FxHashSet<(bool, &str)> = FxHashSet::default();
     let mut rest = query.trim_start();
     while !rest.is_empty() {
@@ -190,10 +206,32 @@ pub(super) fn plain_query(clauses: &Clauses, query: &str) -> Option<Plain> {
             }
         };
         rest = after.trim_start();
-        if !seen.insert((quoted, clause)) {
-            continue;
+        let repeated = if clauses.len() < 16 {
+            clauses.contains(&(quoted, clause))
+        } else {
+            if seen.is_empty() {
+                seen.extend(clauses.iter().copied());
+            }
+            !seen.insert((quoted, clause))
+        };
+        if !repeated {
+            clauses.push((quoted, clause));
         }
-        match clauses.analyzed(clause)? {
+    }
+    Some(clauses)
+}
+
+/// What the score tables can answer of a query: its [`plain_clauses`], each analyzed into
+/// words and phrases of two words, stop words left out; `None` when one of them is longer or
+/// has a stop word inside. Each word is analyzed once, not once per field as the parser does.
+/// `analyzed` gives what the analyzer makes of a clause.
+fn plain_of<'a>(
+    clauses: &[(bool, &str)],
+    mut analyzed: impl FnMut(&str) -> &'a Option<Analyzed>,
+) -> Option<Plain<'a>> {
+    let mut plain = Plain::default();
+    for &(_, clause) in clauses {
+        match analyzed(clause).as_ref()? {
             Analyzed::Nothing => {}
             Analyzed::Word(word) => plain.words.push(word),
             Analyzed::Pair(first, second) => plain.phrases.push((first, second)),
@@ -202,16 +240,53 @@ pub(super) fn plain_query(clauses: &Clauses, query: &str) -> Option<Plain> {
     Some(plain)
 }
 
+/// [`Clauses::with_plain`]'s plain query, owned (for tests that keep it).
+#[cfg(test)]
+pub(super) fn plain_query(clauses: &Clauses, query: &str) -> Option<OwnedPlain> {
+    clauses.with_plain(query, |plain| {
+        plain.map(|plain| OwnedPlain {
+            words: plain.words.iter().map(|w| w.to_string()).collect(),
+            phrases: plain
+                .phrases
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+        })
+    })
+}
+
+/// A [`Plain`] that owns its words.
+#[cfg(test)]
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct OwnedPlain {
+    pub(super) words: Vec<String>,
+    pub(super) phrases: Vec<(String, String)>,
+}
+
+#[cfg(test)]
+impl OwnedPlain {
+    pub(super) fn plain(&self) -> Plain<'_> {
+        Plain {
+            words: self.words.iter().map(String::as_str).collect(),
+            phrases: self
+                .phrases
+                .iter()
+                .map(|(a, b)| (a.as_str(), b.as_str()))
+                .collect(),
+        }
+    }
+}
+
 /// What the analyzer makes of one clause of a query, as the tables can take it.
 #[derive(Clone, Debug, PartialEq)]
 pub(super) enum Analyzed {
     /// Stop words, or nothing at all.
     Nothing,
-    /// One analyzed word (shared: every search with the clause takes it).
-    Word(Arc<str>),
+    /// One analyzed word.
+    Word(Box<str>),
     /// Two analyzed words one after the other: a phrase to the parser (a quoted one, or a word
     /// the analyzer splits in two, `idle_timeout`, `load-balancer`), not one around a stop word.
-    Pair(Arc<str>, Arc<str>),
+    Pair(Box<str>, Box<str>),
 }
 
 /// Clauses kept by [`Clauses`]: at most this many (then it starts again), each at most
@@ -237,31 +312,78 @@ impl Clauses {
         }
     }
 
-    /// What the analyzer makes of `clause`; `None` when the tables cannot take it.
-    pub(super) fn analyzed(&self, clause: &str) -> Option<Analyzed> {
-        let known = self
-            .known
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(analyzed) = known.get(clause) {
-            return analyzed.clone();
-        }
-        drop(known);
-        let analyzed = self.analyze(clause);
-        if clause.len() <= MAX_KEPT_BYTES {
-            let mut known = self
-                .known
-                .write()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if known.len() >= MAX_KEPT {
-                known.clear();
+    /// `then` of what the score tables can answer of `query` (see [`plain_of`]), or of `None`
+    /// when they cannot answer it. The kept clauses are read under one read lock, not one per
+    /// clause, and lent, not copied: a lock taken and a word's count changed by every search
+    /// on two cores moved their memory between the cores. `then` runs under that lock when it
+    /// is given a query (keep it short); clauses not kept yet are analyzed outside it.
+    pub(super) fn with_plain<R>(
+        &self,
+        query: &str,
+        then: impl FnOnce(Option<&Plain<'_>>) -> R,
+    ) -> R {
+        let Some(clauses) = plain_clauses(query) else {
+            return then(None);
+        };
+        // Clauses analyzed here: ones not kept, or no longer (another search may start the
+        // kept ones again between the reads below). Each round adds every clause it misses,
+        // so the third round at the latest misses none.
+        let mut fresh: Vec<(&str, Option<Analyzed>)> = Vec::new();
+        loop {
+            let known = self.read();
+            let missing: Vec<&str> = clauses
+                .iter()
+                .map(|&(_, clause)| clause)
+                .filter(|clause| {
+                    !known.contains_key(*clause) && !fresh.iter().any(|(c, _)| c == clause)
+                })
+                .collect();
+            if missing.is_empty() {
+                let plain = plain_of(&clauses, |clause| {
+                    match fresh.iter().find(|(c, _)| *c == clause) {
+                        Some((_, analyzed)) => analyzed,
+                        None => known.get(clause).expect("none is missing"),
+                    }
+                });
+                return match plain {
+                    Some(plain) => then(Some(&plain)),
+                    None => {
+                        drop(known);
+                        then(None)
+                    }
+                };
             }
-            known.insert(clause.into(), analyzed.clone());
+            drop(known);
+            for clause in missing {
+                let analyzed = self.analyze(clause);
+                self.keep(clause, &analyzed);
+                fresh.push((clause, analyzed));
+            }
         }
-        analyzed
     }
 
-    /// [`Clauses::analyzed`], from the analyzer itself.
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Box<str>, Option<Analyzed>>> {
+        self.known
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Keeps what the analyzer made of `clause`, when it is short enough.
+    fn keep(&self, clause: &str, analyzed: &Option<Analyzed>) {
+        if clause.len() > MAX_KEPT_BYTES {
+            return;
+        }
+        let mut known = self
+            .known
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if known.len() >= MAX_KEPT {
+            known.clear();
+        }
+        known.insert(clause.into(), analyzed.clone());
+    }
+
+    /// What the analyzer makes of `clause`; `None` when the tables cannot take it.
     pub(super) fn analyze(&self, clause: &str) -> Option<Analyzed> {
         let mut analyzer = self.analyzer.clone();
         let mut tokens: Vec<(usize, String)> = Vec::with_capacity(2);
@@ -282,6 +404,12 @@ impl Clauses {
             )),
             _ => None,
         }
+    }
+
+    /// What is kept for `clause`, if anything.
+    #[cfg(test)]
+    pub(super) fn kept(&self, clause: &str) -> Option<Option<Analyzed>> {
+        self.read().get(clause).cloned()
     }
 
     /// Clauses kept.

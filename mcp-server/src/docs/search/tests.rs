@@ -296,7 +296,7 @@ fn same_as_the_engine(
         );
         return Ok(());
     };
-    let terms: HashSet<String> = plain.terms().map(String::from).collect();
+    let terms: HashSet<String> = plain.plain().terms().map(String::from).collect();
     prop_assert_eq!(&terms, &index.terms(query));
     if plain.words.is_empty() && plain.phrases.is_empty() {
         // Only stop words: the parser's query has no term either; search_in refuses both.
@@ -312,7 +312,7 @@ fn same_as_the_engine(
             .map(|p| !second_page || p == 1)
             .collect::<Vec<bool>>(),
     );
-    let fast = index.all.impacts.top(&plain, 20, keep);
+    let fast = index.all.impacts.top(&plain.plain(), 20, keep);
     let engine = index
         .ranked(&index.all, query, 20, second_page.then_some(&view))
         .unwrap();
@@ -372,12 +372,15 @@ fn unicode_spaces_separate_words() {
 }
 
 /// A plain query's words, as strings to compare.
-fn words(words: &[Arc<str>]) -> Vec<&str> {
-    words.iter().map(|word| &**word).collect()
+fn words(words: &[String]) -> Vec<&str> {
+    words.iter().map(String::as_str).collect()
 }
 
-fn pairs(pairs: &[(Arc<str>, Arc<str>)]) -> Vec<(&str, &str)> {
-    pairs.iter().map(|(a, b)| (&**a, &**b)).collect()
+fn pairs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
+    pairs
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect()
 }
 
 #[test]

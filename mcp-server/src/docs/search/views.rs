@@ -1,6 +1,7 @@
 //! Which pages a search looks at: one variant of each page for a version and language filter,
 //! and each page's other variants, both built once per index.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -14,12 +15,16 @@ impl SearchIndex {
     }
 
     /// The pages `filter` looks at (one variant per page), or why the filter names nothing the
-    /// corpus has.
-    pub fn view(&self, filter: &Filter) -> Result<Arc<Vec<bool>>, SearchError> {
+    /// corpus has. The default view (most searches) is lent: no lock is taken and no count
+    /// changed, which every search on two cores would do to the same memory.
+    pub fn view(&self, filter: &Filter) -> Result<Cow<'_, Arc<Vec<bool>>>, SearchError> {
+        let newest = filter.version.as_deref() == Some("latest")
+            && !self.versions.iter().any(|v| v == "latest");
+        if filter.language.is_none() && (filter.version.is_none() || newest) {
+            return Ok(Cow::Borrowed(&self.default_view));
+        }
         let mut filter = filter.clone();
-        if filter.version.as_deref() == Some("latest")
-            && !self.versions.iter().any(|v| v == "latest")
-        {
+        if newest {
             filter.version = None;
         }
         if let Some(version) = &filter.version
@@ -47,7 +52,7 @@ impl SearchIndex {
                 filter.language.as_deref(),
             ))
         });
-        Ok(chosen.clone())
+        Ok(Cow::Owned(chosen.clone()))
     }
 }
 

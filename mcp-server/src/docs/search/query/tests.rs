@@ -42,8 +42,9 @@ proptest! {
         prop_assert_eq!(is_filler(&word), FILLER.contains(&bare.as_str()), "{:?}", word);
     }
 
-    /// A clause analyzed from what is kept is what the analyzer makes of it, the first time and
-    /// after, for words, joined words, phrases, stop words and long clauses.
+    /// A clause read from what is kept is what the analyzer makes of it, the first time and
+    /// after, for words, joined words, phrases, stop words and long clauses; what is kept is
+    /// what the analyzer made, for clauses short enough to keep.
     #[test]
     fn kept_clauses_analyze_as_the_analyzer_does(
         clauses in proptest::collection::vec(
@@ -60,8 +61,31 @@ proptest! {
     ) {
         let kept = Clauses::new(crate::docs::search::analyzer());
         for clause in clauses.iter().chain(&clauses) {
-            prop_assert_eq!(kept.analyzed(clause), kept.analyze(clause), "{:?}", clause);
+            let analyzed = kept.analyze(clause);
+            let fresh = plain_of(&[(true, clause)], |_| &analyzed).map(|plain| OwnedPlain {
+                words: plain.words.iter().map(|w| w.to_string()).collect(),
+                phrases: plain.phrases.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+            });
+            prop_assert_eq!(plain_query(&kept, &format!("\"{clause}\"")), fresh, "{:?}", clause);
+            let expected = (clause.len() <= MAX_KEPT_BYTES).then(|| analyzed.clone());
+            prop_assert_eq!(kept.kept(clause), expected, "{:?}", clause);
         }
+    }
+
+    /// A query of many clauses, some repeated, is read as each clause once in order, past the
+    /// few a list compares and the set takes over from.
+    #[test]
+    fn repeated_clauses_count_once(
+        words in proptest::collection::vec("[a-e]{1,2}", 1..60),
+    ) {
+        let query = words.join(" ");
+        let mut once: Vec<(bool, &str)> = Vec::new();
+        for word in &words {
+            if !once.contains(&(false, word.as_str())) {
+                once.push((false, word.as_str()));
+            }
+        }
+        prop_assert_eq!(plain_clauses(&query), Some(once));
     }
 }
 
@@ -69,16 +93,16 @@ proptest! {
 fn clauses_analyze_to_words_pairs_or_nothing() {
     let kept = Clauses::new(crate::docs::search::analyzer());
     assert_eq!(
-        kept.analyzed("Draining"),
+        kept.analyze("Draining"),
         Some(Analyzed::Word("drain".into()))
     );
     assert_eq!(
-        kept.analyzed("idle_timeout"),
+        kept.analyze("idle_timeout"),
         Some(Analyzed::Pair("idl".into(), "timeout".into()))
     );
-    assert_eq!(kept.analyzed("the"), Some(Analyzed::Nothing));
-    assert_eq!(kept.analyzed("drain the task"), None, "around a stop word");
-    assert_eq!(kept.analyzed("one two three"), None, "three words");
+    assert_eq!(kept.analyze("the"), Some(Analyzed::Nothing));
+    assert_eq!(kept.analyze("drain the task"), None, "around a stop word");
+    assert_eq!(kept.analyze("one two three"), None, "three words");
 }
 
 /// A client sending nonsense words does not grow what is kept past its bound, and what is
@@ -87,13 +111,16 @@ fn clauses_analyze_to_words_pairs_or_nothing() {
 fn kept_clauses_are_bounded() {
     let kept = Clauses::new(crate::docs::search::analyzer());
     for i in 0..MAX_KEPT * 3 {
-        kept.analyzed(&format!("nonsense{i}"));
+        plain_query(&kept, &format!("nonsense{i} streams"));
         assert!(kept.len() <= MAX_KEPT);
     }
-    kept.analyzed(&"long".repeat(MAX_KEPT_BYTES));
+    plain_query(&kept, &"long".repeat(MAX_KEPT_BYTES));
     assert!(kept.len() <= MAX_KEPT);
     assert_eq!(
-        kept.analyzed("streams"),
-        Some(Analyzed::Word("stream".into()))
+        plain_query(&kept, "streams Streams"),
+        Some(OwnedPlain {
+            words: vec!["stream".into(), "stream".into()],
+            phrases: vec![],
+        })
     );
 }

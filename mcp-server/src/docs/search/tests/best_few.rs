@@ -52,6 +52,7 @@ proptest! {
         let Some(plain) = plain_query(&index.clauses, &query) else {
             return Ok(());
         };
+        let plain = plain.plain();
         let every = index.all.impacts.top(&plain, index.len(), |_| true);
         let few = index.all.impacts.top(&plain, wanted, |_| true);
         prop_assert_eq!(&few[..], &every[..wanted.min(every.len())]);
