@@ -109,12 +109,8 @@ impl Outcome {
 
 /// The label of a tool name: the name when the server has that tool, else `unknown` (names
 /// come from clients).
-pub fn tool_label(name: &str, known: impl FnOnce(&str) -> bool) -> String {
-    if known(name) {
-        name.to_string()
-    } else {
-        "unknown".to_string()
-    }
+pub fn tool_label(name: &str, known: impl FnOnce(&str) -> bool) -> &str {
+    if known(name) { name } else { "unknown" }
 }
 
 /// The handles of the per-request figures, registered once the recorder is installed.
@@ -125,6 +121,10 @@ pub struct Handles {
     cancelled: [Counter; 3],
     refused: Counter,
     timeouts: [Counter; 4],
+    /// Each tool's calls by outcome, registered on its first call (a handler has a few tools;
+    /// the labels are checked names, see [`tool_label`]). Looking a counter up by its labels
+    /// wrote them out, hashed them and read the registry under a lock on every call.
+    tools: [OnceLock<(Box<str>, [Counter; 3])>; 16],
 }
 
 static HANDLES: OnceLock<Handles> = OnceLock::new();
@@ -140,6 +140,7 @@ pub fn bind() {
         cancelled: Route::ALL.map(|r| metrics::counter!(HTTP_CANCELLED, "route" => route(r))),
         refused: metrics::counter!(CONNECTIONS_REFUSED),
         timeouts: LIMITS.map(|limit| metrics::counter!(TIMEOUTS, "limit" => limit)),
+        tools: Default::default(),
     };
     for r in Route::ALL {
         response_counter(&handles, r, 200);
@@ -188,8 +189,27 @@ pub fn refused() {
 }
 
 /// One tool call. (Tools are the handler's; their names are known only per call.)
-pub fn tool_call(tool: String, outcome: Outcome) {
-    metrics::counter!(TOOL_CALLS, "tool" => tool, "outcome" => outcome.label()).increment(1);
+pub fn tool_call(tool: &str, outcome: Outcome) {
+    let counters = HANDLES.get().and_then(|handles| {
+        // The first slot free or holding `tool`: a slot another call fills first with another
+        // tool is passed over.
+        handles.tools.iter().find_map(|slot| {
+            let (name, counters) = slot.get_or_init(|| {
+                let counter = |outcome: Outcome| {
+                    metrics::counter!(TOOL_CALLS, "tool" => tool.to_string(), "outcome" => outcome.label())
+                };
+                (tool.into(), [Outcome::Ok, Outcome::Error, Outcome::Failed].map(counter))
+            });
+            (**name == *tool).then_some(counters)
+        })
+    });
+    match counters {
+        Some(counters) => counters[outcome as usize].increment(1),
+        None => {
+            metrics::counter!(TOOL_CALLS, "tool" => tool.to_string(), "outcome" => outcome.label())
+                .increment(1);
+        }
+    }
 }
 
 /// One request, body or connection ended by the limit named (one of [`LIMITS`]).

@@ -323,6 +323,8 @@ impl SearchIndex {
             ),
         };
         let mut hits: Vec<Hit> = Vec::with_capacity(limit);
+        // The slot of each hit, whose snippet it gets.
+        let mut slots: Vec<usize> = Vec::with_capacity(limit);
         // Fingerprints of the hits so far (a few: a list is quicker than hashing).
         let mut seen: Vec<u64> = Vec::with_capacity(limit);
         for (score, slot) in top {
@@ -363,8 +365,18 @@ impl SearchIndex {
                 unit: u,
                 also,
                 score,
-                snippet: highlighter.snippet(&unit.text, &self.spots, primary),
+                snippet: String::new(),
             });
+            slots.push(primary);
+        }
+        // The hits' spots and text are read first, all together (see `snippet::touch`).
+        for (hit, &slot) in hits.iter().zip(&slots) {
+            self.spots
+                .touch(slot, &corpus.pages[hit.page].units[hit.unit].text);
+        }
+        for (hit, &slot) in hits.iter_mut().zip(&slots) {
+            let text = &corpus.pages[hit.page].units[hit.unit].text;
+            hit.snippet = highlighter.snippet(text, &self.spots, slot);
         }
         Ok(hits)
     }

@@ -286,9 +286,9 @@ mod tests {
             meters::refused();
             meters::response(meters::Route::Health, 503, Duration::from_millis(1));
             meters::timeout("BODY_READ_TIMEOUT");
-            meters::tool_call("search_docs".into(), meters::Outcome::Ok);
-            meters::tool_call("search_docs".into(), meters::Outcome::Error);
-            meters::tool_call("read_doc".into(), meters::Outcome::Failed);
+            meters::tool_call("search_docs", meters::Outcome::Ok);
+            meters::tool_call("search_docs", meters::Outcome::Error);
+            meters::tool_call("read_doc", meters::Outcome::Failed);
             meters::timeout("REQUEST_TIMEOUT");
             metrics::gauge!(meters::SSE_CONNECTIONS).set(7.0);
         });
@@ -325,7 +325,7 @@ mod tests {
 
         // The next interval: counters start from zero, gauges stay, latency is absent.
         metrics::with_local_recorder(&recorder, || {
-            meters::tool_call("search_docs".into(), meters::Outcome::Ok);
+            meters::tool_call("search_docs", meters::Outcome::Ok);
         });
         let next: Value = serde_json::from_str(&writer.line(1_700_000_060_000)).unwrap();
         assert_eq!(next["ToolCalls"], 1.0);

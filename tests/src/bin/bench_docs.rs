@@ -2,8 +2,8 @@
 //! (5,000 sections), and `search_docs` latency in-process and over HTTP.
 //!
 //! ```sh
-//! cargo run --release -p tests --bin bench_docs -- [--pages 1000] [--queries 5000] [--clients 8] [--seconds 5] [--rate 5000] [--evict-kib 0]
-//! cargo run --release -p tests --bin bench_docs -- --docs DIR --questions FILE [--clients 8] [--seconds 5]
+//! cargo run --release -p tests --bin bench_docs -- [--pages 1000] [--queries 5000] [--clients 8] [--seconds 5] [--rounds 5] [--rate 5000] [--evict-kib 0]
+//! cargo run --release -p tests --bin bench_docs -- --docs DIR --questions FILE [--clients 8] [--seconds 5] [--rounds 5]
 //! ```
 //!
 //! Each phase runs twice: as fast as answers come (the closed loop above), then at `--rate`
@@ -11,6 +11,11 @@
 //! closed loop the server's CPU that goes with time rather than calls (workers parking and
 //! waking, the kernel's share of the loopback) is spread over fewer searches than lists, since
 //! searches are slower; at one rate it is spread alike, and the ratio compares the calls' work.
+//!
+//! Each phase's `--seconds` are split into `--rounds` slices, `tools/list` and `search_docs`
+//! taking turns (after an untimed warm-up of both), and each call's figures are summed over its
+//! slices: this VM's speed drifts by 10-20% over seconds, and one phase after the other put a
+//! drift between them into the ratio.
 //!
 //! `--evict-kib N` writes N KiB between in-process searches (untimed), as a server's other work
 //! evicts a search's data from the CPU's caches: with 1024 the in-process figure comes near a
@@ -41,7 +46,8 @@ struct Options {
     pages: usize,
     queries: usize,
     clients: usize,
-    seconds: u64,
+    seconds: f64,
+    rounds: u32,
     docs: Option<std::path::PathBuf>,
     questions: Option<std::path::PathBuf>,
     evict_kib: usize,
@@ -53,7 +59,8 @@ fn options() -> Options {
         pages: 1000,
         queries: 5000,
         clients: 8,
-        seconds: 5,
+        seconds: 5.0,
+        rounds: 5,
         docs: None,
         questions: None,
         evict_kib: 0,
@@ -67,6 +74,7 @@ fn options() -> Options {
             "--queries" => options.queries = value.parse().expect("--queries N"),
             "--clients" => options.clients = value.parse().expect("--clients N"),
             "--seconds" => options.seconds = value.parse().expect("--seconds N"),
+            "--rounds" => options.rounds = value.parse().expect("--rounds N"),
             "--docs" => options.docs = Some(value.into()),
             "--questions" => options.questions = Some(value.into()),
             "--evict-kib" => options.evict_kib = value.parse().expect("--evict-kib N"),
@@ -95,6 +103,26 @@ struct Phase {
 }
 
 impl Phase {
+    fn empty() -> Phase {
+        Phase {
+            latencies: Vec::new(),
+            errors: 0,
+            elapsed: Duration::ZERO,
+            cpu_micros: 0.0,
+            system_micros: 0.0,
+        }
+    }
+
+    /// Adds a slice of the same calls.
+    fn add(&mut self, slice: Phase) {
+        self.latencies.extend(slice.latencies);
+        self.latencies.sort_unstable();
+        self.errors += slice.errors;
+        self.elapsed += slice.elapsed;
+        self.cpu_micros += slice.cpu_micros;
+        self.system_micros += slice.system_micros;
+    }
+
     fn cpu_micros_per_call(&self) -> f64 {
         self.cpu_micros / self.latencies.len().max(1) as f64
     }
@@ -112,23 +140,23 @@ impl Phase {
     }
 }
 
-/// `clients` keep-alive connections for `seconds`: `search_docs` over `queries`, or
+/// `clients` keep-alive connections for `time`: `search_docs` over `queries`, or
 /// `tools/list` when there are none; as fast as answers come, or `rate` requests a second in
 /// all (each client sends on its own schedule, and waits for its answer).
 async fn load(
     addr: std::net::SocketAddr,
     pid: u32,
     clients: usize,
-    seconds: u64,
-    queries: Vec<String>,
+    time: Duration,
+    queries: &[String],
     rate: u32,
 ) -> Phase {
     let (user_before, system_before) = cpu_split_micros(pid);
-    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let deadline = Instant::now() + time;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for client in 0..clients {
-        let queries = queries.clone();
+        let queries = queries.to_vec();
         tasks.push(tokio::spawn(async move {
             let mut sender = connect(addr).await;
             let mut latencies = Vec::new();
@@ -195,13 +223,7 @@ async fn load(
             (latencies, errors)
         }));
     }
-    let mut phase = Phase {
-        latencies: Vec::new(),
-        errors: 0,
-        elapsed: Duration::ZERO,
-        cpu_micros: 0.0,
-        system_micros: 0.0,
-    };
+    let mut phase = Phase::empty();
     for task in tasks {
         let (latencies, errors) = task.await.unwrap();
         phase.latencies.extend(latencies);
@@ -226,6 +248,25 @@ fn queries(n: usize) -> Vec<String> {
         .collect()
 }
 
+/// `tools/list` and `search_docs` (over `queries`) taking turns for `--rounds` slices of their
+/// `--seconds`, each summed over its slices.
+async fn alternating(
+    addr: std::net::SocketAddr,
+    pid: u32,
+    options: &Options,
+    queries: &[String],
+    rate: u32,
+) -> (Phase, Phase) {
+    let rounds = options.rounds.max(1);
+    let slice = Duration::from_secs_f64(options.seconds / f64::from(rounds));
+    let (mut list, mut search) = (Phase::empty(), Phase::empty());
+    for _ in 0..rounds {
+        list.add(load(addr, pid, options.clients, slice, &[], rate).await);
+        search.add(load(addr, pid, options.clients, slice, queries, rate).await);
+    }
+    (list, search)
+}
+
 /// The mean of microsecond samples, in milliseconds.
 fn mean_ms(samples: &[u32]) -> f64 {
     samples.iter().map(|&s| f64::from(s)).sum::<f64>() / samples.len().max(1) as f64 / 1000.0
@@ -234,7 +275,6 @@ fn mean_ms(samples: &[u32]) -> f64 {
 #[tokio::main]
 async fn main() {
     let options = options();
-    let (clients, seconds) = (options.clients, options.seconds);
     let files = match &options.docs {
         Some(_) => Vec::new(),
         None => generate(options.pages),
@@ -351,9 +391,27 @@ async fn main() {
     let server = Server::start(&env);
     let addr = server.addr;
     let pid = server.pid();
-    let list = load(addr, pid, clients, seconds, Vec::new(), 0).await;
+    // Untimed: the server's first calls fault in its memory and grow its allocator's caches.
+    load(
+        addr,
+        pid,
+        options.clients,
+        Duration::from_millis(300),
+        &[],
+        0,
+    )
+    .await;
+    load(
+        addr,
+        pid,
+        options.clients,
+        Duration::from_millis(300),
+        &queries,
+        0,
+    )
+    .await;
+    let (list, search) = alternating(addr, pid, &options, &queries, 0).await;
     list.print("tools/list");
-    let search = load(addr, pid, clients, seconds, queries.clone(), 0).await;
     search.print("search_docs");
     println!(
         "server CPU per call: search_docs {:.1} us / tools/list {:.1} us = {:.2}x (aim: at most 1.5x)",
@@ -365,9 +423,8 @@ async fn main() {
     // (its workers waking, the kernel's share), is then spread over as many calls of each.
     if options.rate > 0 {
         let rate = options.rate;
-        let list = load(addr, pid, clients, seconds, Vec::new(), rate).await;
+        let (list, search) = alternating(addr, pid, &options, &queries, rate).await;
         list.print(&format!("tools/list at {rate} req/s"));
-        let search = load(addr, pid, clients, seconds, queries, rate).await;
         search.print(&format!("search_docs at {rate} req/s"));
         println!(
             "server CPU per call at {rate} req/s: search_docs {:.1} us / tools/list {:.1} us = {:.2}x",

@@ -309,6 +309,12 @@ impl Impacts {
                 .iter()
                 .map(|&(start, end)| (end - start) as usize)
                 .sum();
+            // Each list's first memory is read first, all together (see `snippet::touch`).
+            for &(start, end) in lists {
+                let range = start as usize..end as usize;
+                super::snippet::touch(&self.slots[range.clone()], 2);
+                super::snippet::touch(&self.scores[range], 2);
+            }
             let mut best = Best::new(wanted);
             // Lists that cover a good part of the units (common words) are added up in the
             // table and the table is read whole, in slot order; short ones note the slots they
