@@ -297,19 +297,29 @@ impl SearchIndex {
         let wanted = limit * 2 + 8;
         let filtered = std::ptr::eq(engine, &self.all) && !view.iter().all(|&shown| shown);
         let number = |term: &str| self.all.impacts.number(term);
+        // Which numbers of a query's words (see `impacts::Term`) this engine's tables take.
+        let numbered = if std::ptr::eq(engine, &self.all) {
+            0
+        } else {
+            1
+        };
         // The plain query's lists and terms are read while its clauses are lent (see
         // `Clauses::with_plain`); the scoring runs after.
-        let plain = self.clauses.with_plain(&query, |plain| {
-            plain.map(|plain| {
-                if plain.words.is_empty() && plain.phrases.is_empty() {
-                    return Err(SearchError::EmptyQuery);
-                }
-                Ok((
-                    engine.impacts.lists(plain),
-                    Highlighter::new(plain.terms(), number),
-                ))
-            })
-        });
+        let plain = self.clauses.with_plain(
+            &query,
+            |word| self.numbers(word),
+            |plain| {
+                plain.map(|plain| {
+                    if plain.words.is_empty() && plain.phrases.is_empty() {
+                        return Err(SearchError::EmptyQuery);
+                    }
+                    Ok((
+                        engine.impacts.lists(plain, numbered),
+                        Highlighter::of_numbers(plain.terms().map(|term| term.numbers[0])),
+                    ))
+                })
+            },
+        );
         let (top, highlighter) = match plain.transpose()? {
             Some((lists, highlighter)) => {
                 let top = engine
@@ -319,7 +329,7 @@ impl SearchIndex {
             }
             None => (
                 self.ranked(engine, &query, wanted, filtered.then_some(&view))?,
-                Highlighter::new(self.terms(&query), number),
+                Highlighter::of_numbers(self.terms(&query).iter().map(|term| number(term))),
             ),
         };
         let mut hits: Vec<Hit> = Vec::with_capacity(limit);
@@ -327,6 +337,10 @@ impl SearchIndex {
         let mut slots: Vec<usize> = Vec::with_capacity(limit);
         // Fingerprints of the hits so far (a few: a list is quicker than hashing).
         let mut seen: Vec<u64> = Vec::with_capacity(limit);
+        // The fingerprints of the best are read first, all together (see `snippet::touch`).
+        for &(_, slot) in &top {
+            std::hint::black_box(self.fingerprints[slot]);
+        }
         for (score, slot) in top {
             let print = self.fingerprints[slot];
             if print != 0 && seen.contains(&print) {
@@ -358,10 +372,10 @@ impl SearchIndex {
                     .collect();
             }
             let (p, u) = self.slots[primary];
-            let unit = &corpus.pages[p].units[u];
             hits.push(Hit {
                 page: p,
-                section: unit.section,
+                // Below, once the hits' units are read together.
+                section: 0,
                 unit: u,
                 also,
                 score,
@@ -375,8 +389,9 @@ impl SearchIndex {
                 .touch(slot, &corpus.pages[hit.page].units[hit.unit].text);
         }
         for (hit, &slot) in hits.iter_mut().zip(&slots) {
-            let text = &corpus.pages[hit.page].units[hit.unit].text;
-            hit.snippet = highlighter.snippet(text, &self.spots, slot);
+            let unit = &corpus.pages[hit.page].units[hit.unit];
+            hit.section = unit.section;
+            hit.snippet = highlighter.snippet(&unit.text, &self.spots, slot);
         }
         Ok(hits)
     }
@@ -441,10 +456,25 @@ impl SearchIndex {
     #[cfg(test)]
     fn snippet_terms(&self, query: &str) -> HashSet<String> {
         let query = without_filler(&plain_syntax(query));
-        match plain_query(&self.clauses, &query) {
-            Some(plain) => plain.plain().terms().map(String::from).collect(),
+        match self.plain_query(&query) {
+            Some(plain) => plain.plain().terms().map(|t| t.text.to_string()).collect(),
             None => self.terms(&query),
         }
+    }
+
+    /// The numbers of an analyzed word in each engine's tables (see `impacts::Term`).
+    fn numbers(&self, word: &str) -> [Option<u32>; 2] {
+        let default = self.default.as_ref();
+        [
+            self.all.impacts.number(word),
+            default.and_then(|(_, engine)| engine.impacts.number(word)),
+        ]
+    }
+
+    /// The plain query of `query` (see `Clauses::with_plain`), owned.
+    #[cfg(test)]
+    fn plain_query(&self, query: &str) -> Option<query::OwnedPlain> {
+        plain_query(&self.clauses, query, |word| self.numbers(word))
     }
 
     /// The analyzed (stemmed) words of a query that goes to tantivy, for highlighting.

@@ -207,8 +207,11 @@ impl DocsServer {
                 let _ = write!(text, "\n{}. ", i + 1);
                 text.push_str(hit.page_title);
                 for part in [hit.context, hit.section_title] {
-                    let part = part.strip_prefix(hit.page_title).unwrap_or(part);
-                    let part = part.trim_start_matches(" › ");
+                    let mut part = part.strip_prefix(hit.page_title).unwrap_or(part);
+                    // Not `trim_start_matches`, which sets up a substring search per call.
+                    while let Some(rest) = part.strip_prefix(" › ") {
+                        part = rest;
+                    }
                     if !part.is_empty() {
                         text.push_str(" › ");
                         text.push_str(part);

@@ -49,13 +49,23 @@ pub(super) struct Impacts {
 /// `query::Clauses`).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(super) struct Plain<'a> {
-    pub(super) words: Vec<&'a str>,
-    pub(super) phrases: Vec<(&'a str, &'a str)>,
+    pub(super) words: Vec<&'a Term>,
+    pub(super) phrases: Vec<(&'a Term, &'a Term)>,
+}
+
+/// An analyzed word of a query, with its numbers in the index's score tables, looked up once
+/// when its clause is first analyzed (a search then reads its list without looking it up).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Term {
+    pub(super) text: Box<str>,
+    /// Its number in each engine's tables (every unit's, then the default view's), when some
+    /// unit there holds it.
+    pub(super) numbers: [Option<u32>; 2],
 }
 
 impl<'a> Plain<'a> {
     /// Every analyzed word of the query (some more than once), for highlighting.
-    pub(super) fn terms(&self) -> impl Iterator<Item = &'a str> + '_ {
+    pub(super) fn terms(&self) -> impl Iterator<Item = &'a Term> + '_ {
         let phrases = self.phrases.iter().flat_map(|&(a, b)| [a, b]);
         self.words.iter().copied().chain(phrases)
     }
@@ -236,16 +246,12 @@ impl Impacts {
         (start, self.slots.len() as u32)
     }
 
-    /// Where the pairs of `word`, or of the phrase `word second`, are; `None` when no unit
-    /// holds it.
-    fn range(&self, word: &str, second: Option<&str>) -> Option<(u32, u32)> {
-        let first = *self.words.get(word)?;
+    /// Where the pairs of the word numbered `first`, or of the phrase of it and the word
+    /// numbered `second`, are; `None` when no unit holds it.
+    fn range(&self, first: u32, second: Option<u32>) -> Option<(u32, u32)> {
         match second {
-            None => Some(self.ranges[first as usize]),
-            Some(second) => {
-                let second = *self.words.get(second)?;
-                self.pairs.get(&pair_key(first, second)).copied()
-            }
+            None => self.ranges.get(first as usize).copied(),
+            Some(second) => self.pairs.get(&pair_key(first, second)).copied(),
         }
     }
 
@@ -267,22 +273,26 @@ impl Impacts {
                 .sum::<usize>()
     }
 
-    /// Where the pairs of each word and phrase of `query` are, those some unit holds.
-    pub(super) fn lists(&self, query: &Plain<'_>) -> Vec<(u32, u32)> {
-        let words = query.words.iter().map(|&word| (word, None));
+    /// Where the pairs of each word and phrase of `query` are, those some unit holds; the
+    /// words are numbered for these tables by `numbers[engine]` (see [`Term`]).
+    pub(super) fn lists(&self, query: &Plain<'_>, engine: usize) -> Vec<(u32, u32)> {
+        let words = query
+            .words
+            .iter()
+            .map(|word| Some((word.numbers[engine]?, None)));
         let phrases = query
             .phrases
             .iter()
-            .map(|&(first, second)| (first, Some(second)));
+            .map(|(first, second)| Some((first.numbers[engine]?, Some(second.numbers[engine]?))));
         words
             .chain(phrases)
-            .filter_map(|(w, s)| self.range(w, s))
+            .filter_map(|numbers| numbers.and_then(|(first, second)| self.range(first, second)))
             .collect()
     }
 
     /// The best `wanted` `(score, slot)` for `query` (analyzed; a word or phrase given twice
     /// counts twice, as in the engine's query) among the slots `keep` accepts, best first;
-    /// equal scores in slot order, as tantivy breaks ties.
+    /// equal scores in slot order, as tantivy breaks ties. These tables are every unit's.
     #[cfg(test)]
     pub(super) fn top(
         &self,
@@ -290,7 +300,7 @@ impl Impacts {
         wanted: usize,
         keep: impl Fn(usize) -> bool,
     ) -> Vec<(f32, usize)> {
-        self.top_of(&self.lists(query), wanted, keep)
+        self.top_of(&self.lists(query, 0), wanted, keep)
     }
 
     /// [`Impacts::top`] of the query whose [`Impacts::lists`] are `lists`.

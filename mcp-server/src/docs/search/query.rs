@@ -8,7 +8,7 @@ use rustc_hash::FxHashSet;
 use tantivy::tokenizer::TextAnalyzer;
 
 use super::SearchError;
-use super::impacts::Plain;
+use super::impacts::{Plain, Term};
 
 /// Declares [`FILLER`] and the test of a word against it from one list: the test is one
 /// comparison tree that the compiler builds by length and bytes, where scanning the list compared
@@ -93,14 +93,22 @@ pub const MAX_QUERY_NESTING: usize = 8;
 /// by space, tab, CR and LF, and a no-break space pasted with a question (`idle\u{A0}timeout`)
 /// ended the query there.
 pub(super) fn plain_syntax(query: &str) -> String {
+    if query.is_ascii() {
+        // Most queries: a byte at a time, where a character's letter test is not ASCII's.
+        let bytes = query
+            .bytes()
+            .map(|b| if kept(char::from(b)) { b } else { b' ' });
+        return String::from_utf8(bytes.collect()).expect("ASCII in, ASCII out");
+    }
     query
         .chars()
-        .map(|c| {
-            let kept =
-                c.is_alphanumeric() || matches!(c, '"' | '+' | '-' | '(' | ')' | '_' | '.' | '\'');
-            if kept { c } else { ' ' }
-        })
+        .map(|c| if kept(c) { c } else { ' ' })
         .collect()
+}
+
+/// Whether [`plain_syntax`] keeps `c`.
+fn kept(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '"' | '+' | '-' | '(' | ')' | '_' | '.' | '\'')
 }
 
 /// The query without [`FILLER`] words outside quotes; the query itself when nothing else is left.
@@ -153,20 +161,24 @@ fn is_filler(word: &str) -> bool {
 
 /// Refuses what the query parser should never see: queries too long or too deeply nested.
 pub(super) fn check_query(query: &str) -> Result<(), SearchError> {
-    let chars = query.chars().count();
-    if chars > MAX_QUERY_CHARS {
-        return Err(SearchError::QueryTooLong(chars));
+    // No more bytes than allowed characters is no more characters either.
+    if query.len() > MAX_QUERY_CHARS {
+        let chars = query.chars().count();
+        if chars > MAX_QUERY_CHARS {
+            return Err(SearchError::QueryTooLong(chars));
+        }
     }
     let mut depth = 0usize;
-    for c in query.chars() {
-        match c {
-            '(' | '[' | '{' => {
+    // Brackets are ASCII, and no byte of a longer character is.
+    for b in query.bytes() {
+        match b {
+            b'(' | b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_QUERY_NESTING {
                     return Err(SearchError::QueryTooNested);
                 }
             }
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
     }
@@ -242,14 +254,18 @@ fn plain_of<'a>(
 
 /// [`Clauses::with_plain`]'s plain query, owned (for tests that keep it).
 #[cfg(test)]
-pub(super) fn plain_query(clauses: &Clauses, query: &str) -> Option<OwnedPlain> {
-    clauses.with_plain(query, |plain| {
+pub(super) fn plain_query(
+    clauses: &Clauses,
+    query: &str,
+    number: impl Fn(&str) -> [Option<u32>; 2],
+) -> Option<OwnedPlain> {
+    clauses.with_plain(query, number, |plain| {
         plain.map(|plain| OwnedPlain {
-            words: plain.words.iter().map(|w| w.to_string()).collect(),
+            words: plain.words.iter().map(|&w| w.clone()).collect(),
             phrases: plain
                 .phrases
                 .iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .map(|&(a, b)| (a.clone(), b.clone()))
                 .collect(),
         })
     })
@@ -259,20 +275,16 @@ pub(super) fn plain_query(clauses: &Clauses, query: &str) -> Option<OwnedPlain> 
 #[cfg(test)]
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct OwnedPlain {
-    pub(super) words: Vec<String>,
-    pub(super) phrases: Vec<(String, String)>,
+    pub(super) words: Vec<Term>,
+    pub(super) phrases: Vec<(Term, Term)>,
 }
 
 #[cfg(test)]
 impl OwnedPlain {
     pub(super) fn plain(&self) -> Plain<'_> {
         Plain {
-            words: self.words.iter().map(String::as_str).collect(),
-            phrases: self
-                .phrases
-                .iter()
-                .map(|(a, b)| (a.as_str(), b.as_str()))
-                .collect(),
+            words: self.words.iter().collect(),
+            phrases: self.phrases.iter().map(|(a, b)| (a, b)).collect(),
         }
     }
 }
@@ -283,10 +295,10 @@ pub(super) enum Analyzed {
     /// Stop words, or nothing at all.
     Nothing,
     /// One analyzed word.
-    Word(Box<str>),
+    Word(Term),
     /// Two analyzed words one after the other: a phrase to the parser (a quoted one, or a word
     /// the analyzer splits in two, `idle_timeout`, `load-balancer`), not one around a stop word.
-    Pair(Box<str>, Box<str>),
+    Pair(Term, Term),
 }
 
 /// Clauses kept by [`Clauses`]: at most this many (then it starts again), each at most
@@ -317,9 +329,11 @@ impl Clauses {
     /// clause, and lent, not copied: a lock taken and a word's count changed by every search
     /// on two cores moved their memory between the cores. `then` runs under that lock when it
     /// is given a query (keep it short); clauses not kept yet are analyzed outside it.
+    /// `number` gives a word's numbers in the score tables (see [`Term`]), for clauses not kept.
     pub(super) fn with_plain<R>(
         &self,
         query: &str,
+        number: impl Fn(&str) -> [Option<u32>; 2],
         then: impl FnOnce(Option<&Plain<'_>>) -> R,
     ) -> R {
         let Some(clauses) = plain_clauses(query) else {
@@ -331,19 +345,29 @@ impl Clauses {
         let mut fresh: Vec<(&str, Option<Analyzed>)> = Vec::new();
         loop {
             let known = self.read();
-            let missing: Vec<&str> = clauses
+            // What is known of each clause, looked up once; the clauses known neither here
+            // nor in `fresh`.
+            let mut missing: Vec<&str> = Vec::new();
+            let found: Vec<Option<&Option<Analyzed>>> = clauses
                 .iter()
-                .map(|&(_, clause)| clause)
-                .filter(|clause| {
-                    !known.contains_key(*clause) && !fresh.iter().any(|(c, _)| c == clause)
+                .map(|&(_, clause)| {
+                    let found = match fresh.iter().find(|(c, _)| *c == clause) {
+                        Some((_, analyzed)) => Some(analyzed),
+                        None => known.get(clause),
+                    };
+                    if found.is_none() {
+                        missing.push(clause);
+                    }
+                    found
                 })
                 .collect();
             if missing.is_empty() {
-                let plain = plain_of(&clauses, |clause| {
-                    match fresh.iter().find(|(c, _)| *c == clause) {
-                        Some((_, analyzed)) => analyzed,
-                        None => known.get(clause).expect("none is missing"),
-                    }
+                let mut found = found.into_iter();
+                let plain = plain_of(&clauses, |_| {
+                    found
+                        .next()
+                        .flatten()
+                        .expect("one per clause, none missing")
                 });
                 return match plain {
                     Some(plain) => then(Some(&plain)),
@@ -353,9 +377,10 @@ impl Clauses {
                     }
                 };
             }
+            drop(found);
             drop(known);
             for clause in missing {
-                let analyzed = self.analyze(clause);
+                let analyzed = self.analyze(clause, &number);
                 self.keep(clause, &analyzed);
                 fresh.push((clause, analyzed));
             }
@@ -383,8 +408,13 @@ impl Clauses {
         known.insert(clause.into(), analyzed.clone());
     }
 
-    /// What the analyzer makes of `clause`; `None` when the tables cannot take it.
-    pub(super) fn analyze(&self, clause: &str) -> Option<Analyzed> {
+    /// What the analyzer makes of `clause`, its words numbered by `number`; `None` when the
+    /// tables cannot take it.
+    pub(super) fn analyze(
+        &self,
+        clause: &str,
+        number: impl Fn(&str) -> [Option<u32>; 2],
+    ) -> Option<Analyzed> {
         let mut analyzer = self.analyzer.clone();
         let mut tokens: Vec<(usize, String)> = Vec::with_capacity(2);
         let mut stream = analyzer.token_stream(clause);
@@ -395,13 +425,16 @@ impl Clauses {
             let token = stream.token();
             tokens.push((token.position, token.text.clone()));
         }
+        let term = |text: &str| Term {
+            text: text.into(),
+            numbers: number(text),
+        };
         match tokens.as_slice() {
             [] => Some(Analyzed::Nothing),
-            [(_, word)] => Some(Analyzed::Word(word.as_str().into())),
-            [(p, first), (q, second)] if *q == *p + 1 => Some(Analyzed::Pair(
-                first.as_str().into(),
-                second.as_str().into(),
-            )),
+            [(_, word)] => Some(Analyzed::Word(term(word))),
+            [(p, first), (q, second)] if *q == *p + 1 => {
+                Some(Analyzed::Pair(term(first), term(second)))
+            }
             _ => None,
         }
     }

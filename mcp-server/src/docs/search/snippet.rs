@@ -157,12 +157,19 @@ pub(super) struct Highlighter {
 impl Highlighter {
     /// The highlighter of the query's analyzed `terms` (their order gives their ids; a term
     /// given twice, or that no unit holds, has none), numbered by `number`.
+    #[cfg(test)]
     pub(super) fn new(
         terms: impl IntoIterator<Item = impl AsRef<str>>,
         number: impl Fn(&str) -> Option<u32>,
     ) -> Highlighter {
+        Self::of_numbers(terms.into_iter().map(|term| number(term.as_ref())))
+    }
+
+    /// The highlighter of the query's terms by their numbers (`None` for a term no unit holds):
+    /// see [`Highlighter::new`].
+    pub(super) fn of_numbers(terms: impl IntoIterator<Item = Option<u32>>) -> Highlighter {
         let mut numbers: Vec<u32> = Vec::new();
-        for n in terms.into_iter().filter_map(|term| number(term.as_ref())) {
+        for n in terms.into_iter().flatten() {
             if !numbers.contains(&n) {
                 numbers.push(n);
             }

@@ -1,6 +1,18 @@
 use super::*;
 use proptest::prelude::*;
 
+/// Numbers for no word: these tests have no score tables.
+fn none(_: &str) -> [Option<u32>; 2] {
+    [None, None]
+}
+
+fn term(text: &str) -> Term {
+    Term {
+        text: text.into(),
+        numbers: [None, None],
+    }
+}
+
 /// Filler words with their letters cased and punctuated any way, other words, digits, and the
 /// non-ASCII letters whose lower case is or holds ASCII (the Kelvin sign, dotted capital I).
 fn word() -> impl Strategy<Value = String> {
@@ -61,15 +73,22 @@ proptest! {
     ) {
         let kept = Clauses::new(crate::docs::search::analyzer());
         for clause in clauses.iter().chain(&clauses) {
-            let analyzed = kept.analyze(clause);
+            let analyzed = kept.analyze(clause, none);
             let fresh = plain_of(&[(true, clause)], |_| &analyzed).map(|plain| OwnedPlain {
-                words: plain.words.iter().map(|w| w.to_string()).collect(),
-                phrases: plain.phrases.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+                words: plain.words.iter().map(|&w| w.clone()).collect(),
+                phrases: plain.phrases.iter().map(|&(a, b)| (a.clone(), b.clone())).collect(),
             });
-            prop_assert_eq!(plain_query(&kept, &format!("\"{clause}\"")), fresh, "{:?}", clause);
+            prop_assert_eq!(plain_query(&kept, &format!("\"{clause}\""), none), fresh, "{:?}", clause);
             let expected = (clause.len() <= MAX_KEPT_BYTES).then(|| analyzed.clone());
             prop_assert_eq!(kept.kept(clause), expected, "{:?}", clause);
         }
+    }
+
+    /// ASCII queries, read a byte at a time, keep what reading characters keeps.
+    #[test]
+    fn plain_syntax_reads_ascii_as_characters(query in "[ -~\t\n]{0,40}|.{0,20}") {
+        let by_chars: String = query.chars().map(|c| if kept(c) { c } else { ' ' }).collect();
+        prop_assert_eq!(plain_syntax(&query), by_chars);
     }
 
     /// A query of many clauses, some repeated, is read as each clause once in order, past the
@@ -93,16 +112,29 @@ proptest! {
 fn clauses_analyze_to_words_pairs_or_nothing() {
     let kept = Clauses::new(crate::docs::search::analyzer());
     assert_eq!(
-        kept.analyze("Draining"),
-        Some(Analyzed::Word("drain".into()))
+        kept.analyze("Draining", none),
+        Some(Analyzed::Word(term("drain")))
     );
     assert_eq!(
-        kept.analyze("idle_timeout"),
-        Some(Analyzed::Pair("idl".into(), "timeout".into()))
+        kept.analyze("idle_timeout", none),
+        Some(Analyzed::Pair(term("idl"), term("timeout")))
     );
-    assert_eq!(kept.analyze("the"), Some(Analyzed::Nothing));
-    assert_eq!(kept.analyze("drain the task"), None, "around a stop word");
-    assert_eq!(kept.analyze("one two three"), None, "three words");
+    assert_eq!(kept.analyze("the", none), Some(Analyzed::Nothing));
+    assert_eq!(
+        kept.analyze("drain the task", none),
+        None,
+        "around a stop word"
+    );
+    assert_eq!(kept.analyze("one two three", none), None, "three words");
+    let numbered = kept.analyze("Streams", |word| [Some(word.len() as u32), None]);
+    assert_eq!(
+        numbered,
+        Some(Analyzed::Word(Term {
+            text: "stream".into(),
+            numbers: [Some(6), None]
+        })),
+        "a word is numbered as analyzed"
+    );
 }
 
 /// A client sending nonsense words does not grow what is kept past its bound, and what is
@@ -111,15 +143,15 @@ fn clauses_analyze_to_words_pairs_or_nothing() {
 fn kept_clauses_are_bounded() {
     let kept = Clauses::new(crate::docs::search::analyzer());
     for i in 0..MAX_KEPT * 3 {
-        plain_query(&kept, &format!("nonsense{i} streams"));
+        plain_query(&kept, &format!("nonsense{i} streams"), none);
         assert!(kept.len() <= MAX_KEPT);
     }
-    plain_query(&kept, &"long".repeat(MAX_KEPT_BYTES));
+    plain_query(&kept, &"long".repeat(MAX_KEPT_BYTES), none);
     assert!(kept.len() <= MAX_KEPT);
     assert_eq!(
-        plain_query(&kept, "streams Streams"),
+        plain_query(&kept, "streams Streams", none),
         Some(OwnedPlain {
-            words: vec!["stream".into(), "stream".into()],
+            words: vec![term("stream"), term("stream")],
             phrases: vec![],
         })
     );

@@ -49,7 +49,7 @@ proptest! {
         let corpus = many_units(seed);
         let index = SearchIndex::build(&corpus).unwrap();
         prop_assume!(index.len() > 32);
-        let Some(plain) = plain_query(&index.clauses, &query) else {
+        let Some(plain) = index.plain_query(&query) else {
             return Ok(());
         };
         let plain = plain.plain();
