@@ -17,7 +17,6 @@ use std::sync::{Arc, Mutex};
 
 use rustc_hash::FxHashMap;
 
-use tantivy::collector::{FilterCollector, TopDocs};
 use tantivy::tokenizer::{
     Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
 };
@@ -40,6 +39,7 @@ use snippet::{Highlighter, Spots};
 use query::plain_query;
 use query::{Clauses, check_query, plain_syntax};
 pub use query::{FILLER, MAX_QUERY_CHARS, MAX_QUERY_NESTING, without_filler};
+pub(crate) use snippet::touch;
 
 /// The analyzer every text field uses.
 const ANALYZER: &str = "docs_en";
@@ -328,7 +328,7 @@ impl SearchIndex {
                 (top, highlighter)
             }
             None => (
-                self.ranked(engine, &query, wanted, filtered.then_some(&view))?,
+                engine.ranked(&query, wanted, filtered.then_some(&view))?,
                 Highlighter::of_numbers(self.terms(&query).iter().map(|term| number(term))),
             ),
         };
@@ -394,61 +394,6 @@ impl SearchIndex {
             hit.snippet = highlighter.snippet(&unit.text, &self.spots, slot);
         }
         Ok(hits)
-    }
-
-    /// The best `wanted` `(score, slot)` for a query that is more than plain words (phrases,
-    /// operators), run by tantivy; only the pages `view` shows when one is given.
-    fn ranked(
-        &self,
-        engine: &Engine,
-        query: &str,
-        wanted: usize,
-        view: Option<&Arc<Vec<bool>>>,
-    ) -> Result<Vec<(f32, usize)>, SearchError> {
-        let parsed = engine.parse(query);
-        let mut has_terms = false;
-        parsed.query_terms(&mut |_, _| has_terms = true);
-        if !has_terms {
-            return Err(SearchError::EmptyQuery);
-        }
-        let searcher = engine.reader.searcher();
-        // What the query asks is the caller's; errors running it are the caller's too.
-        let bad = |error: tantivy::TantivyError| SearchError::BadQuery(error.to_string());
-        let top_docs = TopDocs::with_limit(wanted).order_by_score();
-        // A view of every page needs no filter, and without one the engine skips blocks that
-        // cannot reach the top (block-max WAND).
-        let top = match view {
-            Some(view) => {
-                let view = view.clone();
-                let collector = FilterCollector::new(
-                    "page".to_string(),
-                    move |page: u64| view.get(page as usize).copied().unwrap_or(false),
-                    top_docs,
-                );
-                searcher.search(&parsed, &collector).map_err(bad)?
-            }
-            None => searcher.search(&parsed, &top_docs).map_err(bad)?,
-        };
-        // The slot column of each segment, opened on first use (one segment, normally).
-        let mut columns = Vec::new();
-        columns.resize_with(searcher.segment_readers().len(), || None);
-        let mut ranked = Vec::with_capacity(top.len());
-        for (score, address) in top {
-            let segment = address.segment_ord as usize;
-            if columns[segment].is_none() {
-                columns[segment] = Some(
-                    searcher
-                        .segment_reader(address.segment_ord)
-                        .fast_fields()
-                        .u64("slot")?,
-                );
-            }
-            let column = columns[segment].as_ref().expect("opened above");
-            if let Some(slot) = column.first(address.doc_id) {
-                ranked.push((score, slot as usize));
-            }
-        }
-        Ok(ranked)
     }
 
     /// The terms a search for `query` highlights in its snippets, as [`Self::search_in`]

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::chunk::chunk;
 use super::corpus::Page;
 use super::library::Snapshot;
-use super::search::{Filter, SearchError, SearchIndex};
+use super::search::{Filter, SearchError, SearchIndex, touch};
 use super::server::{DocsServer, page_uri, section_uri, unknown_page};
 use crate::direct::{Answer, ToolOutput};
 
@@ -165,6 +165,24 @@ impl DocsServer {
             }
             Err(error) => return Err(ErrorData::internal_error(error.to_string(), None)),
         };
+        // The strings the answer is written from are read first, all together (see
+        // `search::touch`): they lie apart in the snapshot, each a wait for memory in turn.
+        for hit in &hits {
+            let page = &corpus.pages[hit.page];
+            let unit = &page.units[hit.unit];
+            for text in [
+                &page.path,
+                &page.title,
+                &unit.anchor,
+                &unit.title,
+                &unit.context,
+            ] {
+                touch(text.as_bytes(), 1);
+            }
+            for &variant in index.variants_of(hit.page) {
+                touch(corpus.pages[variant].path.as_bytes(), 1);
+            }
+        }
         let hits: Vec<SearchHit> = hits
             .into_iter()
             .map(|hit| {

@@ -1,6 +1,9 @@
 //! One tantivy index over some of the units (every unit, or the default view's), with its
 //! query parser for phrases and operators and its impacts for plain words.
 
+use std::sync::Arc;
+
+use tantivy::collector::{FilterCollector, TopDocs};
 use tantivy::query::QueryParser;
 use tantivy::schema::{FAST, IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument};
@@ -107,5 +110,59 @@ impl Engine {
             Ok(parsed) => parsed,
             Err(_) => self.parser.parse_query_lenient(query).0,
         }
+    }
+
+    /// The best `wanted` `(score, slot)` for a query that is more than plain words (phrases,
+    /// operators), run by tantivy; only the pages `view` shows when one is given.
+    pub(super) fn ranked(
+        &self,
+        query: &str,
+        wanted: usize,
+        view: Option<&Arc<Vec<bool>>>,
+    ) -> Result<Vec<(f32, usize)>, SearchError> {
+        let parsed = self.parse(query);
+        let mut has_terms = false;
+        parsed.query_terms(&mut |_, _| has_terms = true);
+        if !has_terms {
+            return Err(SearchError::EmptyQuery);
+        }
+        let searcher = self.reader.searcher();
+        // What the query asks is the caller's; errors running it are the caller's too.
+        let bad = |error: tantivy::TantivyError| SearchError::BadQuery(error.to_string());
+        let top_docs = TopDocs::with_limit(wanted).order_by_score();
+        // A view of every page needs no filter, and without one the engine skips blocks that
+        // cannot reach the top (block-max WAND).
+        let top = match view {
+            Some(view) => {
+                let view = view.clone();
+                let collector = FilterCollector::new(
+                    "page".to_string(),
+                    move |page: u64| view.get(page as usize).copied().unwrap_or(false),
+                    top_docs,
+                );
+                searcher.search(&parsed, &collector).map_err(bad)?
+            }
+            None => searcher.search(&parsed, &top_docs).map_err(bad)?,
+        };
+        // The slot column of each segment, opened on first use (one segment, normally).
+        let mut columns = Vec::new();
+        columns.resize_with(searcher.segment_readers().len(), || None);
+        let mut ranked = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let segment = address.segment_ord as usize;
+            if columns[segment].is_none() {
+                columns[segment] = Some(
+                    searcher
+                        .segment_reader(address.segment_ord)
+                        .fast_fields()
+                        .u64("slot")?,
+                );
+            }
+            let column = columns[segment].as_ref().expect("opened above");
+            if let Some(slot) = column.first(address.doc_id) {
+                ranked.push((score, slot as usize));
+            }
+        }
+        Ok(ranked)
     }
 }

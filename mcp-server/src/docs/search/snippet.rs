@@ -138,7 +138,7 @@ impl Spots {
 /// out of the CPU's caches; read one after the other, each waits for memory in turn. Reading
 /// them all first lets the CPU wait for all at once (its loads do not depend on each other), and
 /// the work that follows finds them in cache.
-pub(super) fn touch<T: Copy>(items: &[T], lines: usize) {
+pub(crate) fn touch<T: Copy>(items: &[T], lines: usize) {
     let step = (64 / std::mem::size_of::<T>().max(1)).max(1);
     for item in items.iter().step_by(step).take(lines) {
         std::hint::black_box(*item);

@@ -1,5 +1,6 @@
 use super::*;
 use proptest::prelude::*;
+use tantivy::collector::TopDocs;
 
 mod snippets;
 
@@ -288,8 +289,8 @@ fn the_default_views_tables_rank_as_its_engine() {
             .unwrap();
         let found: Vec<(usize, usize, f32)> =
             hits.iter().map(|h| (h.page, h.unit, h.score)).collect();
-        let engine: Vec<(usize, usize, f32)> = index
-            .ranked(default, query, 10, None)
+        let engine: Vec<(usize, usize, f32)> = default
+            .ranked(query, 10, None)
             .unwrap()
             .into_iter()
             .map(|(score, slot)| (index.slots[slot].0, index.slots[slot].1, score))
@@ -359,7 +360,8 @@ fn same_as_the_engine(
     );
     let fast = index.all.impacts.top(&plain.plain(), 20, keep);
     let engine = index
-        .ranked(&index.all, query, 20, second_page.then_some(&view))
+        .all
+        .ranked(query, 20, second_page.then_some(&view))
         .unwrap();
     for pair in fast.windows(2) {
         prop_assert!(pair[0].0 >= pair[1].0, "best first: {:?}", fast);
