@@ -238,16 +238,14 @@ pub(super) fn cut(
     }
     let first = matches[best].0;
     // Start at the line or sentence the first match is in, when it is close.
-    let line_start = source[..first].rfind('\n').map_or(0, |n| n + 1);
-    let start = if first - line_start <= SNIPPET_CHARS / 4 {
-        line_start
-    } else {
-        floor_boundary(source, first - SNIPPET_CHARS / 8)
+    let (start, inside) = match line_start_near(source, first) {
+        Some(line_start) => (line_start, false),
+        None => (floor_boundary(source, first - SNIPPET_CHARS / 8), true),
     };
     let end = floor_boundary(source, (start + SNIPPET_CHARS).min(source.len()));
     // Written collapsed as it goes: the same as collapsing it once written.
     let mut out = Collapsed::with_capacity(end - start + 32);
-    if start > 0 && start != line_start {
+    if inside && start > 0 {
         out.push("…");
     }
     let mut from = start;
@@ -263,6 +261,19 @@ pub(super) fn cut(
         out.push("…");
     }
     out.into_string()
+}
+
+/// The start of the line `at` is in, when it is at most [`SNIPPET_CHARS`] / 4 bytes before
+/// `at`; read back only that far (a long line was read back to its start, for every snippet
+/// cut from it: a page of one long line made each a scan of the page).
+fn line_start_near(source: &str, at: usize) -> Option<usize> {
+    let near = floor_boundary(source, at.saturating_sub(SNIPPET_CHARS / 4 + 1));
+    let line_start = match source[near..at].rfind('\n') {
+        Some(n) => near + n + 1,
+        None if near == 0 => 0,
+        None => return None,
+    };
+    (at - line_start <= SNIPPET_CHARS / 4).then_some(line_start)
 }
 
 /// The length of the word that `text` starts with.

@@ -171,3 +171,20 @@ fn spots_of_another_text_are_passed_over() {
     let snippet = highlighter.snippet_from(&short, &shifted, 1);
     assert_eq!(snippet.replace("**", ""), "日本語 drain", "{snippet}");
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+    /// Reading back at most a quarter of a snippet finds the line start that reading back to it
+    /// finds, when it is that close, and nothing when it is farther (texts of long and short
+    /// lines, and characters of every width).
+    #[test]
+    fn a_near_line_start_is_the_line_start(
+        text in "([a-z ]{0,90}|é|日本|\n){0,12}",
+        at in any::<prop::sample::Index>(),
+    ) {
+        let at = floor_boundary(&text, at.index(text.len() + 1));
+        let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+        let expected = (at - line_start <= SNIPPET_CHARS / 4).then_some(line_start);
+        prop_assert_eq!(line_start_near(&text, at), expected, "{:?} at {}", text, at);
+    }
+}
