@@ -12,8 +12,11 @@
 
 use rmcp::ErrorData;
 use rmcp::model::ServerResult;
+use std::borrow::Cow;
+
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde_json::value::RawValue;
 
 use crate::sessions::changes::ChangeFeed;
 
@@ -25,7 +28,8 @@ pub struct DirectRequest<'a> {
     /// session's or 2026-07-28. Answers differ by version where rmcp's do (cache hints only
     /// from 2026-07-28; the HTTP layer makes the other changes rmcp makes).
     pub protocol: &'a str,
-    /// The whole body; [`DirectRequest::params`] reads its `params` (an object).
+    /// The whole body; [`DirectRequest::params`] reads its `params` (an object), whose
+    /// `_meta`, if any, the HTTP layer has already read as rmcp's `RequestMetaObject`.
     pub body: &'a [u8],
 }
 
@@ -45,6 +49,74 @@ impl DirectRequest<'_> {
         serde_json::from_slice::<Envelope<T>>(self.body)
             .ok()
             .map(|envelope| envelope.params)
+    }
+}
+
+/// A `tools/call` request's tool and arguments, read as rmcp reads its parameters
+/// (`CallToolRequestParams`) but for the arguments, which are kept as written until the tool
+/// reads them ([`ToolCall::arguments`]).
+pub struct ToolCall<'a> {
+    pub name: Cow<'a, str>,
+    arguments: Option<&'a RawValue>,
+}
+
+impl DirectRequest<'_> {
+    /// `params` read as a `tools/call`'s: `None` when rmcp's `CallToolRequestParams` would not
+    /// read them, and the handler should decline. Read in one pass: `_meta` was read as rmcp
+    /// reads it before (see [`DirectRequest::body`]) and is only passed over here, and the
+    /// arguments are not built into a map to be read again (rmcp's type parsed both, which was
+    /// a twentieth of a `search_docs` call).
+    pub fn tool_call(&self) -> Option<ToolCall<'_>> {
+        // `CallToolRequestParams`'s fields, as its derive names and reads them.
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Params<'a> {
+            #[serde(rename = "_meta", default)]
+            _meta: Option<IgnoredAny>,
+            #[serde(borrow)]
+            name: Cow<'a, str>,
+            #[serde(borrow, default)]
+            arguments: Option<&'a RawValue>,
+            #[serde(default)]
+            #[allow(dead_code)]
+            input_responses: Option<rmcp::model::InputResponses>,
+            #[serde(default)]
+            #[allow(dead_code)]
+            request_state: Option<String>,
+        }
+        let params: Params = self.params_borrowed()?;
+        // rmcp's `Option<JsonObject>`: an object or null.
+        let arguments = match params.arguments {
+            Some(raw) if raw.get() == "null" => None,
+            Some(raw) if raw.get().starts_with('{') => Some(raw),
+            Some(_) => return None,
+            None => None,
+        };
+        Some(ToolCall {
+            name: params.name,
+            arguments,
+        })
+    }
+
+    fn params_borrowed<'a, T: Deserialize<'a>>(&'a self) -> Option<T> {
+        #[derive(Deserialize)]
+        struct Envelope<T> {
+            params: T,
+        }
+        serde_json::from_slice::<Envelope<T>>(self.body)
+            .ok()
+            .map(|envelope| envelope.params)
+    }
+}
+
+impl ToolCall<'_> {
+    /// The arguments read as `T`, as rmcp's `Parameters` reads them (absent or null: `{}`);
+    /// `None` when they do not read as one. Read from the text, not from a map: the one
+    /// difference, a key given twice (the map keeps the last), is declined here and rmcp
+    /// answers it.
+    pub fn arguments<T: DeserializeOwned>(&self) -> Option<T> {
+        let text = self.arguments.map_or("{}", |raw| raw.get());
+        serde_json::from_str(text).ok()
     }
 }
 

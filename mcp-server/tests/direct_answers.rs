@@ -310,6 +310,165 @@ async fn what_is_not_plainly_a_stateless_request_goes_to_rmcp() {
     assert!(fast(&app, &headers, &serde_json::to_vec(&body).unwrap()).is_some());
 }
 
+/// A tool call's arguments are read from their text (see `DirectRequest::tool_call`): texts a
+/// map of values cannot show (a key given twice, `null`, arguments that are not an object,
+/// numbers written as floats, odd `inputResponses` and `requestState`) are declined or answered
+/// as rmcp answers them; the plain ones are answered.
+#[tokio::test]
+async fn tool_arguments_read_from_their_text_are_declined_or_answered_as_rmcp_does() {
+    let (_, app) = shared();
+    let (headers, body) = answered().swap_remove(0);
+    let text = serde_json::to_string(&body).unwrap();
+    let params = body["params"].to_string();
+    let meta = body["params"]["_meta"].to_string();
+    let with_params = |params: String| text.replace(&body["params"].to_string(), &params);
+    let call = |name: &str, rest: &str| {
+        with_params(format!(r#"{{"_meta":{meta},"name":"{name}"{rest}}}"#))
+    };
+    let cases: Vec<(String, bool)> = vec![
+        (text.clone(), true),
+        (
+            call("search_docs", r#","arguments":{"query":"drain"}"#),
+            true,
+        ),
+        (
+            call(
+                "search_docs",
+                r#","arguments": { "query" : "drain" , "limit" : 2 } "#,
+            ),
+            true,
+        ),
+        (
+            call(
+                "search_docs",
+                r#","arguments":{"query":"drain","query":"idle"}"#,
+            ),
+            false,
+        ),
+        (
+            call(
+                "search_docs",
+                r#","arguments":{"query":"drain","limit":2.0}"#,
+            ),
+            false,
+        ),
+        (
+            call(
+                "search_docs",
+                r#","arguments":{"query":"drain","limit":1e1}"#,
+            ),
+            false,
+        ),
+        (
+            call(
+                "search_docs",
+                r#","arguments":{"query":"drain","limit":99999999999}"#,
+            ),
+            false,
+        ),
+        (
+            call(
+                "search_docs",
+                r#","arguments":{"query":"drain","limit":-1}"#,
+            ),
+            false,
+        ),
+        (
+            call(
+                "search_docs",
+                r#","arguments":{"query":"dr\u0061in","version":null}"#,
+            ),
+            true,
+        ),
+        (
+            call(
+                "search_docs",
+                r#","arguments":{"query":"drain","unknown":[1,{"a":2}]}"#,
+            ),
+            true,
+        ),
+        (call("search_docs", r#","arguments":null"#), false),
+        (call("search_docs", r#","arguments":["drain"]"#), false),
+        (call("search_docs", r#","arguments":"drain""#), false),
+        (call("search_docs", r#","arguments":7"#), false),
+        (call("search_docs", ""), false),
+        (call("list_docs", r#","arguments":null"#), true),
+        (call("list_docs", ""), true),
+        (
+            call(
+                "list_docs",
+                r#","arguments":{},"arguments":{"prefix":"zzz"}"#,
+            ),
+            false,
+        ),
+        (
+            call(
+                "search_docs",
+                r#","arguments":{"query":"drain"},"inputResponses":"no""#,
+            ),
+            false,
+        ),
+        (
+            call(
+                "search_docs",
+                r#","arguments":{"query":"drain"},"inputResponses":{"a":1}"#,
+            ),
+            true,
+        ),
+        (
+            call(
+                "search_docs",
+                r#","arguments":{"query":"drain"},"requestState":5"#,
+            ),
+            false,
+        ),
+        (
+            call(
+                "search_docs",
+                r#","arguments":{"query":"drain"},"requestState":"s""#,
+            ),
+            true,
+        ),
+        (
+            call(
+                "search_docs",
+                r#","arguments":{"query":"drain"},"name":"read_doc""#,
+            ),
+            false,
+        ),
+        (
+            with_params(format!(
+                r#"{{"_meta":{meta},"arguments":{{"query":"drain"}}}}"#
+            )),
+            false,
+        ),
+        (
+            with_params(format!(r#"{{"_meta":{meta},"name":5,"arguments":{{}}}}"#)),
+            false,
+        ),
+        (params.clone().replace("search_docs", "list_docs"), false),
+    ];
+    for (body, answerable) in cases {
+        // `Mcp-Name` names the tool the body names first (the checks hold the two equal).
+        let mut headers = headers.clone();
+        if body.contains(r#""name":"list_docs""#) {
+            for (name, value) in headers.iter_mut() {
+                if name == "mcp-name" {
+                    *value = "list_docs".into();
+                }
+            }
+        }
+        let fast = fast(app, &headers, body.as_bytes());
+        if let Some(fast) = &fast {
+            let rmcp = rmcp(app, &headers, body.as_bytes()).await;
+            assert_eq!(fast, &rmcp, "for {body}");
+        }
+        if answerable {
+            assert!(fast.is_some(), "the fast path declined {body}");
+        }
+    }
+}
+
 /// Variations a client (or an attacker) may send; any mix of them.
 fn variation() -> impl Strategy<Value = (usize, u8, u8, u8, String)> {
     (

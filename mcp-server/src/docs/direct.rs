@@ -4,11 +4,7 @@
 //! read are declined, so rmcp words the error.
 
 use rmcp::ErrorData;
-use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{
-    CallToolRequestParams, PaginatedRequestParams, ReadResourceRequestParams, ServerResult,
-};
-use serde::de::DeserializeOwned;
+use rmcp::model::{PaginatedRequestParams, ReadResourceRequestParams, ServerResult};
 
 use super::server::DocsServer;
 use crate::direct::{Answer, Direct, DirectRequest};
@@ -35,21 +31,20 @@ impl Direct for DocsServer {
     fn answer_directly(&self, request: &DirectRequest<'_>) -> Option<Result<Answer, ErrorData>> {
         match request.method {
             "tools/call" => {
-                let call: CallToolRequestParams = request.params()?;
-                let arguments = call.arguments.unwrap_or_default();
+                let call = request.tool_call()?;
                 let name = call.name.as_ref();
                 Some(match name {
                     "search_docs" => {
-                        let Parameters(arguments) = arguments_of(arguments)?;
+                        let arguments = call.arguments()?;
                         let snapshot = self.library.current();
                         self.answered(name, || self.searched(arguments, &snapshot))
                     }
                     "read_doc" => {
-                        let Parameters(arguments) = arguments_of(arguments)?;
+                        let arguments = call.arguments()?;
                         self.answered(name, || self.read(arguments))
                     }
                     "list_docs" => {
-                        let Parameters(arguments) = arguments_of(arguments)?;
+                        let arguments = call.arguments()?;
                         self.answered(name, || self.listed(arguments))
                     }
                     _ => return None,
@@ -113,13 +108,4 @@ impl DocsServer {
         );
         answer.map(|(_, answer)| answer)
     }
-}
-
-/// A tool's arguments read as rmcp's `Parameters` reads them (absent arguments are `{}`).
-fn arguments_of<T: DeserializeOwned>(
-    arguments: serde_json::Map<String, serde_json::Value>,
-) -> Option<Parameters<T>> {
-    serde_json::from_value(serde_json::Value::Object(arguments))
-        .ok()
-        .map(Parameters)
 }
