@@ -28,8 +28,9 @@ pub struct DirectRequest<'a> {
     /// session's or 2026-07-28. Answers differ by version where rmcp's do (cache hints only
     /// from 2026-07-28; the HTTP layer makes the other changes rmcp makes).
     pub protocol: &'a str,
-    /// The whole body; [`DirectRequest::params`] reads its `params` (an object), whose
-    /// `_meta`, if any, the HTTP layer has already read as rmcp's `RequestMetaObject`.
+    /// The whole body; [`DirectRequest::params`] reads its `params` (an object). The HTTP layer
+    /// has already read every value in it as rmcp reads values (`params._meta`, if any, as
+    /// rmcp's `RequestMetaObject`).
     pub body: &'a [u8],
 }
 
@@ -85,9 +86,9 @@ impl DirectRequest<'_> {
             request_state: Option<String>,
         }
         let params: Params = self.params_borrowed()?;
-        // rmcp's `Option<JsonObject>`: an object or null.
+        // rmcp's `Option<JsonObject>`: an object or null (`None` here: serde reads `null` as
+        // an absent option).
         let arguments = match params.arguments {
-            Some(raw) if raw.get() == "null" => None,
             Some(raw) if raw.get().starts_with('{') => Some(raw),
             Some(_) => return None,
             None => None,
@@ -111,9 +112,10 @@ impl DirectRequest<'_> {
 
 impl ToolCall<'_> {
     /// The arguments read as `T`, as rmcp's `Parameters` reads them (absent or null: `{}`);
-    /// `None` when they do not read as one. Read from the text, not from a map: the one
-    /// difference, a key given twice (the map keeps the last), is declined here and rmcp
-    /// answers it.
+    /// `None` when they do not read as one. Read from the text, not from a map: every value in
+    /// the body was already read as rmcp reads values (`http::direct` refuses a body with a
+    /// lone surrogate, a number beyond a float or too deep), so the one difference left, a key
+    /// given twice (the map keeps the last), is declined here and rmcp answers it.
     pub fn arguments<T: DeserializeOwned>(&self) -> Option<T> {
         let text = self.arguments.map_or("{}", |raw| raw.get());
         serde_json::from_str(text).ok()

@@ -447,6 +447,43 @@ async fn tool_arguments_read_from_their_text_are_declined_or_answered_as_rmcp_do
             false,
         ),
         (params.clone().replace("search_docs", "list_docs"), false),
+        // Values rmcp refuses the body for (415), where the tool does not look.
+        (
+            call(
+                "search_docs",
+                r#","arguments":{"query":"drain","x":"\ud800"}"#,
+            ),
+            false,
+        ),
+        (
+            call("search_docs", r#","arguments":{"query":"drain","x":1e400}"#),
+            false,
+        ),
+        (
+            call(
+                "search_docs",
+                &format!(
+                    r#","arguments":{{"query":"drain","x":{}1{}}}"#,
+                    "[".repeat(130),
+                    "]".repeat(130)
+                ),
+            ),
+            false,
+        ),
+        (
+            call(
+                "search_docs",
+                r#","arguments":{"query":"drain"},"x":"\udfff""#,
+            ),
+            false,
+        ),
+        (
+            call(
+                "search_docs",
+                r#","arguments":{"query":"drain","x":"\ud83d\ude00","y":1.5e3}"#,
+            ),
+            true,
+        ),
     ];
     for (body, answerable) in cases {
         // `Mcp-Name` names the tool the body names first (the checks hold the two equal).

@@ -74,8 +74,10 @@ impl<'de> Deserialize<'de> for Params {
                         "_meta" => once(&mut params.meta, map.next_value()?)?,
                         "name" => once(&mut params.name, map.next_value()?)?,
                         "uri" => once(&mut params.uri, map.next_value()?)?,
+                        // Read as rmcp reads values, not passed over (see `values`): a tool's
+                        // arguments are among them.
                         _ => {
-                            map.next_value::<de::IgnoredAny>()?;
+                            map.next_value::<values::AnyValue>()?;
                         }
                     }
                 }
@@ -424,6 +426,7 @@ fn accepts_json_and_sse(headers: &HeaderMap) -> bool {
     json && sse
 }
 
+mod values;
 mod written;
 
 use written::{json_response, status_of, tool_response};

@@ -341,7 +341,8 @@ impl Clauses {
         };
         // Clauses analyzed here: ones not kept, or no longer (another search may start the
         // kept ones again between the reads below). Each round adds every clause it misses,
-        // so the third round at the latest misses none.
+        // and a clause analyzed here is never missed again: at most one round per clause,
+        // and one more.
         let mut fresh: Vec<(&str, Option<Analyzed>)> = Vec::new();
         loop {
             let known = self.read();
