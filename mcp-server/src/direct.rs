@@ -43,13 +43,7 @@ impl DirectRequest<'_> {
     /// `params` (with `_meta`) read as `T`, one of rmcp's parameter types; `None` if it does not
     /// read as one, and the handler should decline.
     pub fn params<T: DeserializeOwned>(&self) -> Option<T> {
-        #[derive(Deserialize)]
-        struct Envelope<T> {
-            params: T,
-        }
-        serde_json::from_slice::<Envelope<T>>(self.body)
-            .ok()
-            .map(|envelope| envelope.params)
+        self.params_borrowed()
     }
 }
 
@@ -99,6 +93,7 @@ impl DirectRequest<'_> {
         })
     }
 
+    /// [`DirectRequest::params`], borrowing from the body where `T` can.
     fn params_borrowed<'a, T: Deserialize<'a>>(&'a self) -> Option<T> {
         #[derive(Deserialize)]
         struct Envelope<T> {
