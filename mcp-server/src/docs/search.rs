@@ -169,9 +169,10 @@ pub struct SearchIndex {
     pub versions: Vec<String>,
     pub languages: Vec<String>,
     rules: VariantRules,
-    /// The pages the default filter searches (also in `views`).
+    /// The pages the default filter searches.
     default_view: Arc<Vec<bool>>,
-    /// The pages each filter searches, built on first use (bounded: only known values get here).
+    /// The pages each other filter searches, built on first use (bounded: only known values get
+    /// here).
     views: Mutex<HashMap<Filter, Arc<Vec<bool>>>>,
 }
 
@@ -240,7 +241,7 @@ impl SearchIndex {
             languages,
             rules: rules.clone(),
             copies,
-            views: Mutex::new(HashMap::from([(Filter::default(), default_view.clone())])),
+            views: Mutex::new(HashMap::new()),
             default_view,
         })
     }

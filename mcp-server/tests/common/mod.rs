@@ -3,6 +3,8 @@
 //! a crate of its own and uses part of this, hence `dead_code` allowed.)
 #![allow(dead_code)]
 
+pub mod both;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -41,11 +41,11 @@ fn spots_number_the_analyzed_words_at_their_offsets() {
     );
     assert_eq!(spots.of(1), [(0, 13), (3, 7)], "{:?}", code.code);
     assert_eq!(
-        spots.words.of(0),
+        spots.words_of(0),
         [7, 9, 11],
         "the distinct numbers, sorted"
     );
-    assert_eq!(spots.words.of(1), [7, 13]);
+    assert_eq!(spots.words_of(1), [7, 13]);
     assert_eq!(spots.of(2), [], "no such slot");
     assert_eq!(
         Spots::build([&prose].into_iter(), &analyzer, |_| None).of(0),
