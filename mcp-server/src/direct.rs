@@ -141,8 +141,8 @@ impl From<ServerResult> for Answer {
 /// was a tenth of a `search_docs` call's CPU.
 #[derive(Debug)]
 pub struct ToolOutput {
-    /// The readable text, the result's one content block.
-    pub text: String,
+    /// The readable text, the result's one content block, as a JSON string (quotes included).
+    pub text: Vec<u8>,
     /// The structured content: a JSON object (what the tool's `outputSchema` describes) as
     /// `serde_json` writes it, written into the answer as it is.
     pub structured: Vec<u8>,

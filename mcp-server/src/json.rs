@@ -28,8 +28,9 @@ pub fn write_joined(out: &mut Vec<u8>, parts: &[&str]) {
     out.push(b'"');
 }
 
-/// Appends `text` escaped as inside a JSON string.
-fn escape(out: &mut Vec<u8>, text: &str) {
+/// Appends `text` escaped as inside a JSON string (no quotes): text escaped in pieces is the
+/// text escaped whole, as JSON escapes character by character.
+pub fn escape(out: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
     out.reserve(bytes.len());
     // Bytes from `start` on are not written yet; those before `at` need no escape.

@@ -37,15 +37,15 @@ impl Direct for DocsServer {
                     "search_docs" => {
                         let arguments = call.arguments()?;
                         let snapshot = self.library.current();
-                        self.answered(name, || self.searched(arguments, &snapshot))
+                        self.answered(name, || self.searched_written(arguments, &snapshot))
                     }
                     "read_doc" => {
                         let arguments = call.arguments()?;
-                        self.answered(name, || self.read(arguments))
+                        self.answered(name, || self.read(arguments)?.answer())
                     }
                     "list_docs" => {
                         let arguments = call.arguments()?;
-                        self.answered(name, || self.listed(arguments))
+                        self.answered(name, || self.listed(arguments)?.answer())
                     }
                     _ => return None,
                 })
@@ -85,19 +85,15 @@ impl Direct for DocsServer {
 }
 
 impl DocsServer {
-    /// Tool `name`'s answer from `work`, in the fast path's form (written out too, under the
-    /// same guard: a panic in either is this call's internal error, named and counted as
-    /// through rmcp), its call counted once.
-    fn answered<T: super::tools::Structured>(
+    /// Tool `name`'s answer from `work`, which gives it in the fast path's form (written out,
+    /// under the same guard: a panic is this call's internal error, named and counted as
+    /// through rmcp) with whether the caller was refused; its call counted once.
+    fn answered(
         &self,
         name: &str,
-        work: impl FnOnce() -> Result<super::tools::Answered<T>, ErrorData>,
+        work: impl FnOnce() -> Result<(bool, Answer), ErrorData>,
     ) -> Result<Answer, ErrorData> {
-        let answer = unpanicked_now(format_args!("tool {name}"), || {
-            let answered = work()?;
-            let refused = answered.refused();
-            answered.into_answer().map(|answer| (refused, answer))
-        });
+        let answer = unpanicked_now(format_args!("tool {name}"), work);
         self.count_outcome(
             name,
             match &answer {

@@ -34,6 +34,8 @@ pub const S3_START_ATTEMPTS: u32 = 5;
 pub struct Snapshot {
     pub corpus: Corpus,
     pub index: SearchIndex,
+    /// What `search_docs` answers write of each unit, once written (see `tools/rendered.rs`).
+    pub rendered: super::tools::Renders,
     /// Names the pages served ([`content_version`]): the same on every task serving them.
     pub version: String,
     /// Bytes of page text.
@@ -61,6 +63,7 @@ impl Snapshot {
             );
         }
         Ok(Snapshot {
+            rendered: super::tools::Renders::new(&corpus),
             corpus,
             index,
             version,

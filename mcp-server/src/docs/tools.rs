@@ -2,7 +2,6 @@
 //! arguments and structured results (their `inputSchema` and `outputSchema`).
 
 use std::borrow::Cow;
-use std::fmt::Write;
 
 use rmcp::handler::server::tool::schema_for_output;
 use rmcp::handler::server::wrapper::Parameters;
@@ -12,18 +11,25 @@ use serde::Serialize;
 
 use super::chunk::chunk;
 use super::corpus::Page;
-use super::library::Snapshot;
-use super::search::{Filter, SearchError, SearchIndex, touch};
-use super::server::{DocsServer, page_uri, section_uri, unknown_page};
+use super::search::{Filter, SearchIndex};
+use super::server::{DocsServer, page_uri, unknown_page};
 use crate::direct::{Answer, ToolOutput};
 
+mod rendered;
 mod schema;
+mod searched;
 mod written;
+pub(super) use rendered::Renders;
 pub use schema::*;
 
 /// A tool result for a caller's mistake: `isError`, with what to do about it.
 fn refused<T>(message: String) -> Answered<T> {
-    Answered::Refused(CallToolResult::error(vec![ContentBlock::text(message)]))
+    Answered::Refused(refusal(message))
+}
+
+/// The result of [`refused`].
+fn refusal(message: String) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(message)])
 }
 
 /// A tool's answer before it takes the form rmcp or the fast path gives it: readable text with
@@ -61,28 +67,30 @@ impl<T: Structured> Answered<T> {
         }
     }
 
-    /// As the fast path writes it: the structured result straight to JSON, the same JSON
-    /// rmcp writes from [`Answered::into_result`] (tests compare the two).
-    pub(super) fn into_answer(self) -> Result<Answer, ErrorData> {
+    /// As the fast path writes it, with whether the caller was refused (a result with
+    /// `isError`): the structured result straight to JSON, the same JSON rmcp writes from
+    /// [`Answered::into_result`] (tests compare the two).
+    pub(super) fn answer(self) -> Result<(bool, Answer), ErrorData> {
         match self {
             Answered::Output(text, structured) => {
                 // Room for a typical result (a search's is a few KiB), not grown from 128 bytes.
                 let mut json = Vec::with_capacity(text.len() + 1024);
                 structured.write_json(&mut json).map_err(unserialisable)?;
-                Ok(Answer::Tool(ToolOutput {
-                    text,
-                    structured: json,
-                }))
+                let mut written = Vec::with_capacity(text.len() * 9 / 8 + 2);
+                crate::json::write_str(&mut written, &text);
+                Ok((
+                    false,
+                    Answer::Tool(ToolOutput {
+                        text: written,
+                        structured: json,
+                    }),
+                ))
             }
-            Answered::Refused(result) => Ok(Answer::Result(ServerResult::from(
-                CallToolResponse::Complete(result),
-            ))),
+            Answered::Refused(result) => Ok((
+                true,
+                Answer::Result(ServerResult::from(CallToolResponse::Complete(result))),
+            )),
         }
-    }
-
-    /// Whether the caller was refused (a result with `isError`).
-    pub(super) fn refused(&self) -> bool {
-        matches!(self, Answered::Refused(_))
     }
 }
 
@@ -130,141 +138,6 @@ impl DocsServer {
 }
 
 impl DocsServer {
-    /// `search_docs` in `snapshot`, whose text the output borrows.
-    pub(super) fn searched<'s>(
-        &self,
-        args: SearchArgs,
-        snapshot: &'s Snapshot,
-    ) -> Result<Answered<SearchOutput<'s>>, ErrorData> {
-        let limit = (args.limit as usize).clamp(1, MAX_LIMIT);
-        let corpus = &snapshot.corpus;
-        let index = &snapshot.index;
-        let filter = Filter {
-            version: args.version.clone().filter(|v| !v.trim().is_empty()),
-            language: args.language.clone().filter(|l| !l.trim().is_empty()),
-        };
-        let hits = match index.search_in(corpus, &args.query, limit, &filter) {
-            Ok(hits) => hits,
-            Err(SearchError::EmptyQuery) => {
-                return Ok(refused(format!(
-                    "Empty query {:?}: {}",
-                    args.query,
-                    SearchError::EmptyQuery
-                )));
-            }
-            Err(error @ SearchError::UnknownVariant(_)) => {
-                return Ok(refused(format!("Nothing to search: {error}.")));
-            }
-            // Not echoed: the query may be long, and it is what was wrong.
-            Err(
-                error @ (SearchError::QueryTooLong(_)
-                | SearchError::QueryTooNested
-                | SearchError::BadQuery(_)),
-            ) => {
-                return Ok(refused(format!("Query refused: {error}")));
-            }
-            Err(error) => return Err(ErrorData::internal_error(error.to_string(), None)),
-        };
-        // The strings the answer is written from are read first, all together (see
-        // `search::touch`): they lie apart in the snapshot, each a wait for memory in turn.
-        for hit in &hits {
-            let page = &corpus.pages[hit.page];
-            let unit = &page.units[hit.unit];
-            for text in [
-                &page.path,
-                &page.title,
-                &unit.anchor,
-                &unit.title,
-                &unit.context,
-            ] {
-                touch(text.as_bytes(), 1);
-            }
-            for &variant in index.variants_of(hit.page) {
-                touch(corpus.pages[variant].path.as_bytes(), 1);
-            }
-        }
-        let hits: Vec<SearchHit> = hits
-            .into_iter()
-            .map(|hit| {
-                let page = &corpus.pages[hit.page];
-                let unit = &page.units[hit.unit];
-                SearchHit {
-                    path: &page.path,
-                    anchor: &unit.anchor,
-                    page_title: &page.title,
-                    section_title: &unit.title,
-                    context: &unit.context,
-                    snippet: hit.snippet,
-                    score: f64::from(hit.score),
-                    uri: section_uri(&page.path, &unit.anchor),
-                    variants: variants_of(index, corpus, hit.page),
-                    also_in: hit
-                        .also
-                        .iter()
-                        .map(|&(p, u)| {
-                            let page = &corpus.pages[p];
-                            Joined([&page.path, "#", &page.units[u].anchor, ""])
-                        })
-                        .collect(),
-                }
-            })
-            .collect();
-        let text = if hits.is_empty() {
-            format!(
-                "No section matches {:?}. Try other words, fewer words, or list_docs for the table of contents.",
-                args.query
-            )
-        } else {
-            // Room for the whole text, not grown from a few bytes.
-            let room: usize = hits.iter().map(|hit| hit.snippet.len() + 256).sum();
-            let mut text = String::with_capacity(room);
-            // Writing to a String cannot fail.
-            let _ = writeln!(text, "{} sections for {:?}:", hits.len(), args.query);
-            for (i, hit) in hits.iter().enumerate() {
-                // Pushed, not formatted: this runs for every hit of every search.
-                let _ = write!(text, "\n{}. ", i + 1);
-                text.push_str(hit.page_title);
-                for part in [hit.context, hit.section_title] {
-                    let mut part = part.strip_prefix(hit.page_title).unwrap_or(part);
-                    // Not `trim_start_matches`, which sets up a substring search per call.
-                    while let Some(rest) = part.strip_prefix(" › ") {
-                        part = rest;
-                    }
-                    if !part.is_empty() {
-                        text.push_str(" › ");
-                        text.push_str(part);
-                    }
-                }
-                for part in [
-                    " (path: ",
-                    hit.path,
-                    ", section: ",
-                    hit.anchor,
-                    ")\n   ",
-                    &hit.snippet,
-                    "\n",
-                ] {
-                    text.push_str(part);
-                }
-                for (i, variant) in hit.variants.iter().enumerate() {
-                    text.push_str(if i == 0 { "   also as: " } else { ", " });
-                    text.push_str(&variant.path);
-                    if i + 1 == hit.variants.len() {
-                        text.push('\n');
-                    }
-                }
-            }
-            text
-        };
-        Ok(Answered::Output(
-            text,
-            SearchOutput {
-                query: args.query,
-                hits,
-            },
-        ))
-    }
-
     /// `read_doc`.
     pub(super) fn read(&self, args: ReadArgs) -> Result<Answered<ReadOutput>, ErrorData> {
         let snapshot = self.library.snapshot();

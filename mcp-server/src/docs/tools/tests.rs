@@ -62,3 +62,98 @@ fn a_search_reads_as_numbered_hits_with_their_places_and_variants() {
     );
     assert_eq!(output.hits.len(), 1);
 }
+
+/// The fast path's `search_docs` answer, written from what each hit's unit keeps written, is
+/// byte for byte the answer written from the hits (the one rmcp's route is held to): on pages
+/// with variants, a fragment two pages include (`alsoIn`), and titles, paths and queries with
+/// what JSON escapes; again once the units' parts are kept; and for refusals.
+#[test]
+fn a_search_written_from_kept_parts_is_the_answer_written_from_its_hits() {
+    let folder = std::env::temp_dir().join(format!("docs-search-kept-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    for (path, text) in [
+        (
+            "guide.md",
+            "# Guide \"quoted\" \\ back\n\n## Draining\tnow\n\nTasks drain their streams before they stop. \"Drain\" \\ again.\n\n## Limits\n\nA drain limit.\n",
+        ),
+        (
+            "guide.ja.md",
+            "# ガイド\n\n## Draining\n\nTasks drain their streams before they stop.\n",
+        ),
+        (
+            "v2.0/setup.md",
+            "# Setup\n\n## Ports\n\nListen on a port; the drain waits.\n",
+        ),
+        (
+            "v1.0/setup.md",
+            "# Setup\n\n## Ports\n\nListen on an older port.\n",
+        ),
+        (
+            "one \"odd\" page.md",
+            "# Odd\n\n## Shared\n\n{% include '_shared.md' %}\n",
+        ),
+        (
+            "two.md",
+            "# Two\n\n## Shared\n\n{% include '_shared.md' %}\n",
+        ),
+        (
+            "_shared.md",
+            "Fragment words about drain timeouts, shared by two pages \u{1}.\n",
+        ),
+    ] {
+        let path = folder.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let library = super::super::library::Library::load(Some(&folder)).unwrap();
+    std::fs::remove_dir_all(&folder).unwrap();
+    let server = DocsServer::new(library);
+    let snapshot = server.library.snapshot();
+    let args = |query: &str, language: Option<&str>| super::SearchArgs {
+        query: query.into(),
+        limit: 10,
+        version: None,
+        language: language.map(Into::into),
+    };
+    let written = |answer: crate::direct::Answer| match answer {
+        crate::direct::Answer::Tool(tool) => (
+            String::from_utf8(tool.text).unwrap(),
+            String::from_utf8(tool.structured).unwrap(),
+        ),
+        crate::direct::Answer::Result(result) => {
+            (serde_json::to_string(&result).unwrap(), String::new())
+        }
+    };
+    let mut alsos = 0;
+    let mut variants = 0;
+    for round in 0..2 {
+        for (query, language) in [
+            ("drain", None),
+            ("drain", Some("ja")),
+            ("\"drain their\" stop", None),
+            ("fragment timeouts", None),
+            ("quoted \\ back \"", None),
+            ("port", None),
+            ("nothing-matches-this", None),
+            ("", None),
+        ] {
+            let (refused, fast) = server
+                .searched_written(args(query, language), &snapshot)
+                .unwrap();
+            let (slow_refused, slow) = server
+                .searched(args(query, language), &snapshot)
+                .unwrap()
+                .answer()
+                .unwrap();
+            assert_eq!(refused, slow_refused, "{query:?}");
+            let (fast, slow) = (written(fast), written(slow));
+            assert_eq!(fast, slow, "{query:?} {language:?}, round {round}");
+            alsos += fast.1.matches("\"alsoIn\"").count();
+            variants += fast.1.matches("\"variants\"").count();
+        }
+    }
+    assert!(
+        alsos > 0 && variants > 0,
+        "{alsos} alsoIn, {variants} variants"
+    );
+}

@@ -7,7 +7,7 @@
 //! machinery, writing the output was about a twentieth of a `search_docs` call in the server's
 //! profile.
 
-use super::{SearchHit, SearchOutput, Structured, VariantEntry};
+use super::{Joined, SearchHit, SearchOutput, Structured, VariantEntry};
 use crate::json::{write_joined, write_str};
 
 impl Structured for SearchOutput<'_> {
@@ -28,20 +28,34 @@ impl Structured for SearchOutput<'_> {
 
 impl SearchHit<'_> {
     fn write_to(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        self.write_head(out);
+        write_str(out, &self.snippet);
+        write_score(out, self.score)?;
+        self.write_tail(out);
+        write_also_in(out, &self.also_in);
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// What a hit writes before its snippet's string: its unit's alone (a search's answer
+    /// keeps it written, see `rendered.rs`).
+    pub(super) fn write_head(&self, out: &mut Vec<u8>) {
         for (key, value) in [
             (&br#"{"path":"#[..], self.path),
             (br#","anchor":"#, self.anchor),
             (br#","pageTitle":"#, self.page_title),
             (br#","sectionTitle":"#, self.section_title),
             (br#","context":"#, self.context),
-            (br#","snippet":"#, &self.snippet),
         ] {
             out.extend_from_slice(key);
             write_str(out, value);
         }
-        out.extend_from_slice(br#","score":"#);
-        // One number: serde_json's own writing of it (`null` for what is not finite).
-        serde_json::to_writer(&mut *out, &self.score)?;
+        out.extend_from_slice(br#","snippet":"#);
+    }
+
+    /// What a hit writes after its score and before `alsoIn`: its unit's alone, as
+    /// [`SearchHit::write_head`].
+    pub(super) fn write_tail(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(br#","uri":"#);
         write_joined(out, &self.uri.0);
         if !self.variants.is_empty() {
@@ -54,18 +68,27 @@ impl SearchHit<'_> {
             }
             out.push(b']');
         }
-        if !self.also_in.is_empty() {
-            out.extend_from_slice(br#","alsoIn":["#);
-            for (i, also) in self.also_in.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_joined(out, &also.0);
+    }
+}
+
+/// A hit's `score` member, after its snippet.
+pub(super) fn write_score(out: &mut Vec<u8>, score: f64) -> Result<(), serde_json::Error> {
+    out.extend_from_slice(br#","score":"#);
+    // One number: serde_json's own writing of it (`null` for what is not finite).
+    serde_json::to_writer(&mut *out, &score)
+}
+
+/// A hit's `alsoIn` member, when it has one.
+pub(super) fn write_also_in(out: &mut Vec<u8>, also_in: &[Joined<'_>]) {
+    if !also_in.is_empty() {
+        out.extend_from_slice(br#","alsoIn":["#);
+        for (i, also) in also_in.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
             }
-            out.push(b']');
+            write_joined(out, &also.0);
         }
-        out.push(b'}');
-        Ok(())
+        out.push(b']');
     }
 }
 
@@ -91,7 +114,6 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::super::Joined;
     use super::*;
 
     /// Text with what JSON escapes, at any place.

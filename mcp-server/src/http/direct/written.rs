@@ -17,7 +17,7 @@ pub(super) fn tool_response(tool: &ToolOutput, id: &RequestId, modern: bool) -> 
     );
     // Written by hand around the two parts serde writes: the text would be copied twice into
     // a `serde_json::value::RawValue` for the structured content (built by parsing it again).
-    let mut body = Vec::with_capacity(tool.text.len() * 9 / 8 + tool.structured.len() + 160);
+    let mut body = Vec::with_capacity(tool.text.len() + tool.structured.len() + 160);
     body.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
     serde_json::to_writer(&mut body, id).ok()?;
     body.extend_from_slice(br#","result":{"#);
@@ -25,7 +25,7 @@ pub(super) fn tool_response(tool: &ToolOutput, id: &RequestId, modern: bool) -> 
         body.extend_from_slice(br#""resultType":"complete","#);
     }
     body.extend_from_slice(br#""content":[{"type":"text","text":"#);
-    crate::json::write_str(&mut body, &tool.text);
+    body.extend_from_slice(&tool.text);
     body.extend_from_slice(br#"}],"structuredContent":"#);
     body.extend_from_slice(&tool.structured);
     body.extend_from_slice(br#","isError":false}}"#);
