@@ -24,56 +24,80 @@ use crate::docs::library::Snapshot;
 use crate::docs::search::touch;
 use crate::json::{escape, write_str};
 
-/// Each unit's written parts, written on the unit's first hit (see the module's comment): a
-/// few dozen bytes a unit until then, and for the units no search finds.
+/// Each unit's and each page's written parts, written on their first hit (see the module's
+/// comment): a few dozen bytes a unit until then, and for the units no search finds. A page's
+/// variants are kept once for all its units.
 pub struct Renders {
     /// Where each page's units start among `units`.
     starts: Box<[usize]>,
     units: Box<[OnceLock<Rendered>]>,
+    pages: Box<[OnceLock<Rendered>]>,
 }
 
-/// What a hit's answer writes of its unit, whatever the query: four parts, one after the other.
+/// What a hit's answer writes of its unit or its page, whatever the query: parts one after
+/// the other in one allocation.
+///
+/// A unit's three: its structured head (up to its `"snippet":`), its `,"uri":` member, and its
+/// readable head (escaped, as inside the readable text's JSON string). A page's two: its
+/// `,"variants":` member (or nothing) and its readable tail, escaped.
 struct Rendered {
     bytes: Box<[u8]>,
-    /// Where each part ends in `bytes`: its structured head (up to its `"snippet":`) and tail
-    /// (from its `,"uri":` to its variants), then its readable head and tail, escaped as in
-    /// the JSON string of the readable text.
-    ends: [usize; 4],
+    /// Where each part ends in `bytes`.
+    ends: [u32; 3],
 }
 
+/// Writes one part of a [`Rendered`].
+type Part<'a> = &'a dyn Fn(&mut Vec<u8>);
+
 impl Rendered {
-    /// Part `i` (see [`Rendered::ends`]).
+    /// Part `i`.
     fn part(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.bytes[start..self.ends[i]]
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.bytes[start..self.ends[i] as usize]
     }
 
-    /// Unit `unit` of page `page`'s parts.
-    fn of(snapshot: &Snapshot, page: usize, unit: usize) -> Rendered {
-        let hit = search_hit(snapshot, page, unit);
-        let mut bytes = Vec::with_capacity(512);
-        let mut ends = [0; 4];
-        hit.write_head(&mut bytes);
-        ends[0] = bytes.len();
-        hit.write_tail(&mut bytes);
-        ends[1] = bytes.len();
-        let mut text = String::new();
-        hit.readable_head(&mut text);
-        escape(&mut bytes, &text);
-        ends[2] = bytes.len();
-        text.clear();
-        hit.readable_tail(&mut text);
-        escape(&mut bytes, &text);
-        ends[3] = bytes.len();
+    /// `parts`, each writing into the bytes in turn.
+    fn written(parts: &[Part<'_>]) -> Rendered {
+        let mut bytes = Vec::with_capacity(256);
+        let mut ends = [0; 3];
+        for (i, part) in parts.iter().enumerate() {
+            part(&mut bytes);
+            ends[i] = bytes.len() as u32;
+        }
+        ends[parts.len()..].fill(bytes.len() as u32);
         Rendered {
             bytes: bytes.into_boxed_slice(),
             ends,
         }
     }
+
+    /// Unit `unit` of page `page`'s parts.
+    fn unit(snapshot: &Snapshot, page: usize, unit: usize) -> Rendered {
+        let hit = search_hit(snapshot, page, unit);
+        Rendered::written(&[
+            &|out| hit.write_head(out),
+            &|out| hit.write_uri(out),
+            &|out| {
+                let mut text = String::new();
+                hit.readable_head(&mut text);
+                escape(out, &text);
+            },
+        ])
+    }
+
+    /// Page `page`'s parts.
+    fn page(snapshot: &Snapshot, page: usize) -> Rendered {
+        let hit = search_hit(snapshot, page, 0);
+        Rendered::written(&[&|out| hit.write_variants(out), &|out| {
+            let mut text = String::new();
+            hit.readable_tail(&mut text);
+            escape(out, &text);
+        }])
+    }
 }
 
 impl Renders {
-    /// Room for every unit of `corpus`, none written yet.
+    /// Room for every unit and page of `corpus`, none written yet.
     pub fn new(corpus: &Corpus) -> Renders {
         let mut starts = Vec::with_capacity(corpus.pages.len());
         let mut units = 0;
@@ -84,12 +108,29 @@ impl Renders {
         Renders {
             starts: starts.into_boxed_slice(),
             units: (0..units).map(|_| OnceLock::new()).collect(),
+            pages: (0..corpus.pages.len()).map(|_| OnceLock::new()).collect(),
         }
     }
 
     /// Where unit `unit` of page `page`'s parts are kept.
-    fn slot(&self, page: usize, unit: usize) -> &OnceLock<Rendered> {
+    fn unit(&self, page: usize, unit: usize) -> &OnceLock<Rendered> {
         &self.units[self.starts[page] + unit]
+    }
+
+    /// Bytes kept (for the memory figures): the room for every unit and page, and what is
+    /// written.
+    pub fn bytes(&self) -> usize {
+        let room = (self.units.len() + self.pages.len())
+            * std::mem::size_of::<OnceLock<Rendered>>()
+            + self.starts.len() * std::mem::size_of::<usize>();
+        let written: usize = self
+            .units
+            .iter()
+            .chain(self.pages.iter())
+            .filter_map(OnceLock::get)
+            .map(|parts| parts.bytes.len())
+            .sum();
+        room + written
     }
 }
 
@@ -99,20 +140,25 @@ pub(super) fn write(snapshot: &Snapshot, found: &Found) -> Result<ToolOutput, Er
     // Each hit's parts, and then their first bytes, are read first, all together (see
     // `search::touch`): they lie apart in the snapshot, each a wait for memory in turn.
     for hit in &found.hits {
-        let parts = renders.slot(hit.page, hit.unit).get();
-        std::hint::black_box(parts.map(|parts| parts.bytes.as_ptr()));
+        for parts in [renders.unit(hit.page, hit.unit), &renders.pages[hit.page]] {
+            std::hint::black_box(parts.get().map(|parts| parts.bytes.as_ptr()));
+        }
     }
-    let rendered: Vec<&Rendered> = found
+    let rendered: Vec<(&Rendered, &Rendered)> = found
         .hits
         .iter()
         .map(|hit| {
-            renders
-                .slot(hit.page, hit.unit)
-                .get_or_init(|| Rendered::of(snapshot, hit.page, hit.unit))
+            (
+                renders
+                    .unit(hit.page, hit.unit)
+                    .get_or_init(|| Rendered::unit(snapshot, hit.page, hit.unit)),
+                renders.pages[hit.page].get_or_init(|| Rendered::page(snapshot, hit.page)),
+            )
         })
         .collect();
-    for parts in &rendered {
-        touch(&parts.bytes, 8);
+    for (unit, page) in &rendered {
+        touch(&unit.bytes, 6);
+        touch(&page.bytes, 2);
     }
     // Each snippet escaped once, for the text and for the structured result.
     let mut snippets =
@@ -124,7 +170,10 @@ pub(super) fn write(snapshot: &Snapshot, found: &Found) -> Result<ToolOutput, Er
     }
     let snippet =
         |i: usize| &snippets[if i == 0 { 0 } else { snippet_ends[i - 1] }..snippet_ends[i]];
-    let kept: usize = rendered.iter().map(|parts| parts.bytes.len()).sum();
+    let kept: usize = rendered
+        .iter()
+        .map(|(unit, page)| unit.bytes.len() + page.bytes.len())
+        .sum();
     let mut text = Vec::with_capacity(kept + snippets.len() + found.query.len() + 128);
     text.push(b'"');
     if found.hits.is_empty() {
@@ -133,13 +182,13 @@ pub(super) fn write(snapshot: &Snapshot, found: &Found) -> Result<ToolOutput, Er
         let mut words = String::with_capacity(found.query.len() + 32);
         heading(&mut words, found.hits.len(), &found.query);
         escape(&mut text, &words);
-        for (i, parts) in rendered.iter().enumerate() {
+        for (i, (unit, page)) in rendered.iter().enumerate() {
             words.clear();
             numbered(&mut words, i);
             escape(&mut text, &words);
-            text.extend_from_slice(parts.part(2));
+            text.extend_from_slice(unit.part(2));
             text.extend_from_slice(snippet(i));
-            text.extend_from_slice(parts.part(3));
+            text.extend_from_slice(page.part(1));
         }
     }
     text.push(b'"');
@@ -150,16 +199,17 @@ pub(super) fn write(snapshot: &Snapshot, found: &Found) -> Result<ToolOutput, Er
     structured.extend_from_slice(br#"{"query":"#);
     write_str(&mut structured, &found.query);
     structured.extend_from_slice(br#","hits":["#);
-    for (i, (hit, parts)) in found.hits.iter().zip(&rendered).enumerate() {
+    for (i, (hit, (unit, page))) in found.hits.iter().zip(&rendered).enumerate() {
         if i > 0 {
             structured.push(b',');
         }
-        structured.extend_from_slice(parts.part(0));
+        structured.extend_from_slice(unit.part(0));
         structured.push(b'"');
         structured.extend_from_slice(snippet(i));
         structured.push(b'"');
         write_score(&mut structured, f64::from(hit.score)).map_err(unserialisable)?;
-        structured.extend_from_slice(parts.part(1));
+        structured.extend_from_slice(unit.part(1));
+        structured.extend_from_slice(page.part(0));
         write_also_in(&mut structured, &also_in(&snapshot.corpus, &hit.also));
         structured.push(b'}');
     }

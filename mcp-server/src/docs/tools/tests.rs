@@ -126,6 +126,7 @@ fn a_search_written_from_kept_parts_is_the_answer_written_from_its_hits() {
     };
     let mut alsos = 0;
     let mut variants = 0;
+    let mut kept = vec![snapshot.rendered.bytes()];
     for round in 0..2 {
         for (query, language) in [
             ("drain", None),

@@ -31,7 +31,8 @@ impl SearchHit<'_> {
         self.write_head(out);
         write_str(out, &self.snippet);
         write_score(out, self.score)?;
-        self.write_tail(out);
+        self.write_uri(out);
+        self.write_variants(out);
         write_also_in(out, &self.also_in);
         out.push(b'}');
         Ok(())
@@ -53,11 +54,14 @@ impl SearchHit<'_> {
         out.extend_from_slice(br#","snippet":"#);
     }
 
-    /// What a hit writes after its score and before `alsoIn`: its unit's alone, as
-    /// [`SearchHit::write_head`].
-    pub(super) fn write_tail(&self, out: &mut Vec<u8>) {
+    /// A hit's `uri` member, after its score: its unit's alone, as [`SearchHit::write_head`].
+    pub(super) fn write_uri(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(br#","uri":"#);
         write_joined(out, &self.uri.0);
+    }
+
+    /// A hit's `variants` member, when its page has other variants: its page's alone.
+    pub(super) fn write_variants(&self, out: &mut Vec<u8>) {
         if !self.variants.is_empty() {
             out.extend_from_slice(br#","variants":["#);
             for (i, variant) in self.variants.iter().enumerate() {
