@@ -13,11 +13,12 @@ proptest! {
     }
 
     /// Pushed in pieces, cut anywhere (inside a whitespace run, between a word and its
-    /// space), a text collapses as it does whole.
+    /// space), a text collapses as it does whole, pushed as words too.
     #[test]
     fn collapsed_in_pieces_is_collapsed_whole(
         text in "[a b*\t\n\x0B\x01\x7F\u{85}\u{A0}é…]{0,40}|([a-z]{1,9}[ ]{1,2}){0,8}",
         cuts in proptest::collection::vec(any::<proptest::sample::Index>(), 0..6),
+        as_words in any::<bool>(),
     ) {
         let mut cuts: Vec<usize> = cuts
             .into_iter()
@@ -28,7 +29,11 @@ proptest! {
         let mut pieces = Collapsed::with_capacity(0);
         let mut from = 0;
         for cut in cuts.into_iter().chain([text.len()]) {
-            pieces.push(&text[from..cut]);
+            if as_words {
+                pieces.push_word(&text[from..cut]);
+            } else {
+                pieces.push(&text[from..cut]);
+            }
             from = cut;
         }
         prop_assert_eq!(pieces.into_string(), collapse(&text));

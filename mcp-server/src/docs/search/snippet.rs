@@ -139,9 +139,9 @@ pub(super) fn cut(
     let mut from = start;
     for &(s, e, _) in matches.iter().filter(|(s, e, _)| *s >= start && *e <= end) {
         out.push(&source[from..s]);
-        out.push("**");
-        out.push(&source[s..e]);
-        out.push("**");
+        out.push_word("**");
+        out.push_word(&source[s..e]);
+        out.push_word("**");
         from = e;
     }
     out.push(&source[from..end]);
