@@ -152,9 +152,12 @@ fn a_search_written_from_kept_parts_is_the_answer_written_from_its_hits() {
             alsos += fast.1.matches("\"alsoIn\"").count();
             variants += fast.1.matches("\"variants\"").count();
         }
+        kept.push(snapshot.rendered.bytes());
     }
     assert!(
         alsos > 0 && variants > 0,
         "{alsos} alsoIn, {variants} variants"
     );
+    // Written on the first round, kept for the second.
+    assert!(kept[1] > kept[0] && kept[2] == kept[1], "{kept:?}");
 }
