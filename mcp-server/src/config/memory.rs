@@ -9,7 +9,8 @@ use crate::access::budget::{BUDGET_SHARE, Caps, MemoryLimit, derived_caps};
 /// Memory a snapshot takes per byte of page text (corpus, units, index and the texts an S3
 /// source keeps), with margin over what the allocator measured on real documentation: 9.8 bytes
 /// for the Copilot docs (with the search's score tables and word spots), 5.5 for the embedded
-/// docs (docs/performance.md, "The documentation's snapshot").
+/// docs, and up to 1.0 and 0.25 more once searches have found every unit (the answer parts kept
+/// per unit, `docs/tools/rendered.rs`) (docs/performance.md, "The documentation's snapshot").
 pub const DOCS_BYTES_PER_TEXT_BYTE: u64 = 12;
 
 impl Config {

@@ -7,15 +7,17 @@
 //! profile. Each unit's are now written once, on its first hit, and copied after: a search
 //! writes only its own parts (the query, the snippets, the scores, `alsoIn`).
 //!
-//! They are written by the functions rmcp's route writes the same parts with
-//! ([`SearchHit::write_head`], [`SearchHit::readable_head`] and their tails), and tests hold the
-//! two answers equal.
+//! They are written by the functions that write the same parts of an answer from its hits
+//! ([`SearchHit::write_head`], [`SearchHit::readable_head`] and the others), and a test holds
+//! the two answers byte for byte equal, and both to `serde_json`'s writing of the derived
+//! `Serialize` (rmcp's route writes that output as a `serde_json::Value`: the same value, its
+//! keys in another order).
 
 use std::sync::OnceLock;
 
 use rmcp::ErrorData;
 
-use super::searched::{Found, also_in, heading, no_match, numbered, search_hit};
+use super::searched::{Found, also_in, heading, no_match, numbered, page_hit, search_hit};
 use super::unserialisable;
 use super::written::{write_also_in, write_score};
 use crate::direct::ToolOutput;
@@ -87,7 +89,7 @@ impl Rendered {
 
     /// Page `page`'s parts.
     fn page(snapshot: &Snapshot, page: usize) -> Rendered {
-        let hit = search_hit(snapshot, page, 0);
+        let hit = page_hit(snapshot, page);
         Rendered::written(&[&|out| hit.write_variants(out), &|out| {
             let mut text = String::new();
             hit.readable_tail(&mut text);
@@ -114,7 +116,28 @@ impl Renders {
 
     /// Where unit `unit` of page `page`'s parts are kept.
     fn unit(&self, page: usize, unit: usize) -> &OnceLock<Rendered> {
-        &self.units[self.starts[page] + unit]
+        let start = self.starts[page];
+        let end = self
+            .starts
+            .get(page + 1)
+            .copied()
+            .unwrap_or(self.units.len());
+        // A unit past its page's would be another page's: a panic (this call's internal
+        // error), not another unit's answer.
+        assert!(start + unit < end, "unit {unit} of page {page}");
+        &self.units[start + unit]
+    }
+
+    /// Writes every unit's and page's parts (for the memory figures).
+    #[cfg(test)]
+    pub(super) fn write_all(&self, snapshot: &Snapshot) {
+        for (page, units) in snapshot.corpus.pages.iter().enumerate() {
+            self.pages[page].get_or_init(|| Rendered::page(snapshot, page));
+            for unit in 0..units.units.len() {
+                self.unit(page, unit)
+                    .get_or_init(|| Rendered::unit(snapshot, page, unit));
+            }
+        }
     }
 
     /// Bytes kept (for the memory figures): the room for every unit and page, and what is
@@ -215,4 +238,20 @@ pub(super) fn write(snapshot: &Snapshot, found: &Found) -> Result<ToolOutput, Er
     }
     structured.extend_from_slice(b"]}");
     Ok(ToolOutput { text, structured })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::docs::library::Library;
+
+    /// A unit past its page's is refused, not taken for the next page's first unit.
+    #[test]
+    #[should_panic(expected = "unit")]
+    fn a_unit_past_its_page_s_is_refused() {
+        let library = Library::load(None).unwrap();
+        let snapshot = library.snapshot();
+        let first = snapshot.corpus.pages[0].units.len();
+        assert!(snapshot.corpus.pages.len() > 1);
+        let _ = snapshot.rendered.unit(0, first);
+    }
 }

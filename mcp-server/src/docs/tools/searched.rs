@@ -123,20 +123,31 @@ pub(super) struct Found {
 /// Hit `unit` of page `page` as the answer writes it, with no snippet, score or `alsoIn` yet:
 /// what its unit alone gives.
 pub(super) fn search_hit(snapshot: &Snapshot, page: usize, unit: usize) -> SearchHit<'_> {
-    let corpus = &snapshot.corpus;
-    let index = &snapshot.index;
-    let p = &corpus.pages[page];
+    let p = &snapshot.corpus.pages[page];
     let u = &p.units[unit];
     SearchHit {
-        path: &p.path,
         anchor: &u.anchor,
-        page_title: &p.title,
         section_title: &u.title,
         context: &u.context,
+        uri: section_uri(&p.path, &u.anchor),
+        ..page_hit(snapshot, page)
+    }
+}
+
+/// A hit on page `page` with what its page alone gives (its path, title and variants), and
+/// nothing of a unit.
+pub(super) fn page_hit(snapshot: &Snapshot, page: usize) -> SearchHit<'_> {
+    let p = &snapshot.corpus.pages[page];
+    SearchHit {
+        path: &p.path,
+        anchor: "",
+        page_title: &p.title,
+        section_title: "",
+        context: "",
         snippet: String::new(),
         score: 0.0,
-        uri: section_uri(&p.path, &u.anchor),
-        variants: variants_of(index, corpus, page),
+        uri: section_uri(&p.path, ""),
+        variants: variants_of(&snapshot.index, &snapshot.corpus, page),
         also_in: Vec::new(),
     }
 }

@@ -64,9 +64,11 @@ fn a_search_reads_as_numbered_hits_with_their_places_and_variants() {
 }
 
 /// The fast path's `search_docs` answer, written from what each hit's unit keeps written, is
-/// byte for byte the answer written from the hits (the one rmcp's route is held to): on pages
-/// with variants, a fragment two pages include (`alsoIn`), and titles, paths and queries with
-/// what JSON escapes; again once the units' parts are kept; and for refusals.
+/// byte for byte the answer written from the hits, and both are `serde_json`'s writing of the
+/// readable text and of the derived `Serialize` (rmcp's route writes the same value, its keys in
+/// another order): on pages with variants, a fragment two pages include (`alsoIn`), and titles,
+/// paths and queries with what JSON escapes; again once the units' parts are kept; and for
+/// refusals.
 #[test]
 fn a_search_written_from_kept_parts_is_the_answer_written_from_its_hits() {
     let folder = std::env::temp_dir().join(format!("docs-search-kept-{}", std::process::id()));
@@ -141,14 +143,21 @@ fn a_search_written_from_kept_parts_is_the_answer_written_from_its_hits() {
             let (refused, fast) = server
                 .searched_written(args(query, language), &snapshot)
                 .unwrap();
-            let (slow_refused, slow) = server
-                .searched(args(query, language), &snapshot)
-                .unwrap()
-                .answer()
-                .unwrap();
+            let answered = server.searched(args(query, language), &snapshot).unwrap();
+            let serialised = match &answered {
+                super::Answered::Output(text, output) => (
+                    serde_json::to_string(text).unwrap(),
+                    serde_json::to_string(output).unwrap(),
+                ),
+                super::Answered::Refused(_) => (String::new(), String::new()),
+            };
+            let (slow_refused, slow) = answered.answer().unwrap();
             assert_eq!(refused, slow_refused, "{query:?}");
             let (fast, slow) = (written(fast), written(slow));
             assert_eq!(fast, slow, "{query:?} {language:?}, round {round}");
+            if !refused {
+                assert_eq!(fast, serialised, "{query:?} {language:?}");
+            }
             alsos += fast.1.matches("\"alsoIn\"").count();
             variants += fast.1.matches("\"variants\"").count();
         }
@@ -160,4 +169,22 @@ fn a_search_written_from_kept_parts_is_the_answer_written_from_its_hits() {
     );
     // Written on the first round, kept for the second.
     assert!(kept[1] > kept[0] && kept[2] == kept[1], "{kept:?}");
+}
+
+/// Every unit's kept parts written (as after searches that found each unit once) take less
+/// than half a byte per byte of this project's documentation's text (a quarter; the Copilot
+/// docs, with long paths and two languages, take one): what `docs/performance.md` counts.
+#[test]
+fn every_unit_s_kept_parts_take_less_than_half_the_text() {
+    let server = DocsServer::new(super::super::library::Library::load(None).unwrap());
+    let snapshot = server.library.snapshot();
+    let before = snapshot.rendered.bytes();
+    snapshot.rendered.write_all(&snapshot);
+    let kept = snapshot.rendered.bytes();
+    let per_byte = kept as f64 / snapshot.bytes as f64;
+    eprintln!("kept parts: {before} bytes before, {kept} after, {per_byte:.2} per byte of text");
+    assert!(
+        kept > before && per_byte < 0.5,
+        "{before} -> {kept}: {per_byte:.2}"
+    );
 }

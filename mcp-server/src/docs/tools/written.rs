@@ -1,11 +1,11 @@
-//! `search_docs`'s structured output written by hand, byte for byte as `serde_json` writes it
-//! from the derived `Serialize` (which rmcp's route and the `outputSchema` keep using; a
-//! property test compares the two on any output).
+//! `search_docs`'s structured output written by hand in parts, byte for byte as `serde_json`
+//! writes it from the derived `Serialize` (which rmcp's route and the `outputSchema` keep using;
+//! a property test compares the two on any output).
 //!
-//! Why: the fast path writes every search's hits, most of their bytes are strings, and
-//! `serde_json` looks at each byte in turn (see [`crate::json`]); with its field-by-field
-//! machinery, writing the output was about a twentieth of a `search_docs` call in the server's
-//! profile.
+//! Why: the fast path writes a hit from these parts, most of whose bytes are strings that
+//! `serde_json` looks at a byte at a time (see [`crate::json`]); the parts that depend on a
+//! hit's unit alone are written once per unit (`rendered.rs`). [`Structured::write_json`] of a
+//! whole output puts the same parts together, as the property test's writer.
 
 use super::{Joined, SearchHit, SearchOutput, Structured, VariantEntry};
 use crate::json::{write_joined, write_str};
