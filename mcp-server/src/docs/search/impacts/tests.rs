@@ -45,15 +45,26 @@ proptest! {
     /// score broken by slot), whatever order they come in.
     #[test]
     fn the_best_are_the_first_of_the_sorted(
-        scores in proptest::collection::vec(0u8..6, 0..60),
+        scores in proptest::collection::vec(0u8..6, 0..120),
         order in any::<u64>(),
-        wanted in 1usize..12,
+        wanted in 1usize..24,
     ) {
         let mut candidates: Vec<(f32, usize)> =
             scores.iter().enumerate().map(|(slot, &s)| (f32::from(s) / 2.0, slot)).collect();
         let mut sorted = candidates.clone();
         sorted.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         sorted.truncate(wanted);
+        // As the table is read, in slot order, against the floor (scores above zero only).
+        let mut dense = Best::new(wanted);
+        let mut in_order = candidates.clone();
+        in_order.sort_by_key(|&(_, slot)| slot);
+        for &(score, slot) in &in_order {
+            if score > dense.floor() {
+                dense.offer(score, slot);
+            }
+        }
+        let mut above_zero = sorted.clone();
+        above_zero.retain(|&(score, _)| score > 0.0);
         let len = candidates.len().max(1);
         candidates.rotate_left(order as usize % len);
         let mut best = Best::new(wanted);
@@ -63,5 +74,6 @@ proptest! {
             }
         }
         prop_assert_eq!(best.ranked(), sorted);
+        prop_assert_eq!(dense.ranked(), above_zero);
     }
 }
