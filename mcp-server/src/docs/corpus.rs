@@ -35,7 +35,8 @@ pub struct Page {
     pub sections: Vec<Section>,
     /// The units of retrieval, in order; together they cover `body` too.
     pub units: Vec<Unit>,
-    /// Whether another page includes this one (then it is searched where it is included).
+    /// Whether another page includes this one (then a hit on its text is this page, with the
+    /// pages that include it listed as `alsoIn`).
     pub fragment: bool,
 }
 

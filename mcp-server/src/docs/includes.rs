@@ -6,8 +6,9 @@
 //! the page, then from the corpus root, then as the one file of that name anywhere in the corpus
 //! (the shortest path when several; mkdocs looks in its `include` folder). Includes nest up to
 //! [`MAX_DEPTH`] deep, a fragment that includes itself is not followed, and a page never grows
-//! beyond [`MAX_RESOLVED_BYTES`]. Files that some page includes are fragments: readable, but not
-//! searched on their own, since their text is searched where it is included.
+//! beyond [`MAX_RESOLVED_BYTES`] (what a fragment includes counts, however deep). Files that
+//! some page includes are fragments: their text is one source, so a search that finds it
+//! returns the fragment and lists the pages that include it (`alsoIn`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -38,7 +39,7 @@ pub fn resolve(texts: &[(String, String)]) -> (Vec<String>, HashSet<String>) {
                 return text.clone();
             }
             let mut stack = vec![path.as_str()];
-            finder.expand(path, text, &mut stack, &mut included)
+            finder.expand(path, text, &mut stack, &mut included, MAX_RESOLVED_BYTES)
         })
         .collect();
     (resolved, included)
@@ -69,12 +70,15 @@ impl<'a> Finder<'a> {
         self.by_name.get(file_name(reference))?.first().copied()
     }
 
+    /// `text` with its includes spliced in; an include that would take the result past `room`
+    /// bytes (with what it includes and its indentation) is left as it is.
     fn expand(
         &self,
         page: &str,
         text: &str,
         stack: &mut Vec<&'a str>,
         included: &mut HashSet<String>,
+        room: usize,
     ) -> String {
         let imports = mdx_imports(text);
         let mut out = String::with_capacity(text.len());
@@ -104,16 +108,24 @@ impl<'a> Finder<'a> {
                 continue;
             }
             let fragment = self.by_path[target];
-            if out.len() + fragment.len() > MAX_RESOLVED_BYTES {
+            let left = room.saturating_sub(out.len());
+            if fragment.len() > left {
+                out.push_str(line);
+                continue;
+            }
+            // What the fragment includes is held to what is left here, so no nesting of
+            // includes multiplies a page past `room` (nor the work of expanding it).
+            stack.push(target);
+            let expanded = self.expand(target, strip_front_matter(fragment), stack, included, left);
+            stack.pop();
+            // Indented includes (inside a list or an admonition) keep their indentation.
+            let indent = &line[..line.len() - line.trim_start().len()];
+            let lines = expanded.split_inclusive('\n').count();
+            if expanded.len() + indent.len() * lines + 1 > left {
                 out.push_str(line);
                 continue;
             }
             included.insert(target.to_string());
-            stack.push(target);
-            let expanded = self.expand(target, strip_front_matter(fragment), stack, included);
-            stack.pop();
-            // Indented includes (inside a list or an admonition) keep their indentation.
-            let indent = &line[..line.len() - line.trim_start().len()];
             for fragment_line in expanded.split_inclusive('\n') {
                 out.push_str(indent);
                 out.push_str(fragment_line);
@@ -259,5 +271,30 @@ mod tests {
     fn references_never_climb_out_of_the_corpus() {
         assert_eq!(join("a", "../../x.md"), None);
         assert_eq!(join("a/b", "../x.md").as_deref(), Some("a/x.md"));
+    }
+
+    #[test]
+    fn nested_includes_never_take_a_page_past_its_bound() {
+        // Each fragment is under the bound, but what it includes multiplies it: 8 x 8 x 256 KiB.
+        let leaf = format!("<{}>\n", "x".repeat(256 << 10));
+        let middle = "{% include 'leaf.md' %}\n".repeat(8);
+        let page = "  {% include 'middle.md' %}\n".repeat(8);
+        let (resolved, included) = resolve(&texts(&[
+            ("page.md", &page),
+            ("middle.md", &middle),
+            ("leaf.md", &leaf),
+        ]));
+        assert!(
+            resolved[0].len() <= MAX_RESOLVED_BYTES,
+            "{}",
+            resolved[0].len()
+        );
+        // As much as fits is spliced in (31 leaves of 64); the includes past it stay as written.
+        let spliced = resolved[0].matches('<').count();
+        assert!((28..32).contains(&spliced), "{spliced}");
+        assert!(resolved[0].ends_with("  {% include 'leaf.md' %}\n"));
+        assert!(included.contains("middle.md") && included.contains("leaf.md"));
+        // A fragment that expands past what is left of the page is left out whole.
+        assert_eq!(resolved[1].len(), 8 * leaf.len());
     }
 }
