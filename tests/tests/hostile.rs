@@ -59,6 +59,26 @@ async fn hostile_search_queries_get_tool_errors_and_the_server_keeps_serving() {
     let (answer, _) = call(&server, 3, "search_docs", json!({ "query": "&:*}" })).await;
     assert_eq!(answer["result"]["isError"], true, "{answer}");
 
+    // A syntax error whose readable part matches nothing says that it did not parse; one whose
+    // readable part is found is answered.
+    let (answer, _) = call(
+        &server,
+        5,
+        "search_docs",
+        json!({ "query": "zzyzx \"qwxv" }),
+    )
+    .await;
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    assert!(tool_text(&answer).contains("does not parse"), "{answer}");
+    let (answer, _) = call(
+        &server,
+        6,
+        "search_docs",
+        json!({ "query": "drain \"unclosed" }),
+    )
+    .await;
+    assert_eq!(answer["result"]["isError"], false, "{answer}");
+
     let (answer, _) = call(&server, 4, "search_docs", json!({ "query": "drain" })).await;
     assert_eq!(answer["result"]["isError"], false, "{answer}");
     assert!(health(server.addr).await["ok"] == true);

@@ -95,6 +95,9 @@ pub enum SearchError {
     QueryTooNested,
     /// The query parsed but names something the index lacks (a field, say).
     BadQuery(String),
+    /// The query has a syntax error (an unclosed quote or bracket, an operator with nothing
+    /// after it), and what the lenient parse could read of it matches nothing.
+    Unparsed,
     /// A `version` or `language` the corpus does not have (what was asked, what exists).
     UnknownVariant(String),
     /// The engine failed (an internal error, not the caller's).
@@ -119,6 +122,10 @@ impl fmt::Display for SearchError {
             SearchError::BadQuery(why) => write!(
                 f,
                 "the query cannot run ({why}); ask with plain keywords or a \"quoted phrase\""
+            ),
+            SearchError::Unparsed => write!(
+                f,
+                "the query does not parse (an unclosed quote or bracket, or an operator with nothing after it) and what could be read of it matches nothing; ask with plain keywords or a \"quoted phrase\""
             ),
             SearchError::UnknownVariant(why) => write!(f, "{why}"),
             SearchError::Engine(error) => write!(f, "search failed: {error}"),

@@ -101,14 +101,21 @@ impl Engine {
         })
     }
 
-    /// The engine's query for `query`. The strict parse flattens nested OR groups (each word is
-    /// an OR over the four fields) into one OR of term queries, the shape that block-max WAND
-    /// runs on: same matches, same scores, a fraction of the work. A query with a syntax error
-    /// (an unclosed quote, a stray `)`) is parsed leniently instead, which forgives it.
+    /// The engine's query for `query` (see [`Engine::parse_noting`]).
+    #[cfg(test)]
     pub(super) fn parse(&self, query: &str) -> Box<dyn tantivy::query::Query> {
+        self.parse_noting(query).0
+    }
+
+    /// The engine's query for `query`, and whether it has a syntax error. The strict parse
+    /// flattens nested OR groups (each word is an OR over the four fields) into one OR of term
+    /// queries, the shape that block-max WAND runs on: same matches, same scores, a fraction of
+    /// the work. A query with a syntax error (an unclosed quote, a stray `)`) is parsed
+    /// leniently instead, which forgives it.
+    fn parse_noting(&self, query: &str) -> (Box<dyn tantivy::query::Query>, bool) {
         match self.parser.parse_query(query) {
-            Ok(parsed) => parsed,
-            Err(_) => self.parser.parse_query_lenient(query).0,
+            Ok(parsed) => (parsed, false),
+            Err(_) => (self.parser.parse_query_lenient(query).0, true),
         }
     }
 
@@ -120,7 +127,7 @@ impl Engine {
         wanted: usize,
         view: Option<&Arc<Vec<bool>>>,
     ) -> Result<Vec<(f32, usize)>, SearchError> {
-        let parsed = self.parse(query);
+        let (parsed, unparsed) = self.parse_noting(query);
         let mut has_terms = false;
         parsed.query_terms(&mut |_, _| has_terms = true);
         if !has_terms {
@@ -162,6 +169,11 @@ impl Engine {
             if let Some(slot) = column.first(address.doc_id) {
                 ranked.push((score, slot as usize));
             }
+        }
+        // What the lenient parse made of a query with a syntax error found nothing: the
+        // caller hears that the query did not parse, not only that nothing matched.
+        if ranked.is_empty() && unparsed {
+            return Err(SearchError::Unparsed);
         }
         Ok(ranked)
     }

@@ -97,8 +97,34 @@ fn limit_caps_the_hits_and_empty_queries_are_refused() {
     }
     assert!(index.search(&corpus, "kubernetes", 5).unwrap().is_empty());
     assert!(
-        index.search(&corpus, "timeout AND (", 5).is_ok(),
-        "syntax is forgiven"
+        !index
+            .search(&corpus, "timeout AND (", 5)
+            .unwrap()
+            .is_empty(),
+        "syntax is forgiven when what can be read of it is found"
+    );
+    assert!(
+        !index
+            .search(&corpus, "timeout \"unclosed", 5)
+            .unwrap()
+            .is_empty()
+    );
+    // When nothing is found, the caller hears that the query did not parse.
+    for unparsed in ["kubernetes \"unclosed", "kubernetes AND (", "a\"b\"c(d"] {
+        assert_eq!(
+            index.search(&corpus, unparsed, 5),
+            Err(SearchError::Unparsed),
+            "{unparsed:?}"
+        );
+    }
+    let message = SearchError::Unparsed.to_string();
+    assert!(message.contains("plain keywords"), "{message}");
+    // A query that parses and matches nothing is no error.
+    assert!(
+        index
+            .search(&corpus, "\"kubernetes pods\"", 5)
+            .unwrap()
+            .is_empty()
     );
 }
 
@@ -145,7 +171,8 @@ proptest! {
             Ok(())
             | Err(SearchError::EmptyQuery)
             | Err(SearchError::QueryTooNested)
-            | Err(SearchError::BadQuery(_)) => {}
+            | Err(SearchError::BadQuery(_))
+            | Err(SearchError::Unparsed) => {}
             Err(other) => prop_assert!(false, "unexpected {other:?}"),
         }
     }

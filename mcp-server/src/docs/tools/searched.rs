@@ -48,7 +48,8 @@ impl DocsServer {
             Err(
                 error @ (SearchError::QueryTooLong(_)
                 | SearchError::QueryTooNested
-                | SearchError::BadQuery(_)),
+                | SearchError::BadQuery(_)
+                | SearchError::Unparsed),
             ) => refusal(format!("Query refused: {error}")),
             Err(error) => Err(ErrorData::internal_error(error.to_string(), None)),
         }
