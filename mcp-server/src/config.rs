@@ -163,7 +163,7 @@ pub struct Config {
     pub docs_version: Maybe<String>,
 
     /// Regex a whole folder name in a page's path matches when it names a version (v1.2, 1.2.3,
-    /// 2025-06-18, draft, latest, ...)
+    /// v2.0-rc1, 2025-06-18, draft, latest, main, ...)
     #[arg(long, env = "DOCS_VERSION_PATTERN", value_name = "DOCS_VERSION_PATTERN",
           default_value = crate::docs::variants::DEFAULT_VERSION_PATTERN, hide_default_value = true,
           value_parser = Setting(values::regex), help_heading = "Documentation")]

@@ -2,10 +2,12 @@
 //! answer once.
 //!
 //! A version is a path segment that matches `DOCS_VERSION_PATTERN` as a whole (by default
-//! `v1.2`, `1.2.3`, `1.x`, `version-2.1`, dates such as `2025-06-18`, and `draft`, `next`,
-//! `latest`, `stable`, `current`, `unreleased`). A language is the first capture group of
+//! `v1.2`, `1.2.3`, `1.x`, pre-releases such as `v2.0-rc1` and `1.0.0-beta.1`, `version-2.1`,
+//! dates such as `2025-06-18`, and `draft`, `next`, `latest`, `stable`, `current`,
+//! `unreleased`, `main`, `master`; not `dev`, a common name of a developers' section). A language is the first capture group of
 //! `DOCS_LANGUAGE_PATTERN` anywhere in the path (by default the suffix of `page.ja.md`). A page's
-//! key is its path without both; pages with one key are variants of each other.
+//! key is its path without both (and Docusaurus's `versioned_docs/` before a version read as
+//! `docs/`); pages with one key are variants of each other.
 //!
 //! A view picks one variant per key: the asked language (else `DOCS_LANGUAGE`), else a page
 //! with no language, else any; and the asked version (pages without one belong to every
@@ -19,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use regex::Regex;
 
 /// `DOCS_VERSION_PATTERN`'s default.
-pub const DEFAULT_VERSION_PATTERN: &str = r"^(?:v\d+(?:\.\d+)*(?:\.x)?|\d+\.\d+(?:\.\d+)*(?:\.x)?|\d+\.x|version-[\w.-]+|\d{4}-\d{2}-\d{2}|draft|next|latest|stable|current|unreleased)$";
+pub const DEFAULT_VERSION_PATTERN: &str = r"^(?:(?:v\d+(?:\.\d+)*|\d+\.\d+(?:\.\d+)*)(?:\.x)?(?:-(?i:alpha|beta|rc|pre|preview|dev|snapshot)(?:\.?\d+)*)?|\d+\.x|version-[\w.-]+|\d{4}-\d{2}-\d{2}|draft|next|latest|stable|current|unreleased|main|master)$";
 /// `DOCS_LANGUAGE_PATTERN`'s default.
 pub const DEFAULT_LANGUAGE_PATTERN: &str = r"\.([a-z]{2}(?:[-_][A-Za-z]{2,4})?)\.mdx?$";
 
@@ -65,7 +67,8 @@ impl VariantRules {
         default_language: &str,
         default_version: Option<&str>,
     ) -> Result<VariantRules, String> {
-        let version = Regex::new(version_pattern)
+        // A whole folder name, as documented, whether or not the pattern anchors itself.
+        let version = Regex::new(&format!("^(?:{version_pattern})$"))
             .map_err(|e| format!("DOCS_VERSION_PATTERN is not a valid regex: {e}"))?;
         let language = Regex::new(language_pattern)
             .map_err(|e| format!("DOCS_LANGUAGE_PATTERN is not a valid regex: {e}"))?;
@@ -98,18 +101,23 @@ impl VariantRules {
         let mut version = None;
         let segments: Vec<&str> = key.split('/').collect();
         let last = segments.len().saturating_sub(1);
-        let kept: Vec<&str> = segments
-            .iter()
-            .enumerate()
-            .filter(|(i, segment)| {
-                let is_version = version.is_none() && *i < last && self.version.is_match(segment);
-                if is_version {
-                    version = Some(segment.to_string());
+        let mut kept: Vec<&str> = Vec::with_capacity(segments.len());
+        for (i, segment) in segments.iter().enumerate() {
+            if version.is_none() && i < last && self.version.is_match(segment) {
+                version = Some(segment.to_string());
+                // Docusaurus keeps the current docs in `docs/` and older versions in
+                // `versioned_docs/version-2.1/` (`versioned_<id>` for another docs instance):
+                // the same page in both.
+                if let Some(parent) = kept.last_mut()
+                    && let Some(current) = parent.strip_prefix("versioned_")
+                    && !current.is_empty()
+                {
+                    *parent = current;
                 }
-                !is_version
-            })
-            .map(|(_, s)| *s)
-            .collect();
+                continue;
+            }
+            kept.push(segment);
+        }
         Variant {
             key: kept.join("/"),
             version,
@@ -129,7 +137,7 @@ fn rank(version: Option<&str>) -> (u8, Vec<u64>) {
         return (2, Vec::new());
     }
     let unreleased = ["draft", "next", "unreleased", "main", "master", "dev"];
-    let pre = ["alpha", "beta", "rc", "preview", "pre"];
+    let pre = ["alpha", "beta", "rc", "preview", "pre", "dev", "snapshot"];
     let numbers: Vec<u64> = lower
         .split(|c: char| !c.is_ascii_digit())
         .filter(|n| !n.is_empty())
@@ -248,6 +256,109 @@ mod tests {
             "a file name is never a version"
         );
         assert_eq!(rules.variant("guide/setup.md").version, None);
+        for version in [
+            "v2",
+            "v2.0",
+            "2.0.1",
+            "1.x",
+            "v2.0-rc1",
+            "1.0.0-beta.1",
+            "v3.1-RC.2",
+            "2.0-snapshot",
+            "version-2.1",
+            "main",
+            "master",
+            "next",
+        ] {
+            let v = rules.variant(&format!("docs/{version}/guide.md"));
+            assert_eq!(
+                (v.key.as_str(), v.version.as_deref()),
+                ("docs/guide.md", Some(version))
+            );
+        }
+        for folder in ["dev", "v1-guide", "2.0-notes", "api", "mainframe", "v2beta"] {
+            assert_eq!(
+                rules.variant(&format!("docs/{folder}/guide.md")).version,
+                None,
+                "{folder}"
+            );
+        }
+    }
+
+    #[test]
+    fn docusaurus_versions_are_variants_of_the_current_docs() {
+        let rules = VariantRules::default();
+        let all = [
+            "docs/intro.md",
+            "versioned_docs/version-2.1/intro.md",
+            "versioned_docs/version-1.0/intro.md",
+            "versioned_community/version-1.0/support.md",
+            "community/support.md",
+            "versioned_docs/version-1.0/gone.md",
+        ];
+        let variants: Vec<Variant> = all.iter().map(|p| rules.variant(p)).collect();
+        assert_eq!(variants[1].key, "docs/intro.md");
+        assert_eq!(variants[1].version.as_deref(), Some("version-2.1"));
+        assert_eq!(variants[3].key, "community/support.md");
+        // The current docs (no version) by default, an older version when asked for.
+        assert_eq!(
+            paths(&choose(&variants, &rules, None, None), &all),
+            [
+                "docs/intro.md",
+                "community/support.md",
+                "versioned_docs/version-1.0/gone.md"
+            ]
+        );
+        assert_eq!(
+            paths(&choose(&variants, &rules, Some("version-1.0"), None), &all),
+            [
+                "versioned_docs/version-1.0/intro.md",
+                "versioned_community/version-1.0/support.md",
+                "versioned_docs/version-1.0/gone.md"
+            ]
+        );
+        // Only the folder right before the version, and never to an empty name.
+        assert_eq!(rules.variant("versioned_/v1/a.md").key, "versioned_/a.md");
+        assert_eq!(
+            rules.variant("versioned_docs/x/v1/a.md").key,
+            "versioned_docs/x/a.md"
+        );
+    }
+
+    #[test]
+    fn a_version_pattern_matches_whole_folder_names() {
+        let rules =
+            VariantRules::new(r"release-\d+", DEFAULT_LANGUAGE_PATTERN, "en", None).unwrap();
+        assert_eq!(
+            rules.variant("versions/release-12/a.md").version.as_deref(),
+            Some("release-12")
+        );
+        assert_eq!(rules.variant("versions/pre-release-12/a.md").version, None);
+        assert_eq!(rules.variant("versions/release-12b/a.md").version, None);
+        // Alternatives are all held to the whole name.
+        let rules = VariantRules::new(r"a|b", DEFAULT_LANGUAGE_PATTERN, "en", None).unwrap();
+        assert_eq!(rules.variant("x/ab/a.md").version, None);
+        assert_eq!(rules.variant("x/b/a.md").version.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn pre_releases_and_branches_rank_below_releases() {
+        let rules = VariantRules::default();
+        let all = [
+            "docs/v1.0/a.md",
+            "docs/v1.1/a.md",
+            "docs/v2.0-rc1/a.md",
+            "docs/main/a.md",
+            "docs/2.0.0-snapshot/b.md",
+            "docs/main/b.md",
+        ];
+        let variants: Vec<Variant> = all.iter().map(|p| rules.variant(p)).collect();
+        assert_eq!(
+            paths(&choose(&variants, &rules, None, None), &all),
+            ["docs/v1.1/a.md", "docs/2.0.0-snapshot/b.md"]
+        );
+        assert_eq!(compare("v2.0-rc1", "v1.1"), Ordering::Less);
+        assert_eq!(compare("1.0.0-dev", "0.9"), Ordering::Less);
     }
 
     #[test]
