@@ -32,16 +32,43 @@ pub const MAX_QUERY_NESTING: usize = 8;
 /// by space, tab, CR and LF, and a no-break space pasted with a question (`idle\u{A0}timeout`)
 /// ended the query there.
 pub(super) fn plain_syntax(query: &str) -> String {
-    if query.is_ascii() {
+    let plain: String = if query.is_ascii() {
         // Most queries: a byte at a time, where a character's letter test is not ASCII's.
         let bytes = query
             .bytes()
             .map(|b| if kept(char::from(b)) { b } else { b' ' });
-        return String::from_utf8(bytes.collect()).expect("ASCII in, ASCII out");
+        String::from_utf8(bytes.collect()).expect("ASCII in, ASCII out")
+    } else {
+        query
+            .chars()
+            .map(|c| if kept(c) { c } else { ' ' })
+            .collect()
+    };
+    if plain.contains('\'') {
+        apostrophes(&plain)
+    } else {
+        plain
     }
-    query
-        .chars()
-        .map(|c| if kept(c) { c } else { ' ' })
+}
+
+/// The parser reads `'` as a quote, so `doesn't stop` was an unclosed one (a syntax error,
+/// read leniently as `doesn` and the phrase "t stop"). An apostrophe inside a word joins it as
+/// a hyphen does (`doesn-t`: the phrase of its parts, as the analyzer splits `doesn't` in
+/// the pages); any other is a space.
+fn apostrophes(query: &str) -> String {
+    let chars: Vec<char> = query.chars().collect();
+    let letter = |i: Option<usize>| {
+        i.and_then(|i| chars.get(i))
+            .is_some_and(|c| c.is_alphanumeric())
+    };
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| match c {
+            '\'' if letter(i.checked_sub(1)) && letter(Some(i + 1)) => '-',
+            '\'' => ' ',
+            c => c,
+        })
         .collect()
 }
 

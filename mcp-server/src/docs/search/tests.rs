@@ -119,12 +119,24 @@ fn limit_caps_the_hits_and_empty_queries_are_refused() {
     }
     let message = SearchError::Unparsed.to_string();
     assert!(message.contains("plain keywords"), "{message}");
-    // A query that parses and matches nothing is no error.
+    // A query that parses and matches nothing is no error; nor is an apostrophe, which the
+    // parser would read as an unclosed quote.
     assert!(
         index
             .search(&corpus, "\"kubernetes pods\"", 5)
             .unwrap()
             .is_empty()
+    );
+    for apostrophes in ["zzq's qqq", "don't", "'zzq' qqq", "qqq'", "\"don't zzq\""] {
+        assert!(
+            index.search(&corpus, apostrophes, 5).unwrap().is_empty(),
+            "{apostrophes:?}"
+        );
+    }
+    assert!(!index.search(&corpus, "doesn't idle", 5).unwrap().is_empty());
+    assert_eq!(
+        query::plain_syntax("don't 'quoted' it's' l'été"),
+        "don-t  quoted  it-s  l-été"
     );
 }
 
