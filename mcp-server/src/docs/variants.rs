@@ -13,7 +13,9 @@
 //! with no language, else any; and the asked version (pages without one belong to every
 //! version), else `DOCS_VERSION`, else the newest released one: `latest`, `stable` and
 //! `current` above numbers and dates, which sort as numbers, and unreleased ones (`draft`,
-//! `next`, `unreleased`, `main`, `dev`, pre-releases) only when a page has nothing else.
+//! `next`, `unreleased`, `main`, `master`, `dev` with a pattern that takes it, and
+//! pre-releases, by their release, then stage, then number) only when a page has nothing
+//! else.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
@@ -67,8 +69,11 @@ impl VariantRules {
         default_language: &str,
         default_version: Option<&str>,
     ) -> Result<VariantRules, String> {
-        // A whole folder name, as documented, whether or not the pattern anchors itself.
+        // A whole folder name, as documented, whether or not the pattern anchors itself. A
+        // pattern in `(?x)` mode may end in a `# comment`, which would swallow the closing
+        // `)$`: a line break ends the comment (and is nothing else in that mode).
         let version = Regex::new(&format!("^(?:{version_pattern})$"))
+            .or_else(|_| Regex::new(&format!("^(?:{version_pattern}\n)$")))
             .map_err(|e| format!("DOCS_VERSION_PATTERN is not a valid regex: {e}"))?;
         let language = Regex::new(language_pattern)
             .map_err(|e| format!("DOCS_LANGUAGE_PATTERN is not a valid regex: {e}"))?;
@@ -127,26 +132,69 @@ impl VariantRules {
 }
 
 /// How a version sorts: unreleased below released, `latest`-like above numbered, numbers as
-/// numbers.
-fn rank(version: Option<&str>) -> (u8, Vec<u64>) {
+/// numbers; a pre-release by its release's numbers, then its stage (`dev` and `snapshot`,
+/// `alpha`, `beta`, `pre` and `preview`, `rc`), then the stage's numbers.
+fn rank(version: Option<&str>) -> (u8, Vec<u64>, u8, Vec<u64>) {
     let Some(version) = version else {
-        return (3, Vec::new());
+        return (3, Vec::new(), 0, Vec::new());
     };
     let lower = version.to_ascii_lowercase();
     if matches!(lower.as_str(), "latest" | "stable" | "current") {
-        return (2, Vec::new());
+        return (2, Vec::new(), 0, Vec::new());
+    }
+    // Runs of letters and runs of digits: `v2.0-rc1` is v, 2, 0, rc, 1. A stage is a whole
+    // run of letters, so `previous` or `devices` is none.
+    let kind = |b: u8| {
+        if b.is_ascii_digit() {
+            1
+        } else if b.is_ascii_alphabetic() {
+            2
+        } else {
+            0
+        }
+    };
+    let bytes = lower.as_bytes();
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for end in 1..=bytes.len() {
+        if end == bytes.len() || kind(bytes[end]) != kind(bytes[start]) {
+            // Runs of ASCII bytes: whole characters, as other characters are never runs'
+            // ends (their bytes are all of kind 0).
+            runs.push(&lower[start..end]);
+            start = end;
+        }
+    }
+    let mut release = Vec::new();
+    let mut stage = None;
+    let mut after = Vec::new();
+    for piece in runs {
+        if kind(piece.as_bytes()[0]) == 0 {
+            continue;
+        }
+        if kind(piece.as_bytes()[0]) == 1 {
+            let number = piece.parse().unwrap_or(u64::MAX);
+            if stage.is_some() {
+                after.push(number);
+            } else {
+                release.push(number);
+            }
+        } else if stage.is_none() {
+            stage = match piece {
+                "dev" | "snapshot" => Some(1),
+                "alpha" => Some(2),
+                "beta" => Some(3),
+                "pre" | "preview" => Some(4),
+                "rc" => Some(5),
+                _ => None,
+            };
+        }
     }
     let unreleased = ["draft", "next", "unreleased", "main", "master", "dev"];
-    let pre = ["alpha", "beta", "rc", "preview", "pre", "dev", "snapshot"];
-    let numbers: Vec<u64> = lower
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|n| !n.is_empty())
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    if unreleased.contains(&lower.as_str()) || pre.iter().any(|p| lower.contains(p)) {
-        return (0, numbers);
+    match stage {
+        _ if unreleased.contains(&lower.as_str()) => (0, release, 0, after),
+        Some(stage) => (0, release, stage, after),
+        None => (1, release, 0, after),
     }
-    (1, numbers)
 }
 
 /// Orders versions oldest first.
@@ -335,6 +383,15 @@ mod tests {
         );
         assert_eq!(rules.variant("versions/pre-release-12/a.md").version, None);
         assert_eq!(rules.variant("versions/release-12b/a.md").version, None);
+        // A pattern in `(?x)` mode that ends in a comment (it once panicked at start-up).
+        let commented = r"(?x) release-\d+  # release folders";
+        assert!(regex::Regex::new(commented).is_ok(), "valid as written");
+        let rules = VariantRules::new(commented, DEFAULT_LANGUAGE_PATTERN, "en", None).unwrap();
+        assert_eq!(
+            rules.variant("versions/release-12/a.md").version.as_deref(),
+            Some("release-12")
+        );
+        assert_eq!(rules.variant("versions/release-12b/a.md").version, None);
         // Alternatives are all held to the whole name.
         let rules = VariantRules::new(r"a|b", DEFAULT_LANGUAGE_PATTERN, "en", None).unwrap();
         assert_eq!(rules.variant("x/ab/a.md").version, None);
@@ -359,6 +416,27 @@ mod tests {
         );
         assert_eq!(compare("v2.0-rc1", "v1.1"), Ordering::Less);
         assert_eq!(compare("1.0.0-dev", "0.9"), Ordering::Less);
+        // Stages in order, whatever their numbers; then the stage's numbers.
+        for (older, newer) in [
+            ("v2.0-beta2", "v2.0-rc1"),
+            ("1.0.0-alpha.3", "1.0.0-rc.1"),
+            ("2.0-SNAPSHOT", "2.0-alpha"),
+            ("v1.0-preview", "v1.0-rc"),
+            ("v2.0-rc1", "v2.0-rc2"),
+            ("v1.9-rc1", "v1.10-alpha"),
+            ("v1.0-preview", "v1.0"),
+        ] {
+            assert_eq!(compare(older, newer), Ordering::Less, "{older} < {newer}");
+        }
+        // A stage is a whole word: with a pattern that takes such names, these are releases.
+        for (older, newer) in [
+            ("previous-1", "release-2"),
+            ("devices-2", "v3"),
+            ("2024-march", "2025-may"),
+        ] {
+            assert_eq!(compare(older, newer), Ordering::Less, "{older} < {newer}");
+            assert_eq!(rank(Some(older)).0, 1, "{older} is a release");
+        }
     }
 
     #[test]
