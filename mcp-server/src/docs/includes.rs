@@ -30,7 +30,12 @@ pub fn resolve(texts: &[(String, String)]) -> (Vec<String>, HashSet<String>) {
     for paths in by_name.values_mut() {
         paths.sort_by_key(|p| (p.len(), *p));
     }
-    let finder = Finder { by_path, by_name };
+    let finder = Finder {
+        by_path,
+        by_name,
+        #[cfg(test)]
+        expansions: Default::default(),
+    };
     let mut included = HashSet::new();
     let resolved = texts
         .iter()
@@ -48,6 +53,9 @@ pub fn resolve(texts: &[(String, String)]) -> (Vec<String>, HashSet<String>) {
 struct Finder<'a> {
     by_path: HashMap<&'a str, &'a str>,
     by_name: HashMap<&'a str, Vec<&'a str>>,
+    /// How many texts were expanded (tests hold the work to what is spliced in).
+    #[cfg(test)]
+    expansions: std::cell::Cell<usize>,
 }
 
 impl<'a> Finder<'a> {
@@ -71,7 +79,8 @@ impl<'a> Finder<'a> {
     }
 
     /// `text` with its includes spliced in; an include that would take the result past `room`
-    /// bytes (with what it includes and its indentation) is left as it is.
+    /// bytes (with what it includes, its indentation and the rest of `text`) is left as it is.
+    /// `included` gains the fragments spliced in, and only those.
     fn expand(
         &self,
         page: &str,
@@ -80,10 +89,18 @@ impl<'a> Finder<'a> {
         included: &mut HashSet<String>,
         room: usize,
     ) -> String {
+        #[cfg(test)]
+        self.expansions.set(self.expansions.get() + 1);
         let imports = mdx_imports(text);
         let mut out = String::with_capacity(text.len());
         let mut fence = false;
+        // The bytes of `text` not yet read: what follows an include still has to fit.
+        let mut rest = text.len();
+        // The most room each fragment was found too big for: an include of it repeated in no
+        // more room is left as it is without expanding it again.
+        let mut too_big: HashMap<&str, usize> = HashMap::new();
         for line in text.split_inclusive('\n') {
+            rest -= line.len();
             let trimmed = line.trim();
             if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
                 fence = !fence;
@@ -108,24 +125,33 @@ impl<'a> Finder<'a> {
                 continue;
             }
             let fragment = self.by_path[target];
-            let left = room.saturating_sub(out.len());
-            if fragment.len() > left {
+            let left = room.saturating_sub(out.len() + rest);
+            if fragment.len() > left || too_big.get(target).is_some_and(|&r| left <= r) {
                 out.push_str(line);
                 continue;
             }
             // What the fragment includes is held to what is left here, so no nesting of
             // includes multiplies a page past `room` (nor the work of expanding it).
             stack.push(target);
-            let expanded = self.expand(target, strip_front_matter(fragment), stack, included, left);
+            let mut inner = HashSet::new();
+            let expanded = self.expand(
+                target,
+                strip_front_matter(fragment),
+                stack,
+                &mut inner,
+                left,
+            );
             stack.pop();
             // Indented includes (inside a list or an admonition) keep their indentation.
             let indent = &line[..line.len() - line.trim_start().len()];
             let lines = expanded.split_inclusive('\n').count();
             if expanded.len() + indent.len() * lines + 1 > left {
+                too_big.insert(target, left);
                 out.push_str(line);
                 continue;
             }
             included.insert(target.to_string());
+            included.extend(inner);
             for fragment_line in expanded.split_inclusive('\n') {
                 out.push_str(indent);
                 out.push_str(fragment_line);
@@ -296,5 +322,48 @@ mod tests {
         assert!(included.contains("middle.md") && included.contains("leaf.md"));
         // A fragment that expands past what is left of the page is left out whole.
         assert_eq!(resolved[1].len(), 8 * leaf.len());
+
+        // What follows an include counts: 7 MiB included before 4 MiB of the page's own text
+        // does not fit, and the page is its own text.
+        let own = format!("{}\n", "y".repeat(4 << 20));
+        let big = format!("{}\n", "z".repeat(7 << 20));
+        let page = format!("{{% include 'big.md' %}}\n{own}");
+        let (resolved, included) = resolve(&texts(&[("page.md", &page), ("big.md", &big)]));
+        assert_eq!(resolved[0], page);
+        assert!(included.is_empty(), "nothing was spliced in: {included:?}");
+    }
+
+    #[test]
+    fn an_include_too_big_for_its_room_is_not_expanded_again_nor_counted_as_included() {
+        // Indented, each `middle` expands to more than the page has room for (its leaves fill
+        // the room, and the indentation of its 10,000 lines does not fit); the page repeats
+        // it 50 times. Expanded every time, that was 50 expansions of 1 MiB for nothing.
+        let leaf = format!("{}\n", "x".repeat(1 << 10));
+        let middle = "{% include 'leaf.md' %}\n".repeat(10_000);
+        let page = "    {% include 'middle.md' %}\n".repeat(50);
+        let finder = Finder {
+            by_path: [
+                ("page.md", page.as_str()),
+                ("middle.md", &middle),
+                ("leaf.md", &leaf),
+            ]
+            .into_iter()
+            .collect(),
+            by_name: HashMap::new(),
+            expansions: Default::default(),
+        };
+        let mut included = HashSet::new();
+        let resolved = finder.expand(
+            "page.md",
+            &page,
+            &mut vec!["page.md"],
+            &mut included,
+            1 << 20,
+        );
+        assert!(resolved == page, "every include left as written");
+        assert!(included.is_empty(), "{included:?}");
+        // The page, one middle and its leaves (about 1,000): once.
+        let expansions = finder.expansions.get();
+        assert!(expansions < 2_000, "{expansions}");
     }
 }
