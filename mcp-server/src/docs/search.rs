@@ -208,11 +208,7 @@ impl SearchIndex {
                 fingerprints.push(fingerprint(unit));
             }
         }
-        let variants: Vec<Variant> = corpus
-            .pages
-            .iter()
-            .map(|p| rules.variant(&p.path))
-            .collect();
+        let variants: Vec<Variant> = rules.variants(corpus.pages.iter().map(|p| p.path.as_str()));
         let (versions, languages) = variants::known(&variants);
         let siblings = views::siblings(&variants);
         let copies = copies(&fingerprints, &slots, corpus);

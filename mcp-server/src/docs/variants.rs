@@ -90,6 +90,37 @@ impl VariantRules {
 
     /// The variant `path` is.
     pub fn variant(&self, path: &str) -> Variant {
+        self.variant_in(path).0
+    }
+
+    /// The variants of a corpus's pages, in order. In a Docusaurus site (pages under
+    /// `versioned_docs/<version>/`), the current docs beside them (`docs/`) are its unreleased
+    /// version, `next`, as Docusaurus labels them: a search shows the newest released version
+    /// of a page by default, and a page only in `docs/` is in no released version.
+    pub fn variants<'p>(&self, paths: impl IntoIterator<Item = &'p str>) -> Vec<Variant> {
+        let mut current_docs: BTreeSet<String> = BTreeSet::new();
+        let mut variants: Vec<Variant> = paths
+            .into_iter()
+            .map(|path| {
+                let (variant, current) = self.variant_in(path);
+                current_docs.extend(current);
+                variant
+            })
+            .collect();
+        for variant in variants.iter_mut().filter(|v| v.version.is_none()) {
+            if current_docs
+                .iter()
+                .any(|folder| variant.key.starts_with(folder.as_str()))
+            {
+                variant.version = Some("next".to_string());
+            }
+        }
+        variants
+    }
+
+    /// The variant `path` is, and, when it is in Docusaurus's `versioned_<id>/<version>/`, the
+    /// folder of the current docs it is a version of (`<id>/`, with the folders above it).
+    fn variant_in(&self, path: &str) -> (Variant, Option<String>) {
         let mut key = path.to_string();
         let mut language = None;
         if let Some(group) = self.language.captures(path).and_then(|c| c.get(1)) {
@@ -104,6 +135,7 @@ impl VariantRules {
             key.replace_range(start..end, "");
         }
         let mut version = None;
+        let mut current_docs = None;
         let segments: Vec<&str> = key.split('/').collect();
         let last = segments.len().saturating_sub(1);
         let mut kept: Vec<&str> = Vec::with_capacity(segments.len());
@@ -118,16 +150,18 @@ impl VariantRules {
                     && !current.is_empty()
                 {
                     *parent = current;
+                    current_docs = Some(format!("{}/", kept.join("/")));
                 }
                 continue;
             }
             kept.push(segment);
         }
-        Variant {
+        let variant = Variant {
             key: kept.join("/"),
             version,
             language,
-        }
+        };
+        (variant, current_docs)
     }
 }
 
@@ -343,19 +377,28 @@ mod tests {
             "versioned_community/version-1.0/support.md",
             "community/support.md",
             "versioned_docs/version-1.0/gone.md",
+            "docs/new.md",
         ];
-        let variants: Vec<Variant> = all.iter().map(|p| rules.variant(p)).collect();
+        let variants = rules.variants(all);
         assert_eq!(variants[1].key, "docs/intro.md");
         assert_eq!(variants[1].version.as_deref(), Some("version-2.1"));
         assert_eq!(variants[3].key, "community/support.md");
-        // The current docs (no version) by default, an older version when asked for.
+        // The current docs are `next`, as Docusaurus labels them: by default the newest
+        // released version of each page; `next` when asked for, or for a page only there.
+        assert_eq!(variants[0].version.as_deref(), Some("next"));
+        assert_eq!(variants[4].version.as_deref(), Some("next"));
         assert_eq!(
             paths(&choose(&variants, &rules, None, None), &all),
             [
-                "docs/intro.md",
-                "community/support.md",
-                "versioned_docs/version-1.0/gone.md"
+                "versioned_docs/version-2.1/intro.md",
+                "versioned_community/version-1.0/support.md",
+                "versioned_docs/version-1.0/gone.md",
+                "docs/new.md"
             ]
+        );
+        assert_eq!(
+            paths(&choose(&variants, &rules, Some("next"), None), &all),
+            ["docs/intro.md", "community/support.md", "docs/new.md"]
         );
         assert_eq!(
             paths(&choose(&variants, &rules, Some("version-1.0"), None), &all),
@@ -365,6 +408,8 @@ mod tests {
                 "versioned_docs/version-1.0/gone.md"
             ]
         );
+        // Without versioned docs, `docs/` is just a folder.
+        assert_eq!(rules.variants(["docs/intro.md"])[0].version, None);
         // Only the folder right before the version, and never to an empty name.
         assert_eq!(rules.variant("versioned_/v1/a.md").key, "versioned_/a.md");
         assert_eq!(
