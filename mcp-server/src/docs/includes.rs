@@ -96,9 +96,10 @@ impl<'a> Finder<'a> {
         let mut fence = false;
         // The bytes of `text` not yet read: what follows an include still has to fit.
         let mut rest = text.len();
-        // The most room each fragment was found too big for: an include of it repeated in no
-        // more room is left as it is without expanding it again.
-        let mut too_big: HashMap<&str, usize> = HashMap::new();
+        // The fragments found too big, by indentation, with the room they were found too big
+        // for: the same include in the same room expands to the same text, so it is left as
+        // it is without expanding it again (in other room its includes may expand otherwise).
+        let mut too_big: HashSet<(&str, usize, usize)> = HashSet::new();
         for line in text.split_inclusive('\n') {
             rest -= line.len();
             let trimmed = line.trim();
@@ -126,7 +127,9 @@ impl<'a> Finder<'a> {
             }
             let fragment = self.by_path[target];
             let left = room.saturating_sub(out.len() + rest);
-            if fragment.len() > left || too_big.get(target).is_some_and(|&r| left <= r) {
+            // Indented includes (inside a list or an admonition) keep their indentation.
+            let indent = &line[..line.len() - line.trim_start().len()];
+            if fragment.len() > left || too_big.contains(&(target, indent.len(), left)) {
                 out.push_str(line);
                 continue;
             }
@@ -142,11 +145,9 @@ impl<'a> Finder<'a> {
                 left,
             );
             stack.pop();
-            // Indented includes (inside a list or an admonition) keep their indentation.
-            let indent = &line[..line.len() - line.trim_start().len()];
             let lines = expanded.split_inclusive('\n').count();
             if expanded.len() + indent.len() * lines + 1 > left {
-                too_big.insert(target, left);
+                too_big.insert((target, indent.len(), left));
                 out.push_str(line);
                 continue;
             }
@@ -365,5 +366,18 @@ mod tests {
         // The page, one middle and its leaves (about 1,000): once.
         let expansions = finder.expansions.get();
         assert!(expansions < 2_000, "{expansions}");
+
+        // Found too big indented, the same fragment still fits unindented in less room.
+        let fragment = "123456789\n".repeat(10);
+        let page = "    {% include 'f.md' %}\n{% include 'f.md' %}\n";
+        let finder = Finder {
+            by_path: [("page.md", page), ("f.md", fragment.as_str())]
+                .into_iter()
+                .collect(),
+            by_name: HashMap::new(),
+            expansions: Default::default(),
+        };
+        let resolved = finder.expand("page.md", page, &mut vec!["page.md"], &mut included, 126);
+        assert_eq!(resolved, format!("    {{% include 'f.md' %}}\n{fragment}"));
     }
 }

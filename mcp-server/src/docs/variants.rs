@@ -72,9 +72,11 @@ impl VariantRules {
         // A whole folder name, as documented, whether or not the pattern anchors itself. A
         // pattern in `(?x)` mode may end in a `# comment`, which would swallow the closing
         // `)$`: a line break ends the comment (and is nothing else in that mode).
+        let invalid = |e| format!("DOCS_VERSION_PATTERN is not a valid regex: {e}");
+        Regex::new(version_pattern).map_err(invalid)?;
         let version = Regex::new(&format!("^(?:{version_pattern})$"))
             .or_else(|_| Regex::new(&format!("^(?:{version_pattern}\n)$")))
-            .map_err(|e| format!("DOCS_VERSION_PATTERN is not a valid regex: {e}"))?;
+            .map_err(invalid)?;
         let language = Regex::new(language_pattern)
             .map_err(|e| format!("DOCS_LANGUAGE_PATTERN is not a valid regex: {e}"))?;
         if language.captures_len() < 2 {
@@ -437,6 +439,8 @@ mod tests {
             Some("release-12")
         );
         assert_eq!(rules.variant("versions/release-12b/a.md").version, None);
+        // An invalid pattern is refused as written, not made valid by the line break.
+        assert!(VariantRules::new(r"v\d+\", DEFAULT_LANGUAGE_PATTERN, "en", None).is_err());
         // Alternatives are all held to the whole name.
         let rules = VariantRules::new(r"a|b", DEFAULT_LANGUAGE_PATTERN, "en", None).unwrap();
         assert_eq!(rules.variant("x/ab/a.md").version, None);

@@ -41,7 +41,12 @@ pub(super) fn plain_syntax(query: &str) -> String {
     } else {
         query
             .chars()
-            .map(|c| if kept(c) { c } else { ' ' })
+            .map(|c| match c {
+                // The apostrophe phones and editors type.
+                '\u{2019}' => '\'',
+                c if kept(c) => c,
+                _ => ' ',
+            })
             .collect()
     };
     if plain.contains('\'') {
@@ -54,7 +59,8 @@ pub(super) fn plain_syntax(query: &str) -> String {
 /// The parser reads `'` as a quote, so `doesn't stop` was an unclosed one (a syntax error,
 /// read leniently as `doesn` and the phrase "t stop"). An apostrophe inside a word joins it as
 /// a hyphen does (`doesn-t`: the phrase of its parts, as the analyzer splits `doesn't` in
-/// the pages); any other is a space.
+/// the pages); any other is a space, and so is a `-` or `+` right after one (`'-v'` quotes
+/// an option, not an excluded word).
 fn apostrophes(query: &str) -> String {
     let chars: Vec<char> = query.chars().collect();
     let letter = |i: Option<usize>| {
@@ -67,6 +73,7 @@ fn apostrophes(query: &str) -> String {
         .map(|(i, &c)| match c {
             '\'' if letter(i.checked_sub(1)) && letter(Some(i + 1)) => '-',
             '\'' => ' ',
+            '-' | '+' if i > 0 && chars[i - 1] == '\'' && !letter(i.checked_sub(2)) => ' ',
             c => c,
         })
         .collect()

@@ -138,6 +138,10 @@ fn limit_caps_the_hits_and_empty_queries_are_refused() {
         query::plain_syntax("don't 'quoted' it's' l'été"),
         "don-t  quoted  it-s  l-été"
     );
+    assert_eq!(
+        query::plain_syntax("doesn\u{2019}t '-v' '+x' it's-a"),
+        "doesn-t   v    x  it-s-a"
+    );
 }
 
 #[test]
